@@ -1,0 +1,60 @@
+// swift-tools-version: 6.1
+// swift-amqp: an AMQP 1.0 connection core for Swift on Linux.
+// Layers (arrows point down only): AMQP → AMQPReactor/AMQPTesting → AMQPEngine → AMQPCodec.
+// Benchmarks live in the nested package Benchmarks/, so this graph has no benchmark deps.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "swift-amqp",
+    products: [
+        .library(name: "AMQPCodec", targets: ["AMQPCodec"]),
+        .executable(name: "amqp", targets: ["amqp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+    ],
+    targets: [
+        // The AMQP 1.0 type system, frames, performatives and message sections.
+        // Imports nothing: no Glibc, no Foundation.
+        .target(name: "AMQPCodec", swiftSettings: strict),
+        // C shim over epoll, eventfd, timerfd and liburing.
+        .target(
+            name: "CAMQPLinux",
+            linkerSettings: [.linkedLibrary("uring")]
+        ),
+        // What the `amqp` command does, as a library so tests can drive it in-process.
+        .target(
+            name: "AMQPTool",
+            dependencies: [
+                "AMQPCodec",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/AMQPTool",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "amqp",
+            dependencies: ["AMQPTool"],
+            path: "Tools/amqp",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AMQPCodecTests",
+            dependencies: [
+                "AMQPCodec",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            resources: [.copy("Resources")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "CAMQPLinuxTests", dependencies: ["CAMQPLinux"], swiftSettings: strict),
+        .testTarget(name: "AMQPToolTests", dependencies: ["AMQPTool", "AMQPCodec"], swiftSettings: strict),
+    ]
+)

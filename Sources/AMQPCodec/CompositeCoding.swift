@@ -1,0 +1,312 @@
+// Reading and writing composite types: a descriptor followed by a list of fields
+// (part 1, section 1.4). Field order is the specification's; a null or absent field
+// takes its default.
+
+/// Reads the fields of a composite in order, with type checks that name the field.
+struct FieldReader {
+    var cursor: ValueCursor
+    let composite: StaticString
+    let offset: Int
+
+    /// Opens the list of `described`; anything but a list is a decode error.
+    init(_ described: DescribedView, composite: StaticString) throws(DecodeError) {
+        self.composite = composite
+        offset = described.encodedValue.offset
+        guard case .list(let list) = try described.value() else {
+            throw DecodeError(.unexpectedType, at: offset, detail: "\(composite) is not a list")
+        }
+        cursor = list.makeCursor()
+    }
+
+    /// The next field, or `nil` when it is null or beyond the end of the list.
+    @inline(__always)
+    mutating func next() throws(DecodeError) -> AMQPValueView? {
+        guard cursor.remaining > 0, let v = try cursor.next() else { return nil }
+        if case .null = v { return nil }
+        return v
+    }
+
+    /// The next field's raw encoding, or `nil` when it is null or absent.
+    mutating func nextEncoded() throws(DecodeError) -> EncodedValueView? {
+        guard cursor.remaining > 0, let v = try cursor.nextEncoded() else { return nil }
+        return v.bytes.first == FormatCode.null ? nil : v
+    }
+
+    func wrongType(_ field: StaticString, _ v: AMQPValueView, _ expected: StaticString) -> DecodeError {
+        DecodeError(.unexpectedType, at: cursor.reader.absoluteOffset, detail: "\(composite).\(field) is \(v.typeName), expected \(expected)")
+    }
+
+    func missing(_ field: StaticString) -> DecodeError {
+        DecodeError(.missingMandatoryField, at: cursor.reader.absoluteOffset, detail: "\(composite).\(field)")
+    }
+
+    func invalid(_ field: StaticString, _ why: String) -> DecodeError {
+        DecodeError(.invalidFieldValue, at: cursor.reader.absoluteOffset, detail: "\(composite).\(field): \(why)")
+    }
+
+    /// Requires a value that `get` accepted.
+    @inline(__always)
+    func required<T>(_ v: T?, _ field: StaticString) throws(DecodeError) -> T {
+        guard let v else { throw missing(field) }
+        return v
+    }
+
+    @inline(__always)
+    mutating func bool(_ field: StaticString) throws(DecodeError) -> Bool? {
+        guard let v = try next() else { return nil }
+        guard case .boolean(let b) = v else { throw wrongType(field, v, "boolean") }
+        return b
+    }
+    @inline(__always)
+    mutating func ubyte(_ field: StaticString) throws(DecodeError) -> UInt8? {
+        guard let v = try next() else { return nil }
+        guard case .ubyte(let x) = v else { throw wrongType(field, v, "ubyte") }
+        return x
+    }
+    @inline(__always)
+    mutating func ushort(_ field: StaticString) throws(DecodeError) -> UInt16? {
+        guard let v = try next() else { return nil }
+        guard case .ushort(let x) = v else { throw wrongType(field, v, "ushort") }
+        return x
+    }
+    @inline(__always)
+    mutating func uint(_ field: StaticString) throws(DecodeError) -> UInt32? {
+        guard let v = try next() else { return nil }
+        guard case .uint(let x) = v else { throw wrongType(field, v, "uint") }
+        return x
+    }
+    @inline(__always)
+    mutating func ulong(_ field: StaticString) throws(DecodeError) -> UInt64? {
+        guard let v = try next() else { return nil }
+        guard case .ulong(let x) = v else { throw wrongType(field, v, "ulong") }
+        return x
+    }
+    mutating func timestamp(_ field: StaticString) throws(DecodeError) -> Timestamp? {
+        guard let v = try next() else { return nil }
+        guard case .timestamp(let x) = v else { throw wrongType(field, v, "timestamp") }
+        return x
+    }
+    mutating func string(_ field: StaticString) throws(DecodeError) -> String? {
+        guard let v = try next() else { return nil }
+        guard case .string(let s) = v else { throw wrongType(field, v, "string") }
+        return s.string
+    }
+    mutating func symbol(_ field: StaticString) throws(DecodeError) -> Symbol? {
+        guard let v = try next() else { return nil }
+        guard case .symbol(let s) = v else { throw wrongType(field, v, "symbol") }
+        return s.symbol
+    }
+    mutating func binary(_ field: StaticString) throws(DecodeError) -> [UInt8]? {
+        guard let v = try next() else { return nil }
+        guard case .binary(let b) = v else { throw wrongType(field, v, "binary") }
+        return b.array
+    }
+    @inline(__always)
+    mutating func deliveryTag(_ field: StaticString) throws(DecodeError) -> DeliveryTag? {
+        guard let v = try next() else { return nil }
+        guard case .binary(let b) = v else { throw wrongType(field, v, "binary") }
+        guard let tag = DeliveryTag(bytes: b.bytes) else {
+            throw DecodeError(.deliveryTagTooLong, at: b.offset, detail: "\(b.count) bytes")
+        }
+        return tag
+    }
+    /// A `multiple` symbol field: one symbol or an array of symbols (part 1, 1.4).
+    mutating func symbols(_ field: StaticString) throws(DecodeError) -> [Symbol]? {
+        guard let v = try next() else { return nil }
+        switch v {
+        case .symbol(let s): return [s.symbol]
+        case .array(let a) where a.elementType == .symbol && a.descriptor == nil:
+            var out: [Symbol] = []
+            out.reserveCapacity(a.count)
+            var c = a.makeCursor()
+            while let e = try c.next() {
+                guard case .symbol(let s) = e else { throw wrongType(field, e, "symbol") }
+                out.append(s.symbol)
+            }
+            return out
+        default: throw wrongType(field, v, "symbol or array of symbol")
+        }
+    }
+    mutating func fields(_ field: StaticString) throws(DecodeError) -> Fields? {
+        guard let v = try next() else { return nil }
+        guard case .map(let m) = v else { throw wrongType(field, v, "map") }
+        return try Fields(m)
+    }
+    mutating func map(_ field: StaticString) throws(DecodeError) -> AMQPMap? {
+        guard let v = try next() else { return nil }
+        guard case .map = v else { throw wrongType(field, v, "map") }
+        guard case .map(let m) = try v.materialize() else { return nil }
+        return m
+    }
+    /// Any value (a `*` field), owned.
+    mutating func value(_ field: StaticString) throws(DecodeError) -> AMQPValue? {
+        guard let v = try next() else { return nil }
+        return try v.materialize()
+    }
+    /// A described field, for composite-typed fields (error, source, target, states).
+    mutating func described(_ field: StaticString) throws(DecodeError) -> DescribedView? {
+        guard let v = try next() else { return nil }
+        guard case .described(let d) = v else { throw wrongType(field, v, "described") }
+        return d
+    }
+    mutating func error(_ field: StaticString) throws(DecodeError) -> AMQPError? {
+        guard let d = try described(field) else { return nil }
+        return try AMQPError(decoding: d)
+    }
+}
+
+/// Writes the fields of a composite, dropping trailing fields that are null (absent or
+/// equal to their default) by rewinding to the end of the last one kept.
+struct FieldWriter {
+    let mark: AMQPEncoder.Mark
+    var written = 0
+    var kept = 0
+    var keptEnd: Int
+
+    /// Writes the descriptor and opens the field list.
+    @inline(__always)
+    init(descriptor: UInt64, _ e: inout AMQPEncoder) throws(EncodeError) {
+        try e.encodeDescriptor(descriptor)
+        mark = try e.beginList()
+        keptEnd = e.count
+    }
+
+    @inline(__always)
+    mutating func null(_ e: inout AMQPEncoder) throws(EncodeError) {
+        try e.encodeNull()
+        written &+= 1
+    }
+    @inline(__always)
+    mutating func wrote(_ e: inout AMQPEncoder) {
+        written &+= 1
+        kept = written
+        keptEnd = e.count
+    }
+
+    @inline(__always)
+    mutating func bool(_ v: Bool?, default d: Bool? = nil, _ e: inout AMQPEncoder) throws(EncodeError) {
+        guard let v, v != d else { return try null(&e) }
+        try e.encode(v)
+        wrote(&e)
+    }
+    @inline(__always)
+    mutating func ubyte(_ v: UInt8?, default d: UInt8? = nil, _ e: inout AMQPEncoder) throws(EncodeError) {
+        guard let v, v != d else { return try null(&e) }
+        try e.encode(v)
+        wrote(&e)
+    }
+    @inline(__always)
+    mutating func ushort(_ v: UInt16?, default d: UInt16? = nil, _ e: inout AMQPEncoder) throws(EncodeError) {
+        guard let v, v != d else { return try null(&e) }
+        try e.encode(v)
+        wrote(&e)
+    }
+    @inline(__always)
+    mutating func uint(_ v: UInt32?, default d: UInt32? = nil, _ e: inout AMQPEncoder) throws(EncodeError) {
+        guard let v, v != d else { return try null(&e) }
+        try e.encode(v)
+        wrote(&e)
+    }
+    @inline(__always)
+    mutating func ulong(_ v: UInt64?, default d: UInt64? = nil, _ e: inout AMQPEncoder) throws(EncodeError) {
+        guard let v, v != d else { return try null(&e) }
+        try e.encode(v)
+        wrote(&e)
+    }
+    mutating func timestamp(_ v: Timestamp?, _ e: inout AMQPEncoder) throws(EncodeError) {
+        guard let v else { return try null(&e) }
+        try e.encode(v)
+        wrote(&e)
+    }
+    mutating func string(_ v: String?, _ e: inout AMQPEncoder) throws(EncodeError) {
+        guard let v else { return try null(&e) }
+        try e.encode(v)
+        wrote(&e)
+    }
+    mutating func symbol(_ v: Symbol?, default d: Symbol? = nil, _ e: inout AMQPEncoder) throws(EncodeError) {
+        guard let v, v != d else { return try null(&e) }
+        try e.encode(v)
+        wrote(&e)
+    }
+    mutating func binary(_ v: [UInt8]?, _ e: inout AMQPEncoder) throws(EncodeError) {
+        guard let v else { return try null(&e) }
+        try e.encodeBinary(v)
+        wrote(&e)
+    }
+    @inline(__always)
+    mutating func deliveryTag(_ v: DeliveryTag?, _ e: inout AMQPEncoder) throws(EncodeError) {
+        guard let v else { return try null(&e) }
+        try e.encode(v)
+        wrote(&e)
+    }
+    /// A `multiple` symbol field, always as an array (an empty list is omitted).
+    mutating func symbols(_ v: [Symbol]?, _ e: inout AMQPEncoder) throws(EncodeError) {
+        guard let v, !v.isEmpty else { return try null(&e) }
+        let m = try e.beginArray()
+        let wide = v.contains { $0.rawValue.utf8.count > 255 }
+        try e.writeByte(wide ? FormatCode.sym32 : FormatCode.sym8)
+        for s in v {
+            try withUTF8Bytes(s.rawValue) { (u) throws(EncodeError) in
+                guard TextValidation.firstNonASCII(u) == nil else { throw EncodeError(.nonASCIISymbol) }
+                try AMQPArray.writeSized(u, wide: wide, into: &e)
+            }
+        }
+        try e.endArray(m, count: v.count)
+        wrote(&e)
+    }
+    mutating func fields(_ v: Fields?, _ e: inout AMQPEncoder) throws(EncodeError) {
+        guard let v else { return try null(&e) }
+        try v.encode(into: &e)
+        wrote(&e)
+    }
+    mutating func map(_ v: AMQPMap?, _ e: inout AMQPEncoder) throws(EncodeError) {
+        guard let v else { return try null(&e) }
+        try v.encode(into: &e)
+        wrote(&e)
+    }
+    mutating func value(_ v: AMQPValue?, _ e: inout AMQPEncoder) throws(EncodeError) {
+        guard let v else { return try null(&e) }
+        try v.encode(into: &e)
+        wrote(&e)
+    }
+    mutating func error(_ v: AMQPError?, _ e: inout AMQPEncoder) throws(EncodeError) {
+        guard let v else { return try null(&e) }
+        try v.encode(into: &e)
+        wrote(&e)
+    }
+    /// A field written by `body` (composite-typed fields); `present: false` writes null.
+    mutating func custom(present: Bool, _ e: inout AMQPEncoder, _ body: (inout AMQPEncoder) throws(EncodeError) -> Void) throws(EncodeError) {
+        guard present else { return try null(&e) }
+        try body(&e)
+        wrote(&e)
+    }
+
+    /// Drops trailing nulls and closes the list.
+    @inline(__always)
+    func finish(_ e: inout AMQPEncoder) throws(EncodeError) {
+        e.rewind(to: keptEnd)
+        try e.endList(mark, count: kept)
+    }
+}
+
+extension AMQPError {
+    /// Decodes an `amqp:error:list`.
+    public init(decoding d: DescribedView) throws(DecodeError) {
+        guard d.descriptor.knownCode == Descriptors.error else {
+            throw DecodeError(.unexpectedDescriptor, at: d.encodedValue.offset, detail: "expected amqp:error:list")
+        }
+        var r = try FieldReader(d, composite: "error")
+        condition = ErrorCondition(try r.required(try r.symbol("condition"), "condition"))
+        errorDescription = try r.string("description")
+        info = try r.fields("info")
+    }
+
+    /// Encodes as an `amqp:error:list`.
+    public func encode(into e: inout AMQPEncoder) throws(EncodeError) {
+        var w = try FieldWriter(descriptor: Descriptors.error, &e)
+        try w.symbol(condition.symbol, &e)
+        try w.string(errorDescription, &e)
+        try w.fields(info, &e)
+        try w.finish(&e)
+    }
+}

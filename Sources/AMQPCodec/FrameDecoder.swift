@@ -1,0 +1,121 @@
+/// A frame decoded in place: header, performative and payload, all borrowed from the
+/// bytes given to `FrameDecoder.decode`.
+public struct FrameView {
+    /// The 8-byte header.
+    public let header: FrameHeader
+    /// Bytes between the fixed header and the body (empty unless `dataOffset > 2`).
+    public let extendedHeader: BytesView
+    /// The performative, or `nil` for an empty (heartbeat) frame.
+    public let performative: DescribedView?
+    /// The bytes after the performative (a transfer's message data); may be empty.
+    public let payload: BytesView
+    /// Bytes the whole frame took (`header.size`).
+    public var length: Int { Int(header.size) }
+    /// True for a frame with no body: a heartbeat.
+    public var isEmpty: Bool { performative == nil }
+}
+
+/// Cuts frames out of a byte stream without copying.
+///
+/// Stateless: call `decode` with the bytes starting at a frame boundary; it answers
+/// `.needMore(n)` (at least `n` more bytes are needed), a frame (advance by its `length`),
+/// or throws. Frame-layer errors carry `amqp:connection:framing-error`; a malformed
+/// performative carries `amqp:decode-error`.
+public struct FrameDecoder: Sendable {
+    /// The largest frame accepted: our announced `max-frame-size`.
+    public var maxFrameSize: UInt32
+    /// Bounds for decoding the performative.
+    public var limits: DecodeLimits
+
+    /// Creates a decoder. Before OPEN is exchanged, use 512 (the smallest value a peer
+    /// may announce), as the specification requires for the frames that negotiate it.
+    public init(maxFrameSize: UInt32 = UInt32.max, limits: DecodeLimits = .default) {
+        self.maxFrameSize = maxFrameSize
+        self.limits = limits
+    }
+
+    /// What `decode` found.
+    public enum Result {
+        /// At least this many more bytes are needed before a frame can be cut.
+        case needMore(Int)
+        /// A whole frame.
+        case frame(FrameView)
+    }
+
+    /// Cuts the frame at the start of `bytes`.
+    public func decode(_ bytes: UnsafeRawBufferPointer, baseOffset: Int = 0) throws(DecodeError) -> Result {
+        guard bytes.count >= FrameHeader.size else { return .needMore(FrameHeader.size - bytes.count) }
+        let size = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+        let doff = bytes[4]
+        let typeByte = bytes[5]
+        let channel = UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
+        func framing(_ code: DecodeError.Code, _ at: Int, _ detail: String) -> DecodeError {
+            DecodeError(code, at: baseOffset + at, detail: detail, condition: .framingError)
+        }
+        guard size >= 8 else { throw framing(.invalidFrameHeader, 0, "size \(size) is below 8") }
+        guard doff >= 2 else { throw framing(.invalidFrameHeader, 4, "data offset \(doff) is below 2") }
+        guard UInt32(doff) * 4 <= size else {
+            throw framing(.invalidFrameHeader, 4, "data offset \(doff) words exceeds size \(size)")
+        }
+        guard size <= maxFrameSize else {
+            throw framing(.frameTooLarge, 0, "size \(size), maximum \(maxFrameSize)")
+        }
+        guard let type = FrameHeader.FrameType(rawValue: typeByte) else {
+            throw framing(.unknownFrameType, 5, "type \(typeByte)")
+        }
+        let total = Int(size)
+        guard bytes.count >= total else { return .needMore(total - bytes.count) }
+
+        let bodyStart = Int(doff) * 4
+        let extended = BytesView(UnsafeRawBufferPointer(rebasing: bytes[8..<bodyStart]), offset: baseOffset + 8)
+        let header = FrameHeader(size: size, dataOffset: doff, type: type, channel: channel)
+        if bodyStart == total {
+            let none = BytesView(UnsafeRawBufferPointer(rebasing: bytes[total..<total]), offset: baseOffset + total)
+            return .frame(FrameView(header: header, extendedHeader: extended, performative: nil, payload: none))
+        }
+        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[bodyStart..<total]), baseOffset: baseOffset + bodyStart)
+        let codeAt = reader.position
+        guard try reader.readByte() == FormatCode.described else {
+            throw reader.error(.invalidPerformative, detail: "body does not start with a described value", at: codeAt)
+        }
+        let performative = try ValueDecoder.decodeDescribed(&reader, depth: 1, limits: limits, codeOffset: codeAt)
+        let payloadStart = bodyStart + reader.position
+        let payload = BytesView(UnsafeRawBufferPointer(rebasing: bytes[payloadStart..<total]), offset: baseOffset + payloadStart)
+        return .frame(FrameView(header: header, extendedHeader: extended, performative: performative, payload: payload))
+    }
+}
+
+/// Writes frames: header, performative and payload, straight into an encoder's buffer.
+public enum FrameEncoder {
+    /// Writes one frame; `body` encodes the performative (and anything else in the body).
+    /// The size is back-patched. On `bufferTooSmall` the encoder is rewound to where the
+    /// frame would have started, so a partial frame is never left behind.
+    @inline(__always)
+    public static func encodeFrame(
+        type: FrameHeader.FrameType = .amqp, channel: UInt16, into e: inout AMQPEncoder,
+        _ body: (inout AMQPEncoder) throws(EncodeError) -> Void
+    ) throws(EncodeError) {
+        let start = e.count
+        do {
+            try e.writeBigEndian(UInt32(0))
+            try e.writeByte(2)
+            try e.writeByte(type.rawValue)
+            try e.writeBigEndian(channel)
+            try body(&e)
+        } catch {
+            e.rewind(to: start)
+            throw error
+        }
+        let size = e.count - start
+        guard size <= Int(UInt32.max) else {
+            e.rewind(to: start)
+            throw EncodeError(.valueTooLarge)
+        }
+        e.base!.storeBytes(of: UInt32(truncatingIfNeeded: size).bigEndian, toByteOffset: start, as: UInt32.self)
+    }
+
+    /// Writes an empty frame (a heartbeat): 8 bytes, no body.
+    public static func encodeEmptyFrame(channel: UInt16 = 0, into e: inout AMQPEncoder) throws(EncodeError) {
+        try FrameHeader(size: 8, type: .amqp, channel: channel).encode(into: &e)
+    }
+}

@@ -1,0 +1,14 @@
+public import ArgumentParser
+
+/// The `amqp` command line: inspect, send, receive, serve and benchmark AMQP 1.0.
+public struct AMQPCommand: AsyncParsableCommand {
+    /// Describes the command and its subcommands.
+    public static let configuration = CommandConfiguration(
+        commandName: "amqp",
+        abstract: "AMQP 1.0 tools: decode captures, run the embedded peer, benchmark.",
+        subcommands: []
+    )
+
+    /// Creates the command (ArgumentParser fills in the options).
+    public init() {}
+}

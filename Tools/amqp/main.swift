@@ -1,0 +1,4 @@
+// The `amqp` command: see Tools/AMQPTool for what each subcommand does.
+import AMQPTool
+
+await AMQPCommand.main()
