@@ -41,7 +41,7 @@ struct FieldReader {
     }
 
     func invalid(_ field: StaticString, _ why: String) -> DecodeError {
-        DecodeError(.invalidFieldValue, at: cursor.reader.absoluteOffset, detail: "\(composite).\(field): \(why)")
+        DecodeError(.invalidFieldValue, at: cursor.reader.absoluteOffset, detail: "\(composite).\(field): \(why)", condition: .invalidField)
     }
 
     /// Requires a value that `get` accepted.
