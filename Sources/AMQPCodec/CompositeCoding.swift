@@ -8,6 +8,17 @@ struct FieldReader {
     let composite: StaticString
     let offset: Int
 
+    /// Checks that `described` carries descriptor `code` (numeric, or the symbolic name
+    /// AMQP 1.0 gives it), then opens its list.
+    init(_ described: DescribedView, code: UInt64, composite: StaticString) throws(DecodeError) {
+        guard described.descriptor.knownCode == code else {
+            throw DecodeError(
+                .unexpectedDescriptor, at: described.encodedValue.offset,
+                detail: "\(composite): descriptor \(described.descriptor.text) is not \(Descriptors.name(forCode: code) ?? "known")")
+        }
+        try self.init(described, composite: composite)
+    }
+
     /// Opens the list of `described`; anything but a list is a decode error.
     init(_ described: DescribedView, composite: StaticString) throws(DecodeError) {
         self.composite = composite
@@ -286,6 +297,17 @@ struct FieldWriter {
     func finish(_ e: inout AMQPEncoder) throws(EncodeError) {
         e.rewind(to: keptEnd)
         try e.endList(mark, count: kept)
+    }
+}
+
+extension DescriptorView {
+    /// The descriptor as error details print it: `0x10`, a symbol's text, or a placeholder.
+    var text: String {
+        switch self {
+        case .code(let c): "0x" + String(c, radix: 16)
+        case .symbol(let s): s.description
+        case .other: "(neither ulong nor symbol)"
+        }
     }
 }
 
