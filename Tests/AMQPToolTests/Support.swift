@@ -1,6 +1,5 @@
 import AMQPCodec
 import AMQPTool
-import Foundation
 
 /// Renders the single value `bytes` hold (all of them) as `amqp decode` prints it.
 func renderEncoded(_ bytes: [UInt8], limits: DecodeLimits = .default) throws -> String {
