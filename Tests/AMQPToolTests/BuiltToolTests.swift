@@ -12,8 +12,7 @@ func builtTool() throws -> URL {
         let candidate = directory.appendingPathComponent("amqp")
         if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
     }
-    Issue.record("no built `amqp` next to the tests (looked in \(directories.map(\.path))); run `swift build` first")
-    throw CancellationError()
+    throw MissingPrerequisite("no built `amqp` next to the tests (looked in \(directories.map(\.path))); run `swift build` first")
 }
 
 /// Runs the built tool; returns its exit status, standard output and standard error.

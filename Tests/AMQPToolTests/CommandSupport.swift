@@ -22,3 +22,10 @@ final class TemporaryFile {
     var path: String { url.path }
     deinit { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
 }
+
+/// Something a test needs from the machine is missing; the test fails (never skips) with
+/// this message.
+struct MissingPrerequisite: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
