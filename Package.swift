@@ -14,6 +14,7 @@ let package = Package(
     name: "swift-amqp",
     products: [
         .library(name: "AMQPCodec", targets: ["AMQPCodec"]),
+        .library(name: "AMQPTool", targets: ["AMQPTool"]),
         .executable(name: "amqp", targets: ["amqp"]),
     ],
     dependencies: [
@@ -55,6 +56,10 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "CAMQPLinuxTests", dependencies: ["CAMQPLinux"], swiftSettings: strict),
-        .testTarget(name: "AMQPToolTests", dependencies: ["AMQPTool", "AMQPCodec"], swiftSettings: strict),
+        .testTarget(
+            name: "AMQPToolTests",
+            dependencies: ["AMQPTool", "AMQPCodec", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
     ]
 )

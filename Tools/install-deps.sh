@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Install the system packages swift-amqp needs on Debian 12, only those missing.
+#
+#   Tools/install-deps.sh            liburing-dev python3-qpid-proton pkg-config
+#   Tools/install-deps.sh bench      ... plus linux-perf valgrind
+#
+# Idempotent: when everything is installed it runs no apt command at all.
+# `apt-get update` runs at most once, and only if something must be installed.
+# Works as root (CI) or through sudo. Never starts services.
+# The Swift toolchain itself is not installed here; CI images provide it.
+set -euo pipefail
+
+usage() {
+    sed -n '2,10s/^# \{0,1\}//p' "$0"
+}
+
+# Why each package is needed:
+#   liburing-dev         CAMQPLinux links liburing (io_uring backend).
+#   python3-qpid-proton  the reference AMQP 1.0 peer for interoperability tests.
+#   pkg-config           lets SwiftPM and scripts locate system libraries.
+packages=(liburing-dev python3-qpid-proton pkg-config)
+
+for extra in "$@"; do
+    case "$extra" in
+        bench) packages+=(linux-perf valgrind) ;;  # profiling for `make bench`
+        -h | --help) usage; exit 0 ;;
+        *) echo "install-deps.sh: unknown extra '$extra' (known: bench)" >&2; exit 2 ;;
+    esac
+done
+
+if ! command -v dpkg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps.sh: needs dpkg and apt-get (Debian 12); install by hand: ${packages[*]}" >&2
+    exit 1
+fi
+
+is_installed() {
+    # `dpkg -s` also succeeds for a removed package whose config files remain,
+    # so look at the status itself. The output is captured first rather than
+    # piped into `grep -q`: grep exiting early would SIGPIPE dpkg, and
+    # pipefail would turn a match into a failure.
+    local status
+    status=$(dpkg -s "$1" 2>/dev/null) || return 1
+    grep -qx 'Status: install ok installed' <<<"$status"
+}
+
+missing=()
+for pkg in "${packages[@]}"; do
+    is_installed "$pkg" || missing+=("$pkg")
+done
+
+if ((${#missing[@]} == 0)); then
+    echo "install-deps: already installed: ${packages[*]}"
+    exit 0
+fi
+
+if ((EUID == 0)); then
+    as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+else
+    echo "install-deps.sh: not root and no sudo; as root run: apt-get install ${missing[*]}" >&2
+    exit 1
+fi
+
+# Debian starts services from maintainer scripts through invoke-rc.d, which
+# asks /usr/sbin/policy-rc.d first; exit code 101 means "do not start". Put
+# one in place for the duration of the install unless the system has its own
+# (container images usually do), and remove it again however we exit.
+policy=/usr/sbin/policy-rc.d
+placed_policy=0
+cleanup() {
+    if ((placed_policy)); then
+        "${as_root[@]}" rm -f "$policy"
+    fi
+}
+trap cleanup EXIT
+if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# temporary, from swift-amqp Tools/install-deps.sh\nexit 101\n' \
+        | "${as_root[@]}" tee "$policy" >/dev/null
+    "${as_root[@]}" chmod 0755 "$policy"
+    placed_policy=1
+fi
+
+log=$(mktemp)
+trap 'cleanup; rm -f "$log"' EXIT
+run_apt() {
+    # Quiet unless it fails; then show what apt said.
+    if ! "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -qq \
+        -o Dpkg::Use-Pty=0 -o Dpkg::Options::=--force-confdef \
+        -o Dpkg::Options::=--force-confold "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "install-deps.sh: apt-get $* failed" >&2
+        exit 1
+    fi
+}
+
+echo "install-deps: installing ${missing[*]}"
+run_apt update
+run_apt install -y --no-install-recommends "${missing[@]}"
+
+for pkg in "${missing[@]}"; do
+    if ! is_installed "$pkg"; then
+        echo "install-deps.sh: $pkg is still not installed" >&2
+        exit 1
+    fi
+done
+echo "install-deps: done"
