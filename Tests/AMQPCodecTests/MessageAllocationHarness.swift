@@ -8,10 +8,18 @@ import Glibc
 
 enum AllocationHarness {
     static let outputVariable = "AMQP_MALLOC_PROBE_OUT"
-    static let debugLibrary = "/lib/x86_64-linux-gnu/libc_malloc_debug.so.0"
+    #if arch(arm64)
+        static let debugLibrary = "/lib/aarch64-linux-gnu/libc_malloc_debug.so.0"
+    #else
+        static let debugLibrary = "/lib/x86_64-linux-gnu/libc_malloc_debug.so.0"
+    #endif
 
     /// True inside the child process.
     static var isProbe: Bool { getenv(outputVariable) != nil }
+
+    /// True in the parent process on a system whose glibc ships the debug allocator
+    /// (Debian's libc6 does, from glibc 2.34).
+    static var canMeasure: Bool { !isProbe && access(debugLibrary, R_OK) == 0 }
 
     // MARK: Parent
 

@@ -6,8 +6,7 @@ import Testing
 // allocations are counted.
 
 @Suite struct MessageAllocationTests {
-    @Test func hotPathsAllocateNothing() throws {
-        guard !AllocationHarness.isProbe else { return }
+    @Test(.enabled(if: AllocationHarness.canMeasure)) func hotPathsAllocateNothing() throws {
         switch AllocationHarness.run(probeTestName: "allocationProbe") {
         case .unavailable(let why):
             Issue.record("allocation counting unavailable: \(why)")
