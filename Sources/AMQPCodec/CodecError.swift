@@ -81,6 +81,9 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidProtocolHeader = Code("invalid protocol header")
         /// A delivery tag is longer than the 32 bytes the specification allows.
         public static let deliveryTagTooLong = Code("delivery tag longer than 32 bytes")
+        /// A message section is repeated or out of the order part 3, section 3.2 requires
+        /// (e.g. properties after application-properties, data after amqp-value).
+        public static let sectionOutOfOrder = Code("message section out of order")
 
         /// A short English description of the code.
         public var description: String { "\(name)" }
