@@ -12,7 +12,14 @@ public enum Role: Hashable, Sendable, RawRepresentable {
     /// The role whose wire value is `rawValue`.
     public init(rawValue: Bool) { self = rawValue ? .receiver : .sender }
     /// The wire value: `true` for the receiver.
-    public var rawValue: Bool { self == .receiver }
+    public var rawValue: Bool {
+        // A switch, not `==`: RawRepresentable's `==` compares raw values, so comparing
+        // here would recurse.
+        switch self {
+        case .sender: false
+        case .receiver: true
+        }
+    }
 }
 
 /// How the sender settles deliveries (part 2, section 2.8.2), a `ubyte`.
@@ -212,7 +219,6 @@ extension FieldReader {
 
 extension FieldWriter {
     /// A composite-typed field written by its own `encode(into:)`, or null.
-    @inline(__always)
     mutating func deliveryState(_ v: DeliveryState?, _ e: inout AMQPEncoder) throws(EncodeError) {
         guard let v else { return try null(&e) }
         try v.encode(into: &e)
