@@ -206,8 +206,28 @@ extension FieldReader {
     mutating func symbolList(_ field: StaticString) throws(DecodeError) -> [Symbol] {
         try symbols(field) ?? []
     }
-    /// A field of type `*` that requires a delivery state (or, with `outcome`, an outcome).
+    /// A field of type `*` that requires a delivery state (with `outcomeOnly`, an outcome).
+    @inline(__always)
     mutating func deliveryState(_ field: StaticString, outcomeOnly: Bool = false) throws(DecodeError) -> DeliveryState? {
+        // Fast path for the states nearly every disposition carries: accepted and released
+        // in their smallest encoding, `00 53 24 45` and `00 53 26 45`.
+        if nextCode == FormatCode.described, cursor.reader.remaining >= 4, cursor.depth <= cursor.limits.maxDepth {
+            let p = cursor.reader.position
+            let b = cursor.reader.buffer
+            if b[p &+ 1] == FormatCode.smallULong && b[p &+ 3] == FormatCode.list0 {
+                let state: DeliveryState? =
+                    switch UInt64(b[p &+ 2]) {
+                    case Descriptors.accepted: .accepted
+                    case Descriptors.released: .released
+                    default: nil
+                    }
+                if let state {
+                    cursor.reader.position = p &+ 4
+                    cursor.remaining &-= 1
+                    return state
+                }
+            }
+        }
         guard let d = try described(field) else { return nil }
         let state = try DeliveryState(decoding: d)
         if outcomeOnly && !state.isOutcome {
@@ -219,6 +239,7 @@ extension FieldReader {
 
 extension FieldWriter {
     /// A composite-typed field written by its own `encode(into:)`, or null.
+    @inline(__always)
     mutating func deliveryState(_ v: DeliveryState?, _ e: inout AMQPEncoder) throws(EncodeError) {
         guard let v else { return try null(&e) }
         try v.encode(into: &e)
