@@ -189,7 +189,7 @@ public struct ArrayView {
 public struct ValueCursor {
     var reader: ByteReader
     /// Elements not yet returned.
-    public private(set) var remaining: Int
+    public internal(set) var remaining: Int
     let depth: Int
     let limits: DecodeLimits
 

@@ -12,7 +12,14 @@ public enum Role: Hashable, Sendable, RawRepresentable {
     /// The role whose wire value is `rawValue`.
     public init(rawValue: Bool) { self = rawValue ? .receiver : .sender }
     /// The wire value: `true` for the receiver.
-    public var rawValue: Bool { self == .receiver }
+    public var rawValue: Bool {
+        // A switch, not `==`: RawRepresentable's `==` compares raw values, so comparing
+        // here would recurse.
+        switch self {
+        case .sender: false
+        case .receiver: true
+        }
+    }
 }
 
 /// How the sender settles deliveries (part 2, section 2.8.2), a `ubyte`.
@@ -199,8 +206,28 @@ extension FieldReader {
     mutating func symbolList(_ field: StaticString) throws(DecodeError) -> [Symbol] {
         try symbols(field) ?? []
     }
-    /// A field of type `*` that requires a delivery state (or, with `outcome`, an outcome).
+    /// A field of type `*` that requires a delivery state (with `outcomeOnly`, an outcome).
+    @inline(__always)
     mutating func deliveryState(_ field: StaticString, outcomeOnly: Bool = false) throws(DecodeError) -> DeliveryState? {
+        // Fast path for the states nearly every disposition carries: accepted and released
+        // in their smallest encoding, `00 53 24 45` and `00 53 26 45`.
+        if nextCode == FormatCode.described, cursor.reader.remaining >= 4, cursor.depth <= cursor.limits.maxDepth {
+            let p = cursor.reader.position
+            let b = cursor.reader.buffer
+            if b[p &+ 1] == FormatCode.smallULong && b[p &+ 3] == FormatCode.list0 {
+                let state: DeliveryState? =
+                    switch UInt64(b[p &+ 2]) {
+                    case Descriptors.accepted: .accepted
+                    case Descriptors.released: .released
+                    default: nil
+                    }
+                if let state {
+                    cursor.reader.position = p &+ 4
+                    cursor.remaining &-= 1
+                    return state
+                }
+            }
+        }
         guard let d = try described(field) else { return nil }
         let state = try DeliveryState(decoding: d)
         if outcomeOnly && !state.isOutcome {
