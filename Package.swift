@@ -14,6 +14,7 @@ let package = Package(
     name: "swift-amqp",
     products: [
         .library(name: "AMQPCodec", targets: ["AMQPCodec"]),
+        .library(name: "AMQPEngine", targets: ["AMQPEngine"]),
         .library(name: "AMQPTool", targets: ["AMQPTool"]),
         .executable(name: "amqp", targets: ["amqp"]),
     ],
@@ -25,6 +26,8 @@ let package = Package(
         // The AMQP 1.0 type system, frames, performatives and message sections.
         // Imports nothing: no Glibc, no Foundation.
         .target(name: "AMQPCodec", swiftSettings: strict),
+        // Sans-I/O state machines: connection, SASL, sessions, links; both roles.
+        .target(name: "AMQPEngine", dependencies: ["AMQPCodec"], swiftSettings: strict),
         // C shim over epoll, eventfd, timerfd and liburing.
         .target(
             name: "CAMQPLinux",
@@ -55,6 +58,7 @@ let package = Package(
             resources: [.copy("Resources")],
             swiftSettings: strict
         ),
+        .testTarget(name: "AMQPEngineTests", dependencies: ["AMQPEngine", "AMQPCodec"], swiftSettings: strict),
         .testTarget(name: "CAMQPLinuxTests", dependencies: ["CAMQPLinux"], swiftSettings: strict),
         .testTarget(
             name: "AMQPToolTests",

@@ -1,0 +1,326 @@
+import AMQPCodec
+
+// Protocol headers, SASL, OPEN and CLOSE: the connection's own state machine
+// (part 2, section 2.4; part 5, section 5.3).
+
+extension ConnectionEngine {
+    enum HeaderResult {
+        case needMore
+        case consumed(Int)
+    }
+
+    /// Queues what the current state and the application's requests call for next.
+    mutating func advance() {
+        guard !state.isFinal, !endAfterFlush else { return }
+        let client = configuration.role == .client
+        if client && openRequested && !saslDone && saslClient != nil && phase == .saslHeader && control.isEmpty && !saslHeaderQueued {
+            saslHeaderQueued = true
+            control.append(.header(.sasl))
+        }
+        guard saslDone else { return }
+        if client && openRequested && !amqpHeaderSent {
+            amqpHeaderSent = true
+            control.append(.header(.amqp))
+            transition(to: amqpHeaderReceived ? .headerExchanged : .headerSent)
+        }
+        guard amqpHeaderSent, openRequested else { return }
+        if !openSent && (client || remoteOpen != nil) {
+            openSent = true
+            control.append(.amqp(channel: 0, .open(localOpen)))
+            switch state {
+            case .headerSent: transition(to: .openPipe)
+            case .headerExchanged: transition(to: .openSent)
+            case .openReceived: transition(to: .opened)
+            default: break
+            }
+        }
+        if let requested = closeRequested, openSent, !closeSent {
+            closeSent = true
+            control.append(.amqp(channel: 0, .close(Close(error: requested))))
+            if requested != nil && failure == nil {
+                failure = EngineError(requested!, origin: .local)
+            }
+            switch state {
+            case .openPipe: transition(to: .openClosePipe)
+            case .openSent: transition(to: .closePipe)
+            case .opened: transition(to: requested == nil ? .closeSent : .discarding)
+            case .closeReceived:
+                transition(to: .end)
+            default: break
+            }
+        }
+    }
+
+    /// Our OPEN, from the configuration.
+    var localOpen: Open {
+        Open(
+            containerID: configuration.containerID, hostname: configuration.hostname,
+            maxFrameSize: configuration.maxFrameSize, channelMax: configuration.channelMax,
+            idleTimeOut: configuration.idleTimeout, outgoingLocales: configuration.outgoingLocales,
+            incomingLocales: configuration.incomingLocales, offeredCapabilities: configuration.offeredCapabilities,
+            desiredCapabilities: configuration.desiredCapabilities, properties: configuration.properties)
+    }
+
+    /// Bookkeeping once a control frame is in the output buffer.
+    mutating func wrote(_ frame: OutboundFrame, now: EngineInstant) {
+        switch frame {
+        case .amqp(_, .open):
+            idleSince = now
+        case .amqp(_, .close):
+            if state.awaitsPeerClose && !endAfterFlush {
+                closeDeadline = now.advanced(byMilliseconds: UInt64(configuration.closeTimeout))
+            }
+        default:
+            break
+        }
+        if endAfterFlush && control.isEmpty {
+            phase = .finished
+            if !state.isFinal { transition(to: failure?.origin == .transport ? .error : .end) }
+        }
+    }
+
+    // MARK: Headers
+
+    mutating func receiveHeader(_ bytes: UnsafeRawBufferPointer, offset: Int) -> HeaderResult {
+        let expected: ProtocolHeader = phase == .saslHeader ? .sasl : .amqp
+        let header: ProtocolHeader
+        do {
+            switch try ProtocolHeader.decode(bytes, baseOffset: offset) {
+            case .needMore: return .needMore
+            case .header(let h): header = h
+            }
+        } catch {
+            if configuration.role == .server { control.append(.header(expected)) }
+            transportFailed("the peer does not speak AMQP: \(error)")
+            return .consumed(bytes.count)
+        }
+        guard header == expected else {
+            if configuration.role == .server {
+                // Tell the client what we speak before closing (part 2, section 2.2).
+                control.append(.header(expected))
+            }
+            let wanted = expected.id == .sasl ? "\(expected) (SASL)" : "\(expected)"
+            transportFailed("the peer sent protocol header \(header); expected \(wanted)")
+            return .consumed(ProtocolHeader.size)
+        }
+        if phase == .saslHeader {
+            phase = .saslFrames
+            if let server = saslServer {
+                control.append(.header(.sasl))
+                control.append(.sasl(server.greeting))
+            }
+        } else {
+            amqpHeaderReceived = true
+            phase = .amqpFrames
+            frameDecoder.maxFrameSize = configuration.maxFrameSize
+            if configuration.role == .server {
+                transition(to: .headerReceived)
+                amqpHeaderSent = true
+                control.append(.header(.amqp))
+                transition(to: .headerExchanged)
+            } else {
+                switch state {
+                case .headerSent: transition(to: .headerExchanged)
+                case .openPipe: transition(to: .openSent)
+                case .openClosePipe: transition(to: .closePipe)
+                default: transition(to: .headerReceived)
+                }
+            }
+            advance()
+        }
+        return .consumed(ProtocolHeader.size)
+    }
+
+    // MARK: Frames
+
+    mutating func receiveFrame(_ frame: FrameView, now: EngineInstant) {
+        if phase == .saslFrames {
+            receiveSASLFrame(frame)
+            return
+        }
+        guard frame.header.type == .amqp else {
+            protocolFailed(EngineError(.framingError, "a SASL frame arrived after SASL finished", origin: .local))
+            return
+        }
+        if configuration.trace { events.append(.trace(Self.traceLine(received: frame))) }
+        guard frame.performative != nil else { return }  // empty frame: only keeps the connection alive
+        let performative: Performative
+        do {
+            guard let p = try frame.performativeValue() else { return }
+            performative = p
+        } catch {
+            if state == .discarding { return }
+            protocolFailed(EngineError(AMQPError(condition: error.condition, description: "malformed performative: \(error)"), origin: .local))
+            return
+        }
+        if state == .discarding, case .close = performative {} else if state == .discarding { return }
+        switch performative {
+        case .open(let open):
+            guard frame.header.channel == 0 else {
+                protocolFailed(EngineError(.framingError, "OPEN on channel \(frame.header.channel); it must use channel 0", origin: .local))
+                return
+            }
+            guard remoteOpen == nil else {
+                protocolFailed(EngineError(.illegalState, "a second OPEN arrived", origin: .local))
+                return
+            }
+            receiveOpen(open)
+        case .close(let close):
+            receiveClose(close)
+        default:
+            guard remoteOpen != nil else {
+                protocolFailed(EngineError(.illegalState, "\(performative.name) arrived before OPEN", origin: .local))
+                return
+            }
+            guard state == .opened || state == .closeSent || state == .closePipe else {
+                // After our CLOSE (or before our OPEN completes) session traffic is
+                // ignored rather than acted upon.
+                return
+            }
+            receiveSessionFrame(channel: frame.header.channel, performative, payload: frame.payload, now: now)
+        }
+    }
+
+    mutating func receiveSASLFrame(_ frame: FrameView) {
+        guard frame.header.type == .sasl, let body = frame.performative else {
+            transportFailed("expected a SASL frame during SASL negotiation, got \(frame.header.type == .sasl ? "an empty frame" : "an AMQP frame")")
+            return
+        }
+        let p: SASLPerformative
+        do {
+            p = try SASLPerformative(decoding: body)
+        } catch {
+            transportFailed("malformed SASL frame: \(error)")
+            return
+        }
+        if configuration.trace { events.append(.trace("<- [\(p.name.uppercased())]* \(p)")) }
+        let step: SASLStep
+        if saslClient != nil {
+            step = saslClient!.receive(p)
+        } else {
+            step = saslServer!.receive(p)
+        }
+        switch step {
+        case .none:
+            break
+        case .send(let reply):
+            control.append(.sasl(reply))
+        case .succeeded(let reply, let mechanism, let identity):
+            if let reply { control.append(.sasl(reply)) }
+            if case .saslOutcome(let outcome) = p { events.append(.saslOutcome(outcome)) }
+            if let identity { events.append(.authenticated(mechanism: mechanism, identity: identity)) }
+            saslDone = true
+            phase = .amqpHeader
+            frameDecoder.maxFrameSize = configuration.maxFrameSize
+            advance()
+        case .failed(let reply, let error):
+            if let reply { control.append(.sasl(reply)) }
+            if case .saslOutcome(let outcome) = p { events.append(.saslOutcome(outcome)) }
+            failure = error
+            endAfterFlush = true
+            phase = .finished
+            if control.isEmpty { transition(to: .error) }
+        }
+    }
+
+    mutating func receiveOpen(_ open: Open) {
+        remoteOpen = open
+        remoteMaxFrameSize = Swift.max(open.maxFrameSize, FrameHeader.minimumMaxFrameSize)
+        negotiatedChannelMax = Swift.min(configuration.channelMax, open.channelMax)
+        remoteIdleTimeout = open.idleTimeOut ?? 0
+        events.append(.remoteOpen(open))
+        switch state {
+        case .openSent: transition(to: .opened)
+        case .closePipe: transition(to: .closeSent)
+        case .headerExchanged: transition(to: .openReceived)
+        default: break
+        }
+        advance()
+    }
+
+    mutating func receiveClose(_ close: Close) {
+        events.append(.remoteClose(close.error))
+        if failure == nil, let error = close.error { failure = EngineError(error, origin: .remote) }
+        sessionsConnectionClosed(error: close.error)
+        if closeSent {
+            closeDeadline = nil
+            phase = .finished
+            transition(to: .end)
+        } else {
+            transition(to: .closeReceived)
+            if !openSent { openRequested = true; advance() }
+            closeRequested = .some(nil)
+            phase = .finished
+            advance()
+        }
+    }
+
+    // MARK: Failures
+
+    /// The peer broke the protocol in a frame we could read whole: close with the error
+    /// and discard everything until its CLOSE (part 2, section 2.4.4.2).
+    mutating func protocolFailed(_ error: EngineError) {
+        guard !state.isFinal, state != .discarding else { return }
+        if failure == nil { failure = error }
+        guard amqpHeaderSent else {
+            transportFailed(error.error.errorDescription ?? "\(error)")
+            return
+        }
+        if !openSent { openRequested = true; advance() }
+        if !closeSent {
+            closeRequested = .some(error.error)
+            closeSent = true
+            control.append(.amqp(channel: 0, .close(Close(error: error.error))))
+            transition(to: .discarding)
+        }
+        sessionsConnectionClosed(error: error.error)
+    }
+
+    /// The byte stream can no longer be cut into frames: say why in a CLOSE if the AMQP
+    /// layer is up, then end without reading more.
+    mutating func framingFailed(_ decodeError: DecodeError) {
+        let error = EngineError(AMQPError(condition: decodeError.condition, description: "\(decodeError)"), origin: .local)
+        guard phase == .amqpFrames, amqpHeaderSent else {
+            transportFailed("\(decodeError)")
+            return
+        }
+        if failure == nil { failure = error }
+        if !openSent { openRequested = true; advance() }
+        if !closeSent {
+            closeSent = true
+            control.append(.amqp(channel: 0, .close(Close(error: error.error))))
+        }
+        sessionsConnectionClosed(error: error.error)
+        endAfterFlush = true
+        phase = .finished
+        if control.isEmpty { transition(to: .end) }
+    }
+
+    /// Below AMQP: wrong header, SASL failure, lost framing before OPEN. Nothing more is
+    /// read; whatever is queued (our header, a SASL outcome) is still written.
+    mutating func transportFailed(_ why: String) {
+        if failure == nil { failure = EngineError(.framingError, why, origin: .transport) }
+        sessionsConnectionClosed(error: failure!.error)
+        endAfterFlush = true
+        phase = .finished
+        if control.isEmpty && !state.isFinal { transition(to: .error) }
+    }
+
+    /// A local error that needs no CLOSE (or one that is already queued).
+    mutating func fail(_ error: EngineError, sendClose: Bool) {
+        if sendClose {
+            protocolFailed(error)
+        } else {
+            if failure == nil { failure = error }
+            endAfterFlush = true
+            phase = .finished
+            if control.isEmpty && !state.isFinal { transition(to: .error) }
+        }
+    }
+
+    static func traceLine(received frame: FrameView) -> String {
+        guard frame.performative != nil else { return "<- Empty frame" }
+        guard let p = try? frame.performativeValue() else { return "<- [MALFORMED] channel \(frame.header.channel)" }
+        return "<- [\(p.name.uppercased())]* channel \(frame.header.channel) \(p)"
+    }
+}

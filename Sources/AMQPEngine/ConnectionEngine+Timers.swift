@@ -1,0 +1,70 @@
+import AMQPCodec
+
+// Deadlines: the local idle time-out, heartbeats for the peer's, and the wait for the
+// peer's CLOSE. The engine owns no timer; it says when it next needs `poll(now:)`.
+
+extension ConnectionEngine {
+    /// When `poll(now:)` must next be called, or `nil` if no deadline is pending.
+    public var nextDeadline: EngineInstant? {
+        guard !state.isFinal else { return nil }
+        var next: EngineInstant? = closeDeadline
+        func consider(_ d: EngineInstant?) {
+            guard let d else { return }
+            if next == nil || d < next! { next = d }
+        }
+        consider(idleDeadline)
+        consider(heartbeatDeadline)
+        return next
+    }
+
+    /// Runs the deadlines that are due at `now`: closes on the local idle time-out, queues
+    /// an empty frame when a heartbeat is due, and gives up on a peer that never answers
+    /// our CLOSE.
+    public mutating func poll(now: EngineInstant) {
+        guard !state.isFinal else { return }
+        if let d = closeDeadline, now >= d {
+            closeDeadline = nil
+            if failure == nil {
+                failure = EngineError(.connectionForced, "the peer did not answer CLOSE within \(configuration.closeTimeout) ms", origin: .local)
+            }
+            sessionsConnectionClosed(error: failure?.error)
+            control.removeAll()
+            phase = .finished
+            transition(to: .end)
+            return
+        }
+        if let d = idleDeadline, now >= d, let timeout = configuration.idleTimeout {
+            let error = EngineError(
+                .resourceLimitExceeded,
+                "local idle time-out expired: no frame received for \(timeout) ms", origin: .local)
+            if failure == nil { failure = error }
+            if !closeSent {
+                closeSent = true
+                control.append(.amqp(channel: 0, .close(Close(error: error.error))))
+            }
+            sessionsConnectionClosed(error: error.error)
+            // A silent peer will not answer our CLOSE either: end once it is written.
+            endAfterFlush = true
+            phase = .finished
+            if control.isEmpty { transition(to: .end) }
+            return
+        }
+        if let d = heartbeatDeadline, now >= d, control.isEmpty {
+            control.append(.empty)
+        }
+    }
+
+    /// Local idle time-out: counted from our OPEN or the last bytes received.
+    var idleDeadline: EngineInstant? {
+        guard let timeout = configuration.idleTimeout, let since = idleSince, !endAfterFlush else { return nil }
+        let from = Swift.max(since, lastReceived)
+        return from.advanced(byMilliseconds: UInt64(timeout))
+    }
+
+    /// Next empty frame: `ratio × the peer's idle time-out` after we last sent anything.
+    var heartbeatDeadline: EngineInstant? {
+        guard remoteIdleTimeout > 0, openSent, !closeSent || state == .closeSent, !endAfterFlush else { return nil }
+        let interval = Double(remoteIdleTimeout) * configuration.emptyFrameSendRatio * 1_000_000
+        return lastSent.advanced(byNanoseconds: UInt64(interval.rounded(.down)))
+    }
+}

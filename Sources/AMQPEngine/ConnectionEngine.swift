@@ -1,0 +1,255 @@
+public import AMQPCodec
+
+/// One AMQP 1.0 connection as a sans-I/O state machine, for either role.
+///
+/// The driver (a reactor, or a test stepping by hand) moves bytes and time in and out:
+///
+/// 1. `receive(_:now:)` with bytes read from the transport. The engine parses every
+///    complete frame in place and returns how many bytes it consumed; keep the rest and
+///    pass it again, with more, next time.
+/// 2. Drain `nextEvent()` until `nil`. Delivery payloads in events borrow the bytes given
+///    to `receive`, so handle or copy them before reusing that memory.
+/// 3. `produce(into:now:)` with free space; write what it returns to the transport.
+/// 4. Sleep until I/O or `nextDeadline`, then call `poll(now:)` (idle checks, heartbeats).
+///
+/// When `isFinished` is true, everything is written and the transport can be closed.
+/// The engine never performs I/O, never reads a clock and never calls back into user
+/// code: bytes and `now` go in; bytes, events and a deadline come out.
+public struct ConnectionEngine {
+    /// The settings this connection was created with.
+    public let configuration: ConnectionConfiguration
+    /// The current state.
+    public internal(set) var state: ConnectionState = .start
+    /// The peer's OPEN, once it has arrived.
+    public internal(set) var remoteOpen: Open? = nil
+    /// The error the connection ended with, if any.
+    public internal(set) var failure: EngineError? = nil
+
+    /// Where we are in the byte stream.
+    enum Phase: Equatable {
+        /// Waiting for the peer's SASL protocol header.
+        case saslHeader
+        /// Exchanging SASL frames.
+        case saslFrames
+        /// Waiting for the peer's AMQP protocol header.
+        case amqpHeader
+        /// Exchanging AMQP frames.
+        case amqpFrames
+        /// The stream is over (END or ERROR, or framing was lost): ignore input.
+        case finished
+    }
+    var phase: Phase
+    var saslClient: SASLClient? = nil
+    var saslServer: SASLServer? = nil
+    /// Set once SASL (if any) has succeeded, so the AMQP layer may start.
+    var saslDone: Bool
+    /// The application asked to open (client) or to answer opens (server).
+    var openRequested = false
+    var closeRequested: AMQPError?? = nil
+    var saslHeaderQueued = false
+    var amqpHeaderSent = false
+    var amqpHeaderReceived = false
+    var openSent = false
+    var closeSent = false
+
+    var frameDecoder: FrameDecoder
+    var control = RingQueue<OutboundFrame>()
+    var events = RingQueue<ConnectionEvent>()
+
+    var lastReceived: EngineInstant = .zero
+    var lastSent: EngineInstant = .zero
+    /// When our OPEN went out: the local idle time-out counts from here or from the last
+    /// frame received, whichever is later.
+    var idleSince: EngineInstant? = nil
+    /// Give up waiting for the peer's CLOSE at this instant.
+    var closeDeadline: EngineInstant? = nil
+    /// End as soon as the control queue is written (framing lost, idle time-out).
+    var endAfterFlush = false
+
+    /// The largest frame we may send: the peer's max-frame-size once known, else 512.
+    public internal(set) var remoteMaxFrameSize: UInt32 = FrameHeader.minimumMaxFrameSize
+    /// The highest channel both sides allow: the lower of the two channel-max values.
+    public internal(set) var negotiatedChannelMax: UInt16
+    /// The peer's idle time-out in milliseconds, 0 when it has none.
+    public internal(set) var remoteIdleTimeout: UInt32 = 0
+
+    /// Sessions, indexed by local channel.
+    var sessions = SessionTable()
+
+    /// Creates an engine; it does nothing until `open()` (client) or until bytes arrive
+    /// (server).
+    ///
+    /// - Precondition: `configuration.validate()` returns `nil`.
+    public init(configuration: ConnectionConfiguration) {
+        precondition(configuration.validate() == nil, configuration.validate() ?? "")
+        self.configuration = configuration
+        negotiatedChannelMax = configuration.channelMax
+        frameDecoder = FrameDecoder(maxFrameSize: configuration.limits.maxSASLFrameSize, limits: configuration.limits.decode)
+        switch configuration.sasl {
+        case .client(let credentials)?:
+            saslClient = SASLClient(credentials: credentials, hostname: configuration.hostname)
+            phase = .saslHeader
+            saslDone = false
+        case .server(let mechanisms, let authenticator)?:
+            saslServer = SASLServer(mechanisms: mechanisms, authenticator: authenticator, maxRounds: configuration.limits.maxSASLRounds)
+            phase = .saslHeader
+            saslDone = false
+        case nil:
+            phase = .amqpHeader
+            saslDone = true
+            frameDecoder.maxFrameSize = configuration.maxFrameSize
+        }
+    }
+
+    // MARK: Application requests
+
+    /// Starts the connection: sends the protocol header (SASL first when configured) and,
+    /// once any SASL exchange succeeds, OPEN. Work queued before the peer's header
+    /// arrives is pipelined (OPEN_PIPE). On a server, answers the client's OPEN.
+    public mutating func open() {
+        guard !openRequested, !state.isFinal else { return }
+        openRequested = true
+        advance()
+    }
+
+    /// Closes the connection: sends CLOSE (with `error`, then discards everything but the
+    /// peer's CLOSE), waits for the peer's CLOSE up to `closeTimeout`, and ends.
+    public mutating func close(error: AMQPError? = nil) {
+        guard closeRequested == nil, !state.isFinal else { return }
+        closeRequested = .some(error)
+        if !openRequested { openRequested = true }
+        advance()
+    }
+
+    /// The next event, or `nil` when all have been drained.
+    public mutating func nextEvent() -> ConnectionEvent? { events.popFirst() }
+
+    /// True when every byte has been produced and the connection has ended: the driver
+    /// may close the transport.
+    public var isFinished: Bool { (phase == .finished || state.isFinal) && control.isEmpty }
+
+    /// True when `produce` would write something now.
+    public var hasPendingOutput: Bool { !control.isEmpty || sessionsHaveOutput }
+
+    // MARK: Bytes in
+
+    /// Parses as many complete protocol headers and frames from `bytes` as there are, and
+    /// returns how many bytes were consumed (the rest is an incomplete frame: pass it
+    /// again with more bytes appended).
+    public mutating func receive(_ bytes: UnsafeRawBufferPointer, now: EngineInstant) -> Int {
+        if !bytes.isEmpty { lastReceived = now }
+        var consumed = 0
+        while consumed < bytes.count {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[consumed...])
+            if state.isFinal { return bytes.count }
+            switch phase {
+            case .finished:
+                return bytes.count
+            case .saslHeader, .amqpHeader:
+                switch receiveHeader(rest, offset: consumed) {
+                case .needMore: return consumed
+                case .consumed(let n): consumed += n
+                }
+            case .saslFrames, .amqpFrames:
+                let result: FrameDecoder.Result
+                do {
+                    result = try frameDecoder.decode(rest, baseOffset: consumed)
+                } catch {
+                    framingFailed(error)
+                    return bytes.count
+                }
+                switch result {
+                case .needMore: return consumed
+                case .frame(let frame):
+                    consumed += frame.length
+                    receiveFrame(frame, now: now)
+                }
+            }
+        }
+        return consumed
+    }
+
+    // MARK: Bytes out
+
+    /// Writes pending frames into `buffer` (as many as fit whole) and returns the number of
+    /// bytes written. Give it at least the peer's max-frame-size of room, or large frames
+    /// wait until there is.
+    public mutating func produce(into buffer: UnsafeMutableRawBufferPointer, now: EngineInstant) -> Int {
+        var e = AMQPEncoder(buffer)
+        while let frame = control.first {
+            let start = e.count
+            do {
+                try encode(frame, into: &e)
+            } catch {
+                if error.code == .bufferTooSmall && start > 0 { break }  // room next time
+                control.popFirst()
+                fail(EngineError(.internalError, "cannot encode \(frame.name): \(error)", origin: .local), sendClose: false)
+                continue
+            }
+            control.popFirst()
+            let size = e.count - start
+            if case .amqp(_, let p) = frame, UInt32(size) > remoteMaxFrameSize {
+                // The peer would reject it; nothing a peer sends can make us emit this,
+                // so it is our own error (e.g. huge properties on OPEN or ATTACH).
+                e.rewind(to: start)
+                fail(EngineError(.frameSizeTooSmall, "\(p.name) frame of \(size) bytes exceeds the peer's max-frame-size \(remoteMaxFrameSize)", origin: .local), sendClose: true)
+                continue
+            }
+            if configuration.trace { events.append(.trace(frame.traceLine)) }
+            wrote(frame, now: now)
+        }
+        if control.isEmpty && (phase == .amqpFrames) && state != .end {
+            produceSessionFrames(into: &e, now: now)
+        }
+        if e.count > 0 { lastSent = now }
+        return e.count
+    }
+
+    func encode(_ frame: OutboundFrame, into e: inout AMQPEncoder) throws(EncodeError) {
+        switch frame {
+        case .header(let h): try h.encode(into: &e)
+        case .sasl(let p): try FrameEncoder.encode(p, into: &e)
+        case .amqp(let channel, let p): try FrameEncoder.encode(p, channel: channel, into: &e)
+        case .empty: try FrameEncoder.encodeEmptyFrame(into: &e)
+        }
+    }
+
+    // MARK: State bookkeeping
+
+    /// Moves to `new` and reports it (repeats included, as the reference does).
+    mutating func transition(to new: ConnectionState) {
+        let old = state
+        state = new
+        events.append(.stateChanged(from: old, to: new))
+        if new.isFinal {
+            events.append(.closed(failure))
+        }
+    }
+}
+
+/// A frame waiting in the control queue.
+enum OutboundFrame {
+    case header(ProtocolHeader)
+    case sasl(SASLPerformative)
+    case amqp(channel: UInt16, Performative)
+    case empty
+
+    var name: String {
+        switch self {
+        case .header: "protocol header"
+        case .sasl(let p): p.name
+        case .amqp(_, let p): p.name
+        case .empty: "empty frame"
+        }
+    }
+
+    /// The reference's trace style: `-> [OPEN]* {…}`, `-> Header (AMQP 0.1.0.0)`.
+    var traceLine: String {
+        switch self {
+        case .header(let h): "-> Header (AMQP \(h.id.rawValue).\(h.major).\(h.minor).\(h.revision))"
+        case .sasl(let p): "-> [\(p.name.uppercased())]* \(p)"
+        case .amqp(let c, let p): "-> [\(p.name.uppercased())]* channel \(c) \(p)"
+        case .empty: "-> Empty frame"
+        }
+    }
+}
