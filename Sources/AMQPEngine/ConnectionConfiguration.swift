@@ -44,6 +44,10 @@ public struct ConnectionConfiguration: Sendable {
     public var closeTimeout: UInt32 = 30_000
     /// Bounds on what a peer can make us hold.
     public var limits: EngineLimits = .init()
+    /// Listener convenience: accept every session and link the peer begins or attaches,
+    /// without `remoteBegin`/`remoteAttach` events. `nil` (the default) leaves each to
+    /// the application.
+    public var autoAccept: AutoAcceptPolicy? = nil
     /// Record a trace line for every frame sent and received (`ConnectionEvent.trace`).
     public var trace: Bool = false
 

@@ -84,6 +84,8 @@ public struct ConnectionEngine {
         precondition(configuration.validate() == nil, configuration.validate() ?? "")
         self.configuration = configuration
         negotiatedChannelMax = configuration.channelMax
+        sessions.shared.maxBufferedDeliveryBytes = configuration.limits.maxBufferedDeliveryBytes
+        sessions.shared.autoAccept = configuration.autoAccept
         frameDecoder = FrameDecoder(maxFrameSize: configuration.limits.maxSASLFrameSize, limits: configuration.limits.decode)
         switch configuration.sasl {
         case .client(let credentials)?:

@@ -15,6 +15,12 @@ struct RingQueue<Element> {
 
     var first: Element? { count == 0 ? nil : storage[head] }
 
+    /// The oldest element, changed in place; the queue must not be empty.
+    var front: Element {
+        get { storage[head]! }
+        _modify { yield &storage[head]! }
+    }
+
     @discardableResult
     mutating func popFirst() -> Element? {
         guard count > 0 else { return nil }

@@ -2,74 +2,12 @@ import AMQPCodec
 import AMQPEngine
 import Testing
 
-/// Moves bytes between two engines through fixed buffers, as a driver would.
-struct Pipe {
-    var client: ConnectionEngine
-    var server: ConnectionEngine
-    var toServer: [UInt8] = []
-    var toClient: [UInt8] = []
-    var clientEvents: [String] = []
-    var serverEvents: [String] = []
-    var now = EngineInstant(nanoseconds: 1_000_000_000)
-
-    static func flush(_ from: inout ConnectionEngine, into out: inout [UInt8], now: EngineInstant) {
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        let n = buffer.withUnsafeMutableBytes { from.produce(into: $0, now: now) }
-        out += buffer[..<n]
-    }
-
-    static func deliver(_ bytes: inout [UInt8], to engine: inout ConnectionEngine, now: EngineInstant) {
-        let consumed = bytes.withUnsafeBytes { engine.receive($0, now: now) }
-        bytes.removeFirst(consumed)
-    }
-
-    static func describe(_ e: ConnectionEvent) -> String {
-        switch e {
-        case .stateChanged(let from, let to): "\(from)->\(to)"
-        case .saslOutcome(let o): "sasl:\(o.code)"
-        case .authenticated(let m, let id): "auth:\(m):\(id)"
-        case .remoteOpen(let o): "open:\(o.containerID)"
-        case .remoteClose(let e): "close:\(e.map { "\($0.condition)" } ?? "-")"
-        case .closed(let e): "closed:\(e.map { "\($0.condition)" } ?? "-")"
-        case .trace(let t): "trace:\(t)"
-        case .session, .link: "other"
-        }
-    }
-
-    /// Pumps until neither side has anything to say.
-    mutating func run(rounds: Int = 20) {
-        for _ in 0..<rounds {
-            Self.flush(&client, into: &toServer, now: now)
-            Self.deliver(&toServer, to: &server, now: now)
-            Self.flush(&server, into: &toClient, now: now)
-            Self.deliver(&toClient, to: &client, now: now)
-            while let e = client.nextEvent() { clientEvents.append(Self.describe(e)) }
-            while let e = server.nextEvent() { serverEvents.append(Self.describe(e)) }
-            if !client.hasPendingOutput && !server.hasPendingOutput && toServer.isEmpty && toClient.isEmpty { return }
-        }
-    }
-}
-
 struct PlainUsers: SASLAuthenticator {
     func authenticate(mechanism: Symbol, initialResponse: [UInt8]?, hostname: String?) -> SASLDecision {
         if mechanism == "ANONYMOUS" { return .accept(identity: "anonymous") }
         let parts = (initialResponse ?? []).split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         return parts.count == 3 && parts[1] == "guest" && parts[2] == "secret" ? .accept(identity: "guest") : .reject(.auth)
     }
-}
-
-func makePipe(credentials: SASLCredentials? = nil, clientIdle: UInt32? = nil, serverIdle: UInt32? = nil) -> Pipe {
-    var c = ConnectionConfiguration(role: .client, containerID: "client", hostname: "localhost")
-    var s = ConnectionConfiguration(role: .server, containerID: "server")
-    c.idleTimeout = clientIdle
-    s.idleTimeout = serverIdle
-    if let credentials {
-        c.sasl = .client(credentials)
-        s.sasl = .server(mechanisms: ["PLAIN", "ANONYMOUS"], authenticator: PlainUsers())
-    }
-    var server = ConnectionEngine(configuration: s)
-    server.open()
-    return Pipe(client: ConnectionEngine(configuration: c), server: server)
 }
 
 @Test func openAndCloseWithoutSASL() {

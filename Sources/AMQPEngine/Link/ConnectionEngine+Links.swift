@@ -1,0 +1,217 @@
+public import AMQPCodec
+
+// Links (part 2, section 2.6): what the application asks of them. Every request only
+// changes state and queues frames; `produce` writes them.
+
+extension ConnectionEngine {
+    // MARK: Attach and detach
+
+    /// Attaches a link on the lowest free handle (not above the peer's handle-max once its
+    /// BEGIN is known). `LinkEvent.attached` follows when the peer answers. A prefetching
+    /// receiver grants its credit right after the ATTACH.
+    ///
+    /// - Throws: `amqp:illegal-state` for a session that is gone or ending,
+    ///   `amqp:resource-limit-exceeded` when every handle is taken.
+    public mutating func attachLink(session: SessionID, _ configuration: LinkConfiguration) throws(EngineError) -> LinkID {
+        try checkSessionLayerOpen()
+        guard let s = sessions.index(session), isActive(session) else {
+            throw EngineError(.illegalState, "\(session) does not exist or is ending", origin: .local)
+        }
+        let max = Swift.min(sessions.slots[s]!.remoteHandleMax, sessions.slots[s]!.configuration.handleMax)
+        guard let handle = sessions.slots[s]!.freeHandle(max: max) else {
+            throw EngineError(.resourceLimitExceeded, "every handle up to \(max) is in use on \(session)", origin: .local)
+        }
+        let id = LinkID(session: session, handle: handle, generation: sessions.shared.generation())
+        let link = LinkEndpoint(id: id, configuration: configuration, state: .attachSent)
+        sessions.slots[s]!.install(link)
+        sessions.slots[s]!.enqueue(.attach(link.attach(configuration)))
+        if configuration.role == .receiver { sessions.slots[s]!.grantInitialCredit(Int(handle)) }
+        return id
+    }
+
+    /// Accepts a link the peer attached (`LinkEvent.remoteAttach`): sends our ATTACH and
+    /// reports `attached`. Without a configuration the link mirrors the peer's (see
+    /// `LinkConfiguration.accepting`); the name and role always follow the peer's.
+    ///
+    /// - Throws: `amqp:illegal-state` when the link is not waiting to be accepted.
+    public mutating func acceptLink(_ link: LinkID, configuration: LinkConfiguration? = nil) throws(EngineError) {
+        try checkSessionLayerOpen()
+        guard let (s, h) = sessions.index(link), sessions.slots[s]!.links[h]!.state == .awaitingAccept else {
+            throw EngineError(.illegalState, "\(link) is not waiting to be accepted", origin: .local)
+        }
+        let l = sessions.slots[s]!.links[h]!
+        var c = configuration ?? .accepting(l.remoteAttach!)
+        c.name = l.name
+        c.role = l.role
+        sessions.slots[s]!.accept(h, configuration: c, events: &events)
+    }
+
+    /// Detaches a link (closes it when `closed`, the usual case), with `error` if any.
+    /// Deliveries not yet written are dropped. `LinkEvent.detached` follows when the peer
+    /// answers, after `lost` for every delivery still unsettled. Refuses a link the peer
+    /// attached (ATTACH with a null terminus, then DETACH). Does nothing for a link
+    /// already detaching.
+    public mutating func detachLink(_ link: LinkID, closed: Bool = true, error: AMQPError? = nil) {
+        guard let (s, h) = sessions.index(link) else { return }
+        sessions.slots[s]!.detachLocally(h, closed: closed, error: error.map { EngineError($0, origin: .local) }, shared: &sessions.shared)
+    }
+
+    /// The peer's ATTACH for a link, once it has arrived.
+    public func remoteAttach(of link: LinkID) -> Attach? {
+        sessions.index(link).flatMap { sessions.slots[$0.session]!.links[$0.link]!.remoteAttach }
+    }
+
+    /// True while both ends are attached.
+    public func isAttached(_ link: LinkID) -> Bool {
+        sessions.index(link).map { sessions.slots[$0.session]!.links[$0.link]!.state == .attached } ?? false
+    }
+
+    // MARK: Sending
+
+    /// Queues a delivery on a sending link. `payload` is the encoded message (e.g. the
+    /// output of `Message.encode`); the engine writes it as is, without copying it, when
+    /// credit and the session window allow, split at the peer's max-frame-size. The
+    /// delivery-id is assigned when its first frame goes out. The returned handle comes
+    /// back in `outcome` (or `lost`). Pre-settled (`settled`, or a sender settle mode of
+    /// `settled`) deliveries get no outcome.
+    ///
+    /// - Parameters:
+    ///   - tag: the delivery tag; by default an 8-byte counter per link.
+    /// - Throws: `amqp:illegal-state` for a link that is not ours to send on or is
+    ///   detaching, `amqp:link:message-size-exceeded` above the peer's max-message-size,
+    ///   `amqp:precondition-failed` for a settled delivery on a link whose sender settle
+    ///   mode is `unsettled`.
+    public mutating func send(
+        on link: LinkID, payload: [UInt8], tag: DeliveryTag? = nil, settled: Bool = false, messageFormat: UInt32 = 0
+    ) throws(EngineError) -> DeliveryHandle {
+        try checkSessionLayerOpen()
+        guard let (s, h) = sessions.index(link) else { throw EngineError(.illegalState, "\(link) does not exist", origin: .local) }
+        let l = sessions.slots[s]!.links[h]!
+        guard l.role == .sender else { throw EngineError(.illegalState, "\(link) is a receiver", origin: .local) }
+        guard l.state == .attachSent || l.state == .attached else {
+            throw EngineError(.illegalState, "\(link) is detaching", origin: .local)
+        }
+        if l.remoteMaxMessageSize > 0 && UInt64(payload.count) > l.remoteMaxMessageSize {
+            throw EngineError(
+                .messageSizeExceeded, "a \(payload.count)-byte message exceeds the peer's max-message-size \(l.remoteMaxMessageSize)",
+                origin: .local)
+        }
+        let presettled: Bool
+        switch l.sndSettleMode {
+        case .settled: presettled = true
+        case .mixed: presettled = settled
+        case .unsettled:
+            if settled { throw EngineError(.preconditionFailed, "\(link) has sender settle mode unsettled", origin: .local) }
+            presettled = false
+        }
+        let handle = DeliveryHandle(rawValue: sessions.shared.nextDeliveryHandle)
+        sessions.shared.nextDeliveryHandle &+= 1
+        let deliveryTag: DeliveryTag
+        if let tag {
+            deliveryTag = tag
+        } else {
+            deliveryTag = DeliveryTag(l.sender.nextTag)
+            sessions.slots[s]!.links[h]!.sender.nextTag &+= 1
+        }
+        sessions.slots[s]!.links[h]!.sender.queue.append(OutgoingDelivery(
+            handle: handle, payload: payload, tag: deliveryTag, messageFormat: messageFormat, settled: presettled))
+        return handle
+    }
+
+    /// A sender's current link credit (`nil` for an unknown link).
+    public func credit(on link: LinkID) -> UInt32? {
+        sessions.index(link).map { sessions.slots[$0.session]!.links[$0.link]!.credit }
+    }
+
+    /// How many more deliveries a sender could start now without queueing behind the
+    /// credit: its credit minus what is already queued and not started (0 or more). For
+    /// backpressure: send while this is positive.
+    public func sendable(on link: LinkID) -> Int {
+        guard let (s, h) = sessions.index(link) else { return 0 }
+        let l = sessions.slots[s]!.links[h]!
+        guard l.role == .sender, l.state == .attached else { return 0 }
+        var queued = l.sender.queue.count
+        if let head = l.sender.queue.first, head.deliveryID != nil { queued -= 1 }
+        return Swift.max(0, Int(l.credit) - queued)
+    }
+
+    /// Deliveries queued on a sender and not completely written.
+    public func queuedDeliveries(on link: LinkID) -> Int {
+        sessions.index(link).map { sessions.slots[$0.session]!.links[$0.link]!.sender.queue.count } ?? 0
+    }
+
+    // MARK: Receiving
+
+    /// Sets a receiver's credit to `credit` messages (replacing what is left) and tells the
+    /// sender. With `drain`, asks the sender to use the credit at once or give it back;
+    /// `LinkEvent.drained` follows when credit reaches 0.
+    ///
+    /// - Throws: `amqp:illegal-state` for a link that is not a receiver or is detaching.
+    public mutating func flow(on link: LinkID, credit: UInt32, drain: Bool = false) throws(EngineError) {
+        try checkSessionLayerOpen()
+        guard let (s, h) = sessions.index(link) else { throw EngineError(.illegalState, "\(link) does not exist", origin: .local) }
+        let l = sessions.slots[s]!.links[h]!
+        guard l.role == .receiver else { throw EngineError(.illegalState, "\(link) is a sender", origin: .local) }
+        guard l.state == .attachSent || l.state == .attached else {
+            throw EngineError(.illegalState, "\(link) is not attached", origin: .local)
+        }
+        sessions.slots[s]!.links[h]!.credit = credit
+        sessions.slots[s]!.links[h]!.drain = drain
+        sessions.slots[s]!.links[h]!.receiver.drainRequested = drain && credit > 0
+        sessions.slots[s]!.queueLinkFlow(h)
+    }
+
+    /// Settles (or, with `settled: false`, just updates the state of) the receiver's
+    /// deliveries `first...last` (delivery-ids, in serial order, so a range may wrap).
+    /// Deliveries of other links, already settled, or unknown in the range are skipped.
+    /// Consecutive deliveries disposed the same way in one step go out as one
+    /// DISPOSITION. In rcv-settle-mode `second`, settling sends the state unsettled; the
+    /// delivery is settled when the sender settles it (`remoteSettled`).
+    ///
+    /// - Throws: `amqp:illegal-state` for a link that is not a receiver.
+    public mutating func settle(
+        _ link: LinkID, first: DeliveryNumber, last: DeliveryNumber, state: DeliveryState?, settled: Bool = true
+    ) throws(EngineError) {
+        guard let (s, h) = sessions.index(link) else { throw EngineError(.illegalState, "\(link) does not exist", origin: .local) }
+        guard sessions.slots[s]!.links[h]!.role == .receiver else {
+            throw EngineError(.illegalState, "\(link) is a sender: the engine settles outgoing deliveries", origin: .local)
+        }
+        guard sessions.slots[s]!.state == .mapped else { return }
+        sessions.slots[s]!.settleIncoming(handle: UInt32(h), first: first, last: last, state: state, settled: settled)
+    }
+
+    /// Settles one delivery; see `settle(_:first:last:state:settled:)`.
+    public mutating func settle(_ link: LinkID, delivery: DeliveryNumber, state: DeliveryState?, settled: Bool = true) throws(EngineError) {
+        try settle(link, first: delivery, last: delivery, state: state, settled: settled)
+    }
+
+    /// Settles a range of deliveries; see `settle(_:first:last:state:settled:)`.
+    public mutating func settle(
+        _ link: LinkID, deliveries: ClosedRange<DeliveryNumber>, state: DeliveryState?, settled: Bool = true
+    ) throws(EngineError) {
+        try settle(link, first: deliveries.lowerBound, last: deliveries.upperBound, state: state, settled: settled)
+    }
+}
+
+extension SessionEndpoint {
+    mutating func settleIncoming(handle: UInt32, first: DeliveryNumber, last: DeliveryNumber, state: DeliveryState?, settled: Bool) {
+        var i = incoming.lowerBound(first)
+        while i < incoming.count {
+            let e = incoming[i]
+            guard UnsettledMap.contains(e.id, first: first, last: last) else { break }
+            if e.live && e.handle == handle && !e.awaitingPeer {
+                if settled && e.secondMode {
+                    dispose(role: .receiver, id: e.id, settled: false, state: state)
+                    incoming[i].awaitingPeer = true
+                } else if settled {
+                    dispose(role: .receiver, id: e.id, settled: true, state: state)
+                    incoming.settle(at: i)
+                } else {
+                    dispose(role: .receiver, id: e.id, settled: false, state: state)
+                }
+            }
+            i &+= 1
+        }
+        incoming.trim()
+    }
+}

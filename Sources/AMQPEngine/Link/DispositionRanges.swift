@@ -1,0 +1,97 @@
+import AMQPCodec
+
+// Outgoing dispositions, coalesced: consecutive delivery-ids settled the same way go out
+// as one DISPOSITION naming the range first...last, so settling N contiguous deliveries
+// in one step costs one frame.
+
+/// A disposition waiting to be written.
+struct PendingDisposition {
+    /// Our role on the links of these deliveries.
+    var role: Role
+    var first: DeliveryNumber
+    var last: DeliveryNumber
+    var settled: Bool
+    var state: DeliveryState?
+
+    /// Extends the range with `id` when it follows directly and is disposed the same way.
+    @inline(__always)
+    mutating func absorb(role: Role, id: DeliveryNumber, settled: Bool, state: DeliveryState?) -> Bool {
+        guard id == last &+ 1, settled == self.settled, role == self.role, state == self.state else { return false }
+        last = id
+        return true
+    }
+
+    var performative: Disposition {
+        Disposition(role: role, first: first, last: last == first ? nil : last, settled: settled, state: state)
+    }
+}
+
+extension SessionEndpoint {
+    /// Queues a disposition of one delivery, merging it into the open range when it can.
+    mutating func dispose(role: Role, id: DeliveryNumber, settled: Bool, state: DeliveryState?) {
+        if pendingDisposition != nil, pendingDisposition!.absorb(role: role, id: id, settled: settled, state: state) {
+            return
+        }
+        if let open = pendingDisposition { control.append(.disposition(open)) }
+        pendingDisposition = PendingDisposition(role: role, first: id, last: id, settled: settled, state: state)
+    }
+
+    /// Queues a control frame behind any open disposition range, so frames keep the order
+    /// in which they were asked for.
+    mutating func enqueue(_ frame: SessionFrame) {
+        if let open = pendingDisposition {
+            control.append(.disposition(open))
+            pendingDisposition = nil
+        }
+        control.append(frame)
+    }
+}
+
+// Incoming DISPOSITION: the range names delivery-ids of the session, whatever their links.
+
+extension SessionEndpoint {
+    mutating func receiveDisposition(_ d: Disposition, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
+        guard state == .mapped else { return .ok }
+        let last = d.last ?? d.first
+        if d.role == .receiver {
+            // About deliveries we sent.
+            var i = outgoing.lowerBound(d.first)
+            while i < outgoing.count {
+                let e = outgoing[i]
+                guard UnsettledMap.contains(e.id, first: d.first, last: last) else { break }
+                if e.live, let l = link(e.handle) {
+                    let handle = DeliveryHandle(rawValue: e.token)
+                    if d.settled {
+                        outgoing.settle(at: i)
+                        events.append(.link(.outcome(l.id, handle, state: d.state, settled: true)))
+                    } else if let state = d.state, state.isOutcome {
+                        // The receiver waits for us (rcv-settle-mode second, or it chose
+                        // not to settle first): settle, which ends the exchange.
+                        dispose(role: .sender, id: e.id, settled: true, state: nil)
+                        outgoing.settle(at: i)
+                        events.append(.link(.outcome(l.id, handle, state: state, settled: true)))
+                    } else {
+                        events.append(.link(.outcome(l.id, handle, state: d.state, settled: false)))
+                    }
+                }
+                i &+= 1
+            }
+            outgoing.trim()
+        } else {
+            // About deliveries we receive: the sender settled them.
+            guard d.settled else { return .ok }
+            var i = incoming.lowerBound(d.first)
+            while i < incoming.count {
+                let e = incoming[i]
+                guard UnsettledMap.contains(e.id, first: d.first, last: last) else { break }
+                if e.live, let l = link(e.handle) {
+                    incoming.settle(at: i)
+                    events.append(.link(.remoteSettled(l.id, e.id, state: d.state)))
+                }
+                i &+= 1
+            }
+            incoming.trim()
+        }
+        return .ok
+    }
+}

@@ -1,0 +1,200 @@
+import AMQPCodec
+
+// Incoming TRANSFER frames (part 2, section 2.6.12): session window and delivery-id
+// sequencing, link credit, then per delivery: hand a one-frame delivery over as a view
+// into the receive buffer, reassemble a multi-frame one into an owned buffer (bounded by
+// max-message-size and by the connection's buffered-bytes budget), or stream it frame by
+// frame; aborts discard what arrived.
+
+/// The delivery whose frames are arriving on a receiving link.
+struct PartialDelivery {
+    let id: DeliveryNumber
+    let tag: DeliveryTag
+    let messageFormat: UInt32
+    var settled: Bool
+    var state: DeliveryState?
+    /// Settle in rcv-settle-mode `second`.
+    let secondMode: Bool
+    /// Bytes so far (reassembling links keep them in `buffer`).
+    var size = 0
+    var buffer: [UInt8] = []
+    /// The rest of this delivery is read and dropped (its link detached, or it broke a
+    /// limit).
+    var discarding: Bool
+
+    func delivery(_ payload: DeliveryPayload) -> Delivery {
+        Delivery(id: id, tag: tag, messageFormat: messageFormat, settled: settled, state: state, payload: payload)
+    }
+}
+
+/// What one frame did to its delivery.
+enum FrameOutcome {
+    /// More frames follow.
+    case incomplete
+    /// The delivery is complete; `settled` is the sender's final word.
+    case completed(settled: Bool)
+    /// The sender aborted it.
+    case aborted
+    /// Read and dropped.
+    case discarded
+    /// It grew past our max-message-size.
+    case tooLarge(size: Int)
+    /// Buffering it would exceed the connection's budget.
+    case overBudget
+}
+
+extension LinkEndpoint {
+    /// Takes one frame of the current delivery.
+    mutating func take(_ t: Transfer, payload: BytesView, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> FrameOutcome {
+        if t.settled == true { receiver.current!.settled = true }
+        if let s = t.state { receiver.current!.state = s }
+        let last = !t.more
+        if t.aborted {
+            let p = receiver.current!
+            shared.bufferedDeliveryBytes -= p.buffer.count
+            receiver.current = nil
+            if p.discarding { return .discarded }
+            events.append(.link(.aborted(id, p.id)))
+            return .aborted
+        }
+        if receiver.current!.discarding {
+            if last { receiver.current = nil }
+            return .discarded
+        }
+        let size = receiver.current!.size &+ payload.count
+        if maxMessageSize > 0 && UInt64(size) > maxMessageSize {
+            shared.bufferedDeliveryBytes -= receiver.current!.buffer.count
+            receiver.current!.buffer = []
+            if last { receiver.current = nil } else { receiver.current!.discarding = true }
+            return .tooLarge(size: size)
+        }
+        receiver.current!.size = size
+        if receiver.streaming {
+            events.append(.link(.deliveryChunk(id, receiver.current!.delivery(.borrowed(payload)), isLast: last)))
+            if last {
+                let settled = receiver.current!.settled
+                receiver.current = nil
+                return .completed(settled: settled)
+            }
+            return .incomplete
+        }
+        if last && size == payload.count {
+            // Everything is in this frame: lend it, no copy.
+            let settled = receiver.current!.settled
+            events.append(.link(.delivery(id, receiver.current!.delivery(.borrowed(payload)))))
+            receiver.current = nil
+            return .completed(settled: settled)
+        }
+        shared.bufferedDeliveryBytes &+= payload.count
+        if shared.bufferedDeliveryBytes > shared.maxBufferedDeliveryBytes {
+            return .overBudget
+        }
+        receiver.current!.buffer.append(contentsOf: payload.bytes)
+        guard last else { return .incomplete }
+        let p = receiver.current!
+        receiver.current = nil
+        shared.bufferedDeliveryBytes -= p.buffer.count
+        events.append(.link(.delivery(id, p.delivery(.owned(p.buffer)))))
+        return .completed(settled: p.settled)
+    }
+}
+
+extension SessionEndpoint {
+    mutating func receiveTransfer(_ t: Transfer, payload: BytesView, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
+        guard state == .mapped else { return .ok }
+        // Part 2, section 2.5.6: the peer may send up to the limit we last announced.
+        let left = incomingLimit &- nextIncomingID
+        guard left != 0, left <= incomingWindow else {
+            return .endSession(AMQPError(
+                condition: .windowViolation, description: "TRANSFER \(nextIncomingID) beyond the incoming window we announced"))
+        }
+        nextIncomingID &+= 1
+        if remoteOutgoingWindow > 0 { remoteOutgoingWindow &-= 1 }
+        if left &- 1 <= incomingWindow / 2 { queueSessionFlow() }
+        guard let h = localHandle(remote: t.handle) else {
+            return .endSession(AMQPError(condition: .unattachedHandle, description: "TRANSFER on handle \(t.handle), which is not attached"))
+        }
+        guard links[h]!.role == .receiver else {
+            return .endSession(AMQPError(condition: .notAllowed, description: "TRANSFER on handle \(t.handle), where the peer is the receiver"))
+        }
+        let id: DeliveryNumber
+        if let current = links[h]!.receiver.current {
+            if let given = t.deliveryID, given != current.id {
+                return .endSession(AMQPError(
+                    condition: .invalidField, description: "continuation TRANSFER with delivery-id \(given) during delivery \(current.id)"))
+            }
+            id = current.id
+        } else {
+            guard let given = t.deliveryID ?? expectedDeliveryID else {
+                return .endSession(AMQPError(condition: .invalidField, description: "the first TRANSFER of a delivery has no delivery-id"))
+            }
+            if let expected = expectedDeliveryID, given != expected {
+                return .endSession(AMQPError(
+                    condition: .invalidField, description: "delivery-id \(given) out of sequence: expected \(expected)"))
+            }
+            expectedDeliveryID = given &+ 1
+            id = given
+            var discarding = links[h]!.state == .detachSent
+            if !discarding {
+                if links[h]!.credit == 0 {
+                    detachLocally(h, closed: true, error: EngineError(
+                        .transferLimitExceeded, "TRANSFER of delivery \(id) without link credit", origin: .local), shared: &shared)
+                    discarding = true
+                } else {
+                    consumeCredit(h, events: &events)
+                }
+            }
+            let settled = t.settled ?? false
+            let second = (t.rcvSettleMode ?? links[h]!.rcvSettleMode) == .second
+            links[h]!.receiver.current = PartialDelivery(
+                id: id, tag: t.deliveryTag ?? DeliveryTag(), messageFormat: t.messageFormat ?? 0, settled: settled,
+                state: t.state, secondMode: second, discarding: discarding)
+            if !discarding && !settled {
+                incoming.append(UnsettledEntry(id: id, handle: UInt32(h), secondMode: second))
+            }
+        }
+        switch links[h]!.take(t, payload: payload, shared: &shared, events: &events) {
+        case .incomplete, .discarded:
+            break
+        case .completed(let settled):
+            if settled { forgetIncoming(id) }
+        case .aborted:
+            forgetIncoming(id)
+        case .tooLarge(let size):
+            forgetIncoming(id)
+            let limit = links[h]!.maxMessageSize
+            detachLocally(h, closed: true, error: EngineError(
+                .messageSizeExceeded, "delivery \(id) reached \(size) bytes, above max-message-size \(limit)", origin: .local),
+                shared: &shared)
+        case .overBudget:
+            return .closeConnection(AMQPError(
+                condition: .resourceLimitExceeded,
+                description: "partly received deliveries exceed \(shared.maxBufferedDeliveryBytes) buffered bytes"))
+        }
+        return .ok
+    }
+
+    /// A delivery arrived: one credit used (part 2, section 2.6.7); a prefetching link
+    /// tops its credit up when half is gone.
+    mutating func consumeCredit(_ h: Int, events: inout RingQueue<ConnectionEvent>) {
+        links[h]!.credit &-= 1
+        links[h]!.deliveryCount &+= 1
+        if links[h]!.credit == 0 && links[h]!.receiver.drainRequested {
+            links[h]!.receiver.drainRequested = false
+            links[h]!.drain = false
+            events.append(.link(.drained(links[h]!.id)))
+        }
+        if case .prefetch(let n) = links[h]!.receiver.policy, !links[h]!.receiver.drainRequested, links[h]!.credit <= n / 2 {
+            links[h]!.credit = n
+            queueLinkFlow(h)
+        }
+    }
+
+    /// Drops the unsettled entry of an incoming delivery that needs no settling.
+    mutating func forgetIncoming(_ id: DeliveryNumber) {
+        if let i = incoming.index(of: id) {
+            incoming.settle(at: i)
+            incoming.trim()
+        }
+    }
+}

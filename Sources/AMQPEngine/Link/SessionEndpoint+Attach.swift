@@ -1,0 +1,147 @@
+import AMQPCodec
+
+// ATTACH and DETACH (part 2, sections 2.6.3 to 2.6.6): pairing the peer's attach with
+// ours by name, accepting or refusing the peer's links, and tearing links down.
+
+extension SessionEndpoint {
+    mutating func receiveAttach(_ a: Attach, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
+        guard state == .mapped else { return .ok }
+        guard a.handle <= configuration.handleMax else {
+            // Part 2, section 2.7.2: a handle outside the range is a framing error.
+            return .closeConnection(AMQPError(
+                condition: .framingError, description: "ATTACH with handle \(a.handle), above handle-max \(configuration.handleMax)"))
+        }
+        guard remoteHandles[a.handle] == nil else {
+            return .endSession(AMQPError(condition: .handleInUse, description: "ATTACH on handle \(a.handle), which is in use"))
+        }
+        let ours: Role = a.role == .sender ? .receiver : .sender
+        // Our attach waiting for this answer: same name, opposite role, no peer handle yet.
+        for h in links.indices {
+            guard let l = links[h], l.remoteHandle == nil, l.role == ours, l.name == a.name,
+                l.state == .attachSent || l.state == .detachSent
+            else { continue }
+            remoteHandles[a.handle] = UInt32(h)
+            links[h]!.attached(by: a)
+            if l.state == .attachSent {
+                links[h]!.state = .attached
+                events.append(.link(.attached(l.id, a)))
+            }
+            return .ok
+        }
+        for l in links where l?.name == a.name && l?.role == ours {
+            return .endSession(AMQPError(condition: .notAllowed, description: "ATTACH of link \"\(a.name)\", which is already attached"))
+        }
+        // The peer starts a link.
+        guard let handle = freeHandle(max: remoteHandleMax) else {
+            return .endSession(AMQPError(
+                condition: .resourceLimitExceeded, description: "no free handle up to the peer's handle-max \(remoteHandleMax)"))
+        }
+        let id = LinkID(session: self.id, handle: handle, generation: shared.generation())
+        var link = LinkEndpoint(id: id, configuration: .accepting(a), state: .awaitingAccept)
+        link.attached(by: a)
+        install(link)
+        remoteHandles[a.handle] = handle
+        if let policy = shared.autoAccept {
+            var c = LinkConfiguration.accepting(a)
+            c.credit = policy.credit
+            c.streaming = policy.streaming
+            c.maxMessageSize = policy.maxMessageSize
+            accept(Int(handle), configuration: c, events: &events)
+        } else {
+            events.append(.link(.remoteAttach(id, a)))
+        }
+        return .ok
+    }
+
+    /// Answers the peer's attach with ours and reports the link attached.
+    mutating func accept(_ h: Int, configuration c: LinkConfiguration, events: inout RingQueue<ConnectionEvent>) {
+        links[h]!.apply(c)
+        links[h]!.state = .attached
+        enqueue(.attach(links[h]!.attach(c)))
+        if links[h]!.role == .receiver { grantInitialCredit(h) }
+        events.append(.link(.attached(links[h]!.id, links[h]!.remoteAttach!)))
+    }
+
+    /// A prefetching receiver's first FLOW.
+    mutating func grantInitialCredit(_ h: Int) {
+        if case .prefetch(let n) = links[h]!.receiver.policy, n > 0 {
+            links[h]!.credit = n
+            queueLinkFlow(h)
+        }
+    }
+
+    mutating func receiveDetach(_ d: Detach, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
+        guard state == .mapped else { return .ok }
+        guard let h = localHandle(remote: d.handle) else {
+            return .endSession(AMQPError(condition: .unattachedHandle, description: "DETACH on handle \(d.handle), which is not attached"))
+        }
+        remoteHandles[d.handle] = nil
+        let peerError = d.error.map { EngineError($0, origin: .remote) }
+        if links[h]!.state == .detachSent {
+            finishLink(h, closed: d.closed, error: links[h]!.detachError ?? peerError, shared: &shared, events: &events)
+        } else {
+            if links[h]!.state == .awaitingAccept { enqueue(.attach(refusal(h))) }
+            enqueue(.detach(Detach(handle: UInt32(h), closed: d.closed)))
+            finishLink(h, closed: d.closed, error: peerError, shared: &shared, events: &events)
+        }
+        return .ok
+    }
+
+    /// Sends DETACH; the link stays, ignoring the peer's frames, until the peer's DETACH.
+    mutating func detachLocally(_ h: Int, closed: Bool, error: EngineError?, shared: inout SessionShared) {
+        switch links[h]!.state {
+        case .detachSent: return
+        case .awaitingAccept: enqueue(.attach(refusal(h)))
+        case .attachSent, .attached: break
+        }
+        links[h]!.state = .detachSent
+        links[h]!.detachError = error
+        links[h]!.credit = 0
+        if let partial = links[h]!.receiver.current {
+            shared.bufferedDeliveryBytes -= partial.buffer.count
+            links[h]!.receiver.current!.buffer = []
+            links[h]!.receiver.current!.discarding = true
+        }
+        enqueue(.detach(Detach(handle: UInt32(h), closed: closed, error: error?.error)))
+    }
+
+    /// The ATTACH that refuses a peer's link: our terminus is null (part 2, section 2.6.3).
+    func refusal(_ h: Int) -> Attach {
+        let l = links[h]!
+        let theirs = l.remoteAttach
+        var c = LinkConfiguration(name: l.name, role: l.role)
+        if l.role == .receiver { c.source = theirs?.source } else { c.target = theirs?.target }
+        return l.attach(c)
+    }
+
+    /// The link is over: its unsettled deliveries are reported lost, then `detached`, and
+    /// its handle is free.
+    mutating func finishLink(_ h: Int, closed: Bool, error: EngineError?, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) {
+        let link = links[h]!
+        let handle = link.id.handle
+        if link.role == .sender {
+            for i in 0..<outgoing.count where outgoing[i].live && outgoing[i].handle == handle {
+                events.append(.link(.lost(link.id, DeliveryHandle(rawValue: outgoing[i].token), sent: true)))
+                outgoing.settle(at: i)
+            }
+            outgoing.trim()
+            var queue = link.sender.queue
+            links[h]!.sender.queue = RingQueue()
+            while let d = queue.popFirst() {
+                // A half-written unsettled delivery was reported with the unsettled ones.
+                if d.deliveryID != nil && !d.settled { continue }
+                events.append(.link(.lost(link.id, d.handle, sent: d.deliveryID != nil)))
+            }
+        } else {
+            for i in 0..<incoming.count where incoming[i].live && incoming[i].handle == handle {
+                incoming.settle(at: i)
+            }
+            incoming.trim()
+            if let partial = link.receiver.current { shared.bufferedDeliveryBytes -= partial.buffer.count }
+        }
+        if let remote = link.remoteHandle, remoteHandles[remote] == handle { remoteHandles[remote] = nil }
+        links[h] = nil
+        while let last = links.last, last == nil { links.removeLast() }
+        events.append(.link(.detached(link.id, closed: closed, error: error)))
+    }
+}

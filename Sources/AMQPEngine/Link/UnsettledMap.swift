@@ -1,0 +1,137 @@
+// A session's unsettled deliveries in one direction, ordered by delivery-id.
+//
+// Delivery-ids grow by one per delivery within a session (Proton enforces it on input,
+// and we assign ours that way), so the unsettled ones are already sorted: a ring of
+// entries in id order, searched by binary search on the serial distance from the
+// oldest, makes a disposition range cost O(log n + k) however wide the peer makes it.
+// Settled entries become tombstones; those at the front are dropped at once, and the
+// ring is compacted in place when tombstones outnumber live entries, so steady traffic
+// reuses the same storage and allocates nothing.
+
+/// One unsettled delivery.
+struct UnsettledEntry {
+    /// The delivery-id.
+    var id: DeliveryNumber
+    /// Our handle of the link it travels on.
+    var handle: UInt32
+    /// Sender side: the application's handle for it.
+    var token: UInt64 = 0
+    /// Receiver side: settled in rcv-settle-mode `second` (we report our outcome
+    /// unsettled and settle once the sender has).
+    var secondMode: Bool = false
+    /// Receiver side, mode `second`: our outcome is sent; waiting for the sender.
+    var awaitingPeer: Bool = false
+    /// False once settled (a tombstone).
+    var live: Bool = true
+}
+
+struct UnsettledMap {
+    private var storage: [UnsettledEntry] = []
+    private var head = 0
+    /// Entries including tombstones.
+    private(set) var count = 0
+    /// Entries not yet settled.
+    private(set) var liveCount = 0
+
+    var isEmpty: Bool { liveCount == 0 }
+
+    @inline(__always)
+    private func slot(_ i: Int) -> Int {
+        let j = head &+ i
+        return j >= storage.count ? j &- storage.count : j
+    }
+
+    /// The entry at position `i` (0 is the oldest).
+    subscript(i: Int) -> UnsettledEntry {
+        get { storage[slot(i)] }
+        set { storage[slot(i)] = newValue }
+    }
+
+    /// Adds the newest delivery; its id must follow every id already held.
+    mutating func append(_ entry: UnsettledEntry) {
+        if count == storage.count { grow() }
+        storage[slot(count)] = entry
+        count &+= 1
+        liveCount &+= 1
+    }
+
+    /// The position of the first entry whose id is `id` or later, in serial order.
+    func lowerBound(_ id: DeliveryNumber) -> Int {
+        guard count > 0 else { return 0 }
+        let base = storage[head].id
+        let target = id &- base
+        // Ids before the oldest entry wrap to huge distances: treat them as 0 when they
+        // are within half the sequence space behind (RFC 1982).
+        if target > UInt32.max / 2 { return 0 }
+        var lo = 0
+        var hi = count
+        while lo < hi {
+            let mid = (lo &+ hi) >> 1
+            if self[mid].id &- base < target { lo = mid &+ 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    /// The position of the live entry with `id`, if any.
+    func index(of id: DeliveryNumber) -> Int? {
+        let i = lowerBound(id)
+        guard i < count else { return nil }
+        let e = self[i]
+        return e.id == id && e.live ? i : nil
+    }
+
+    /// True when `id` lies within `first...last`, in serial order.
+    @inline(__always)
+    static func contains(_ id: DeliveryNumber, first: DeliveryNumber, last: DeliveryNumber) -> Bool {
+        id &- first <= last &- first
+    }
+
+    /// Marks the entry at `i` settled. Call `trim()` once done walking.
+    mutating func settle(at i: Int) {
+        let s = slot(i)
+        if storage[s].live {
+            storage[s].live = false
+            liveCount &-= 1
+        }
+    }
+
+    /// Drops tombstones at the front, and compacts when they dominate.
+    mutating func trim() {
+        while count > 0 && !storage[head].live {
+            head = slot(1)
+            count &-= 1
+        }
+        if count == 0 { head = 0; return }
+        if count >= 64 && liveCount &* 4 < count { compact() }
+    }
+
+    /// Removes every entry (keeping the storage).
+    mutating func removeAll() {
+        head = 0
+        count = 0
+        liveCount = 0
+    }
+
+    private mutating func compact() {
+        var w = 0
+        for r in 0..<count {
+            let e = self[r]
+            if e.live {
+                self[w] = e
+                w &+= 1
+            }
+        }
+        count = w
+    }
+
+    private mutating func grow() {
+        let newCapacity = Swift.max(16, storage.count &* 2)
+        var fresh = [UnsettledEntry]()
+        fresh.reserveCapacity(newCapacity)
+        for i in 0..<count { fresh.append(self[i]) }
+        let filler = UnsettledEntry(id: 0, handle: 0, live: false)
+        while fresh.count < newCapacity { fresh.append(filler) }
+        storage = fresh
+        head = 0
+    }
+}
