@@ -312,6 +312,7 @@ extension ConnectionEngine {
             protocolFailed(error)
         } else {
             if failure == nil { failure = error }
+            sessionsConnectionClosed(error: error.error)
             endAfterFlush = true
             phase = .finished
             if control.isEmpty && !state.isFinal { transition(to: .error) }

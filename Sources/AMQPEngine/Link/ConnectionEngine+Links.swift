@@ -17,7 +17,7 @@ extension ConnectionEngine {
         guard let s = sessions.index(session), isActive(session) else {
             throw EngineError(.illegalState, "\(session) does not exist or is ending", origin: .local)
         }
-        let max = Swift.min(sessions.slots[s]!.remoteHandleMax, sessions.slots[s]!.configuration.handleMax)
+        let max = sessions.slots[s]!.remoteHandleMax
         guard let handle = sessions.slots[s]!.freeHandle(max: max) else {
             throw EngineError(.resourceLimitExceeded, "every handle up to \(max) is in use on \(session)", origin: .local)
         }
@@ -86,18 +86,21 @@ extension ConnectionEngine {
     ) throws(EngineError) -> DeliveryHandle {
         try checkSessionLayerOpen()
         guard let (s, h) = sessions.index(link) else { throw EngineError(.illegalState, "\(link) does not exist", origin: .local) }
-        let l = sessions.slots[s]!.links[h]!
-        guard l.role == .sender else { throw EngineError(.illegalState, "\(link) is a receiver", origin: .local) }
-        guard l.state == .attachSent || l.state == .attached else {
+        // Read what is needed field by field: a copy of the link kept alive across the
+        // append below would make the queue copy its storage on every send.
+        guard sessions.slots[s]!.links[h]!.role == .sender else { throw EngineError(.illegalState, "\(link) is a receiver", origin: .local) }
+        let state = sessions.slots[s]!.links[h]!.state
+        guard state == .attachSent || state == .attached else {
             throw EngineError(.illegalState, "\(link) is detaching", origin: .local)
         }
-        if l.remoteMaxMessageSize > 0 && UInt64(payload.count) > l.remoteMaxMessageSize {
+        let maxMessageSize = sessions.slots[s]!.links[h]!.remoteMaxMessageSize
+        if maxMessageSize > 0 && UInt64(payload.count) > maxMessageSize {
             throw EngineError(
-                .messageSizeExceeded, "a \(payload.count)-byte message exceeds the peer's max-message-size \(l.remoteMaxMessageSize)",
+                .messageSizeExceeded, "a \(payload.count)-byte message exceeds the peer's max-message-size \(maxMessageSize)",
                 origin: .local)
         }
         let presettled: Bool
-        switch l.sndSettleMode {
+        switch sessions.slots[s]!.links[h]!.sndSettleMode {
         case .settled: presettled = true
         case .mixed: presettled = settled
         case .unsettled:
@@ -110,7 +113,7 @@ extension ConnectionEngine {
         if let tag {
             deliveryTag = tag
         } else {
-            deliveryTag = DeliveryTag(l.sender.nextTag)
+            deliveryTag = DeliveryTag(sessions.slots[s]!.links[h]!.sender.nextTag)
             sessions.slots[s]!.links[h]!.sender.nextTag &+= 1
         }
         sessions.slots[s]!.links[h]!.sender.queue.append(OutgoingDelivery(
@@ -131,7 +134,7 @@ extension ConnectionEngine {
         let l = sessions.slots[s]!.links[h]!
         guard l.role == .sender, l.state == .attached else { return 0 }
         var queued = l.sender.queue.count
-        if let head = l.sender.queue.first, head.deliveryID != nil { queued -= 1 }
+        if l.sender.headID != nil { queued -= 1 }
         return Swift.max(0, Int(l.credit) - queued)
     }
 

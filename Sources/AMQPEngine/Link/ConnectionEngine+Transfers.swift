@@ -61,16 +61,18 @@ extension SessionEndpoint {
     mutating func writeTransferFrame(
         _ h: Int, into e: inout AMQPEncoder, maxFrame: Int, trace: Bool, events: inout RingQueue<ConnectionEvent>
     ) -> TransferWrite {
-        let d = links[h]!.sender.queue.front
-        let first = d.deliveryID == nil
-        let id = d.deliveryID ?? nextDeliveryID
+        let d = links[h]!.sender.queue.first!
+        let offset = links[h]!.sender.headOffset
+        let started = links[h]!.sender.headID
+        let first = started == nil
+        let id = started ?? nextDeliveryID
         var t = Transfer(handle: UInt32(h), deliveryID: id)
         if first {
             t.deliveryTag = d.tag
             t.messageFormat = d.messageFormat
             if d.settled { t.settled = true }
         }
-        let remaining = d.payload.count - d.offset
+        let remaining = d.payload.count - offset
         var chunk = 0
         do {
             try FrameEncoder.encodeFrame(channel: self.id.channel, into: &e) { (e) throws(EncodeError) in
@@ -88,7 +90,7 @@ extension SessionEndpoint {
                     if room <= 0 || (limit < maxFrame && room < Self.minimumChunk) { throw EncodeError(.bufferTooSmall) }
                     chunk = room
                 }
-                try e.writeBytes(of: d.payload, from: d.offset, count: chunk)
+                try e.writeBytes(of: d.payload, from: offset, count: chunk)
             }
         } catch {
             if error.code == .bufferTooSmall { return .full }
@@ -98,10 +100,10 @@ extension SessionEndpoint {
             nextDeliveryID &+= 1
             links[h]!.credit &-= 1
             links[h]!.deliveryCount &+= 1
-            links[h]!.sender.queue.front.deliveryID = id
+            links[h]!.sender.headID = id
             if !d.settled { outgoing.append(UnsettledEntry(id: id, handle: UInt32(h), token: d.handle.rawValue)) }
         }
-        links[h]!.sender.queue.front.offset += chunk
+        links[h]!.sender.headOffset = offset + chunk
         nextOutgoingID &+= 1
         remoteIncomingWindow &-= 1
         outgoingWindow &-= 1
@@ -112,6 +114,8 @@ extension SessionEndpoint {
         if trace { events.append(.trace(OutboundFrame.amqp(channel: self.id.channel, .transfer(t)).traceLine + " + \(chunk) bytes")) }
         guard !t.more else { return .partial }
         links[h]!.sender.queue.popFirst()
+        links[h]!.sender.headID = nil
+        links[h]!.sender.headOffset = 0
         if links[h]!.drain && links[h]!.credit > 0 && links[h]!.sender.queue.isEmpty {
             drainSender(h, events: &events)
         }

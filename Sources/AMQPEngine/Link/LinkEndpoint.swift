@@ -95,7 +95,7 @@ struct LinkEndpoint {
     /// A sender with something it may write now: a delivery half written (no credit
     /// needed to finish it), or a new one and credit for it.
     var canSend: Bool {
-        guard role == .sender, state == .attached, let head = sender.queue.first else { return false }
-        return head.deliveryID != nil || credit > 0
+        guard role == .sender, state == .attached, !sender.queue.isEmpty else { return false }
+        return sender.headID != nil || credit > 0
     }
 }

@@ -42,7 +42,7 @@ public enum LinkEvent {
     /// Sender: the delivery's fate is unknown because its link, session or connection
     /// ended before it was settled. `sent` is false when no frame of it was written, so
     /// the peer never saw it and it can be sent again safely; true when the peer may
-    /// have it. Pre-settled deliveries are reported only when unsent.
+    /// have it. Pre-settled deliveries are reported only while not completely written.
     case lost(LinkID, DeliveryHandle, sent: Bool)
 }
 

@@ -8,16 +8,18 @@ struct OutgoingDelivery {
     let tag: DeliveryTag
     let messageFormat: UInt32
     let settled: Bool
-    /// Bytes already written.
-    var offset = 0
-    /// Assigned when the first frame goes out.
-    var deliveryID: DeliveryNumber? = nil
 }
 
 /// What only a sending link holds.
 struct SenderState {
     /// Deliveries not yet completely written, oldest first; the head may be half written.
+    /// Elements are never changed in place (that would copy them): the head's progress
+    /// is kept below.
     var queue = RingQueue<OutgoingDelivery>()
+    /// The head's delivery-id, once its first frame is written.
+    var headID: DeliveryNumber? = nil
+    /// Bytes of the head already written.
+    var headOffset = 0
     /// The next automatic delivery tag.
     var nextTag: UInt64 = 0
 }

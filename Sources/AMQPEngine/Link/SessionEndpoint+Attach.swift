@@ -59,7 +59,12 @@ extension SessionEndpoint {
         links[h]!.state = .attached
         enqueue(.attach(links[h]!.attach(c)))
         if links[h]!.role == .receiver { grantInitialCredit(h) }
-        events.append(.link(.attached(links[h]!.id, links[h]!.remoteAttach!)))
+        let l = links[h]!
+        events.append(.link(.attached(l.id, l.remoteAttach!)))
+        if l.role == .sender && l.credit > 0 {
+            events.append(.link(.credit(l.id, credit: l.credit, drain: l.drain)))
+            if l.drain && l.sender.queue.isEmpty { drainSender(h, events: &events) }
+        }
     }
 
     /// A prefetching receiver's first FLOW.
@@ -127,10 +132,11 @@ extension SessionEndpoint {
             outgoing.trim()
             var queue = link.sender.queue
             links[h]!.sender.queue = RingQueue()
+            var started = link.sender.headID != nil
             while let d = queue.popFirst() {
                 // A half-written unsettled delivery was reported with the unsettled ones.
-                if d.deliveryID != nil && !d.settled { continue }
-                events.append(.link(.lost(link.id, d.handle, sent: d.deliveryID != nil)))
+                if !(started && !d.settled) { events.append(.link(.lost(link.id, d.handle, sent: started))) }
+                started = false
             }
         } else {
             for i in 0..<incoming.count where incoming[i].live && incoming[i].handle == handle {

@@ -22,7 +22,8 @@ extension SessionEndpoint {
         guard let h = localHandle(remote: remote) else {
             return .endSession(AMQPError(condition: .unattachedHandle, description: "FLOW on handle \(remote), which is not attached"))
         }
-        guard links[h]!.state == .attached else { return .ok }
+        let linkState = links[h]!.state
+        guard linkState == .attached || linkState == .awaitingAccept else { return .ok }
         if links[h]!.role == .sender {
             // link-credit = delivery-count(rcv) + link-credit(rcv) - delivery-count(snd);
             // before the receiver has our ATTACH it counts from our initial count.
@@ -30,6 +31,9 @@ extension SessionEndpoint {
             let credit = Int64(f.linkCredit ?? 0) + Int64(Int32(bitPattern: theirs &- links[h]!.deliveryCount))
             links[h]!.credit = UInt32(clamping: Swift.max(0, credit))
             links[h]!.drain = f.drain
+            // A receiver grants credit with its ATTACH; before we accept the link, keep it
+            // and report it with `attached`.
+            guard linkState == .attached else { return .ok }
             events.append(.link(.credit(links[h]!.id, credit: links[h]!.credit, drain: f.drain)))
             if f.drain && links[h]!.credit > 0 && links[h]!.sender.queue.isEmpty {
                 drainSender(h, events: &events)

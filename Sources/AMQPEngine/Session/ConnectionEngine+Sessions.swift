@@ -251,8 +251,11 @@ extension SessionEndpoint {
 
     /// Ends every link with the session.
     mutating func finishAllLinks(error: EngineError?, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) {
-        for h in links.indices where links[h] != nil {
-            finishLink(h, closed: false, error: error, shared: &shared, events: &events)
+        // finishLink trims trailing empty slots, so read the count afresh each time.
+        var h = 0
+        while h < links.count {
+            if links[h] != nil { finishLink(h, closed: false, error: error, shared: &shared, events: &events) }
+            h += 1
         }
         outgoing.removeAll()
         incoming.removeAll()
