@@ -136,8 +136,9 @@ final class BulkSide {
 
 @Suite struct BulkTransferTests {
     /// Client ↔ listener, 50,000 messages each way (100,000 in all) of 1 B … 200 KiB over
-    /// three links per direction (pre-settled; rcv-settle-mode first; second), the byte
-    /// stream cut at random points every round. Nothing lost, duplicated, reordered or
+    /// three links per direction (pre-settled; rcv-settle-mode first, one of the
+    /// client's receivers streaming; second) on two sessions, the byte stream cut at
+    /// random points every round. Nothing lost, duplicated, reordered or
     /// corrupted, and every unsettled delivery gets its outcome.
     @Test func messagesBothWaysThroughRandomCuts() throws {
         let plan = BulkPlan(count: 50_000)
@@ -164,7 +165,8 @@ final class BulkSide {
         }
         var session = SessionConfiguration()
         session.incomingWindow = 50
-        let sid = try p.client.beginSession(session)
+        // Two sessions, links spread over both, so sessions take turns too.
+        let sessions = [try p.client.beginSession(session), try p.client.beginSession(session)]
         for k in 0..<BulkPlan.links {
             var out = LinkConfiguration.sender(name: "c2s-\(k)", to: "in")
             var back = LinkConfiguration.receiver(name: "s2c-\(k)", from: "out", credit: .prefetch(64))
@@ -178,8 +180,8 @@ final class BulkSide {
                 out.rcvSettleMode = .second
                 back.rcvSettleMode = .second
             }
-            client.senders[k] = try p.client.attachLink(session: sid, out)
-            client.receivers[try p.client.attachLink(session: sid, back)] = k
+            client.senders[k] = try p.client.attachLink(session: sessions[k % 2], out)
+            client.receivers[try p.client.attachLink(session: sessions[(k + 1) % 2], back)] = k
         }
         var rounds = 0
         while rounds < 200_000 {

@@ -287,6 +287,59 @@ import Testing
         #expect(l.p.clientEvents.contains("ended:0:local:amqp:invalid-field"))
     }
 
+    @Test func endingTheSessionReportsUnsettledDeliveriesLost() throws {
+        var policy = AutoAcceptPolicy()
+        policy.credit = .manual
+        var l = try linkedPipe(.sender(name: "s", to: "q"), policy: policy)
+        try l.p.server.flow(on: l.server, credit: 1)
+        l.p.run()
+        let sent = try l.p.client.send(on: l.client, payload: [1])
+        let waiting = try l.p.client.send(on: l.client, payload: [2])
+        l.p.run()
+        l.p.client.endSession(l.session, error: AMQPError(condition: .internalError))
+        l.p.drainEvents()
+        #expect(l.p.clientEvents.suffix(3) == [
+            "lost:0/0:\(sent.rawValue):sent", "lost:0/0:\(waiting.rawValue):unsent", "detached:0/0:detached:local:amqp:internal-error",
+        ])
+        l.p.run()
+        #expect(l.p.clientEvents.last == "ended:0:local:amqp:internal-error")
+        #expect(l.p.serverEvents.suffix(2) == ["detached:0/0:detached:remote:amqp:internal-error", "ended:0:remote:amqp:internal-error"])
+        #expect(throws: EngineError.self) { _ = try l.p.client.send(on: l.client, payload: [3]) }
+    }
+
+    @Test func deliveryCountWrapsAround() throws {
+        var link = LinkConfiguration.receiver(name: "r", from: "q", credit: .manual)
+        link.initialDeliveryCount = 0
+        var policy = AutoAcceptPolicy()
+        policy.credit = .manual
+        var p = openedPipe { _, s in s.autoAccept = nil }
+        p.onServer = { server, e in
+            if case .session(.remoteBegin(let id, _)) = e { try? server.acceptSession(id) }
+            if case .link(.remoteAttach(let id, let a)) = e {
+                var c = LinkConfiguration.accepting(a)
+                c.initialDeliveryCount = UInt32.max - 2
+                try? server.acceptLink(id, configuration: c)
+            }
+        }
+        let sid = try p.client.beginSession()
+        let client = try p.client.attachLink(session: sid, link)
+        p.run()
+        let server = try #require(p.serverSeen.link)
+        try p.client.flow(on: client, credit: 4)
+        p.run()
+        for _ in 0..<6 { _ = try p.server.send(on: server, payload: [1], settled: true) }
+        p.run()
+        #expect(p.clientEvents.filter { $0.hasPrefix("delivery:") }.count == 4)
+        try p.client.flow(on: client, credit: 5, drain: true)
+        p.run()
+        #expect(p.clientEvents.filter { $0.hasPrefix("delivery:") }.count == 6)
+        #expect(p.clientEvents.last == "drained:0/0")
+        #expect(p.server.credit(on: server) == 0)
+        try p.client.flow(on: client, credit: 2)
+        p.run()
+        #expect(p.server.credit(on: server) == 2)
+    }
+
     @Test func connectionCloseReportsUnsettledDeliveriesLost() throws {
         var policy = AutoAcceptPolicy()
         policy.credit = .prefetch(3)
