@@ -75,7 +75,9 @@ extension ConnectionEngine {
         }
         if endAfterFlush && control.isEmpty {
             phase = .finished
-            if !state.isFinal { transition(to: failure?.origin == .transport ? .error : .end) }
+            // A failed SASL exchange never opened an AMQP connection: like a lost transport,
+            // it ends in ERROR on both sides (the client side goes there directly).
+            if !state.isFinal { transition(to: failure?.origin == .transport || !saslDone ? .error : .end) }
         }
     }
 
