@@ -101,13 +101,18 @@ public struct FrameStreamDecoder: Sendable {
 
     /// Adds `bytes` to the stream and returns every frame now complete.
     public mutating func feed(_ bytes: some Sequence<UInt8>) -> [DecodedFrame] {
+        feedCountingBytes(bytes).map(\.frame)
+    }
+
+    /// Like `feed(_:)`, with the number of bytes each frame took on the wire.
+    public mutating func feedCountingBytes(_ bytes: some Sequence<UInt8>) -> [(frame: DecodedFrame, byteCount: Int)] {
         buffered.append(contentsOf: bytes)
         if isDesynchronized {
             defer { buffered.removeAll() }
-            return buffered.isEmpty ? [] : [.garbage(bytes: buffered, error: DecodeError(
-                .invalidFrameHeader, at: 0, detail: "after an earlier broken frame", condition: .framingError))]
+            return buffered.isEmpty ? [] : [(.garbage(bytes: buffered, error: DecodeError(
+                .invalidFrameHeader, at: 0, detail: "after an earlier broken frame", condition: .framingError)), buffered.count)]
         }
-        var frames: [DecodedFrame] = []
+        var frames: [(frame: DecodedFrame, byteCount: Int)] = []
         var consumed = 0
         let limits = self.limits
         var lostSync = false
@@ -118,11 +123,11 @@ public struct FrameStreamDecoder: Sendable {
                     guard rest.count >= ProtocolHeader.size else { return }
                     switch Result(catching: { () throws(DecodeError) in try ProtocolHeader.decode(rest, baseOffset: consumed) }) {
                     case .success(.header(let h)):
-                        frames.append(.header(h))
+                        frames.append((.header(h), ProtocolHeader.size))
                     case .success(.needMore):
                         return
                     case .failure(let error):
-                        frames.append(.garbage(bytes: Array(rest), error: error))
+                        frames.append((.garbage(bytes: Array(rest), error: error), rest.count))
                         lostSync = true
                         consumed = all.count
                         return
@@ -135,7 +140,7 @@ public struct FrameStreamDecoder: Sendable {
                 case .success(.needMore):
                     return
                 case .success(.frame(let frame)):
-                    frames.append(Self.decoded(frame, bytes: rest))
+                    frames.append((Self.decoded(frame, bytes: rest), frame.length))
                     consumed += frame.length
                 case .failure(let error):
                     // The header is readable (the decoder reached the body) when the
@@ -143,10 +148,10 @@ public struct FrameStreamDecoder: Sendable {
                     if rest.count >= FrameHeader.size, let header = Self.header(rest), error.code != .invalidFrameHeader,
                         error.code != .unknownFrameType, Int(header.size) <= rest.count
                     {
-                        frames.append(.undecodable(header, bytes: Array(rest[..<Int(header.size)]), error: error))
+                        frames.append((.undecodable(header, bytes: Array(rest[..<Int(header.size)]), error: error), Int(header.size)))
                         consumed += Int(header.size)
                     } else {
-                        frames.append(.garbage(bytes: Array(rest), error: error))
+                        frames.append((.garbage(bytes: Array(rest), error: error), rest.count))
                         lostSync = true
                         consumed = all.count
                         return

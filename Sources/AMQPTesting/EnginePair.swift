@@ -200,7 +200,7 @@ public struct EnginePair {
     public func failure(_ message: String, fileID: String = #fileID, line: Int = #line) -> ScriptFailure {
         func side(_ name: String, _ e: ConnectionEngine, _ sent: [TimedFrame]) -> String {
             let last = sent.suffix(4).map(\.description).joined(separator: "; ")
-            return "\(name): \(e.state)\(e.failure.map { " (\($0))" } ?? "")\(e.isFinished ? ", finished" : ""), "
+            return "\(name): \(e.state)\(e.failure.map { " (" + FrameDescription.truncated("\($0)", to: 240) + ")" } ?? "")\(e.isFinished ? ", finished" : ""), "
                 + "deadline \(e.nextDeadline.map(\.description) ?? "none"), last sent: \(last.isEmpty ? "nothing" : last)"
         }
         return ScriptFailure(

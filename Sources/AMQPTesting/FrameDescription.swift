@@ -120,6 +120,11 @@ public enum FrameDescription {
         "size=\(h.size) doff=\(h.dataOffset) type=\(h.type.rawValue) channel=\(h.channel)"
     }
 
+    /// `text` cut to `limit` characters, with the total when cut.
+    public static func truncated(_ text: String, to limit: Int) -> String {
+        text.count <= limit ? text : text.prefix(limit) + "… (\(text.count) characters)"
+    }
+
     /// Up to `limit` bytes in hex, with the total when cut: `41 4d 51 50 … (300 bytes)`.
     public static func hex(_ bytes: [UInt8], limit: Int = 64) -> String {
         let digits: [Character] = Array("0123456789abcdef")
@@ -166,7 +171,7 @@ struct FieldList {
     mutating func add(_ name: String, _ error: AMQPError?) {
         guard let error else { return }
         var s = error.condition.symbol.rawValue
-        if let d = error.errorDescription { s += " \"\(d)\"" }
+        if let d = error.errorDescription { s += " \"" + FrameDescription.truncated(d, to: 120) + "\"" }
         if let info = error.info { s += " info {" + info.entries.map { "\($0.key.rawValue): \($0.value)" }.joined(separator: ", ") + "}" }
         add(name, s)
     }

@@ -6,11 +6,14 @@ public struct TimedFrame: Hashable, Sendable, CustomStringConvertible {
     public var at: EngineInstant
     /// The frame.
     public var frame: DecodedFrame
+    /// Bytes the frame took on the wire (its size field, or 8 for a protocol header).
+    public var byteCount: Int
 
     /// Creates a timed frame.
-    public init(at: EngineInstant, frame: DecodedFrame) {
+    public init(at: EngineInstant, frame: DecodedFrame, byteCount: Int) {
         self.at = at
         self.frame = frame
+        self.byteCount = byteCount
     }
 
     /// `@1500.000ms [0] EMPTY`.
@@ -76,7 +79,7 @@ public struct InMemoryTransport {
         guard !bytes.isEmpty else { return }
         inFlight.append(contentsOf: bytes)
         bytesWritten += bytes.count
-        frames += decoder.feed(bytes).map { TimedFrame(at: now, frame: $0) }
+        frames += decoder.feedCountingBytes(bytes).map { TimedFrame(at: now, frame: $0.frame, byteCount: $0.byteCount) }
     }
 
     /// Calls `produce` on `engine` until it has nothing more to write, and puts the bytes

@@ -165,7 +165,7 @@ public struct ScriptedPeer {
     /// A failure that says what the engine wrote and where it stands.
     public func failure(_ message: String, fileID: String = #fileID, line: Int = #line) -> ScriptFailure {
         var text = "\(message)\n  engine (\(engineRole)) at \(clock.now): \(engine.state)"
-        if let f = engine.failure { text += ", failure \(f)" }
+        if let f = engine.failure { text += ", failure " + FrameDescription.truncated("\(f)", to: 240) }
         if engine.isFinished { text += ", finished" }
         text += ", deadline \(engine.nextDeadline.map(\.description) ?? "none")"
         let pending = pendingFrames
