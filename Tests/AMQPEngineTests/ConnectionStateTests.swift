@@ -152,6 +152,40 @@ import Testing
         expectConsistentEvents(peer)
     }
 
+    @Test func closesBeforeTheClientsOpen() throws {
+        // The application closes right after the header exchange: OPEN must still go
+        // first (part 2, section 2.4.1), and it must go now, not when (or if) the client's
+        // OPEN arrives.
+        var peer = try scriptedPeer(engineConfiguration(.server))
+        try peer.send(header: .amqp)
+        try peer.expectHeader()
+        try peer.perform { $0.close(error: AMQPError(condition: .resourceLimitExceeded, description: "too many connections")) }
+        try peer.expectOpen()
+        try peer.expectClose(condition: .resourceLimitExceeded)
+        try peer.expectState(.closePipe)
+        try peer.send(.open(peerOpen("c")))
+        try peer.expectState(.discarding)
+        try peer.send(.close(Close()))
+        try peer.expectFinished(.end, condition: .resourceLimitExceeded, origin: .local)
+        #expect(peer.events.transitions == [
+            "START->HDR_RCVD", "HDR_RCVD->HDR_EXCH", "HDR_EXCH->OPEN_SENT", "OPEN_SENT->CLOSE_PIPE", "CLOSE_PIPE->DISCARDING",
+            "DISCARDING->END",
+        ])
+        expectConsistentEvents(peer)
+    }
+
+    @Test func closesBeforeTheClientsOpenToASilentClient() throws {
+        var peer = try scriptedPeer(engineConfiguration(.server, closeTimeout: 500))
+        try peer.send(header: .amqp)
+        try peer.expectHeader()
+        try peer.perform { $0.close() }
+        try peer.expectOpen()
+        try peer.expectClose(condition: nil)
+        try peer.advance(byMilliseconds: 500)
+        try peer.expectFinished(.end, condition: .connectionForced)
+        expectConsistentEvents(peer)
+    }
+
     @Test func closesWhenTheApplicationAsks() throws {
         var peer = try scriptedPeer(engineConfiguration(.server))
         try peer.send(header: .amqp)
