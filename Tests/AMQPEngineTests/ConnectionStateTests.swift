@@ -163,13 +163,14 @@ import Testing
         try peer.expectOpen()
         try peer.expectClose(condition: .resourceLimitExceeded)
         try peer.expectState(.closePipe)
+        // The spec's diagram goes CLOSE_PIPE → CLOSE_SENT on the peer's OPEN, error or not.
         try peer.send(.open(peerOpen("c")))
-        try peer.expectState(.discarding)
+        try peer.expectState(.closeSent)
         try peer.send(.close(Close()))
         try peer.expectFinished(.end, condition: .resourceLimitExceeded, origin: .local)
         #expect(peer.events.transitions == [
-            "START->HDR_RCVD", "HDR_RCVD->HDR_EXCH", "HDR_EXCH->OPEN_SENT", "OPEN_SENT->CLOSE_PIPE", "CLOSE_PIPE->DISCARDING",
-            "DISCARDING->END",
+            "START->HDR_RCVD", "HDR_RCVD->HDR_EXCH", "HDR_EXCH->OPEN_SENT", "OPEN_SENT->CLOSE_PIPE", "CLOSE_PIPE->CLOSE_SENT",
+            "CLOSE_SENT->END",
         ])
         expectConsistentEvents(peer)
     }
