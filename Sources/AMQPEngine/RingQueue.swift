@@ -15,6 +15,12 @@ struct RingQueue<Element> {
 
     var first: Element? { count == 0 ? nil : storage[head] }
 
+    /// Replaces the first element (the queue must not be empty).
+    mutating func replaceFirst(with element: Element) {
+        precondition(count > 0, "replaceFirst on an empty queue")
+        storage[head] = element
+    }
+
     @discardableResult
     mutating func popFirst() -> Element? {
         guard count > 0 else { return nil }
