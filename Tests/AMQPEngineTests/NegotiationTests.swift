@@ -96,6 +96,29 @@ func closeFrame(ofSize size: Int) -> [UInt8] {
         try peer.expectFinished(.end, condition: .internalError)
     }
 
+    @Test func openTooLargeForTheFirst512BytesStillOpensBeforeClosing() throws {
+        // Before the peer's OPEN, frames are limited to 512 bytes (part 2, section
+        // 2.7.1). OPEN with large properties cannot go out as configured; the peer must
+        // still see an OPEN before the CLOSE that explains why.
+        var configuration = engineConfiguration(.client)
+        configuration.properties = ["product": .string(String(repeating: "p", count: 600))]
+        var peer = try scriptedPeer(configuration)
+        try peer.perform { $0.open() }
+        try peer.expectHeader()
+        let open = try peer.expectFrame("a minimal OPEN within 512 bytes") { $0.performative?.name == "open" }
+        #expect(open.byteCount <= 512)
+        #expect(open.frame.performative == .open(Open(containerID: "engine-client", hostname: "broker.example", maxFrameSize: 63_488)))
+        let close = try peer.expectClose(condition: .frameSizeTooSmall)
+        #expect(close.error?.errorDescription?.contains("exceeds the peer's max-frame-size 512") == true)
+        try peer.expectState(.discarding)
+        try peer.send(header: .amqp)
+        try peer.send(.open(peerOpen()))
+        try peer.send(.close(Close()))
+        try peer.expectFinished(.end, condition: .frameSizeTooSmall, origin: .local)
+        try peer.expectNothingMore()
+        expectConsistentEvents(peer)
+    }
+
     @Test func smallOutputBufferMakesFramesWaitNotFail() {
         // "Give it at least the peer's max-frame-size of room, or large frames wait until
         // there is": a nearly full ring must not kill the connection.
