@@ -204,9 +204,16 @@ public struct ConnectionEngine {
                 }
                 // The peer would reject it; nothing a peer sends can make us emit this,
                 // so it is our own error (e.g. huge properties on OPEN or ATTACH).
-                control.popFirst()
                 let what = size > buffer.count ? "over \(buffer.count)" : "\(size)"
-                fail(EngineError(.frameSizeTooSmall, "\(p.name) frame of \(what) bytes exceeds the peer's max-frame-size \(remoteMaxFrameSize)", origin: .local), sendClose: true)
+                let error = EngineError(.frameSizeTooSmall, "\(p.name) frame of \(what) bytes exceeds the peer's max-frame-size \(remoteMaxFrameSize)", origin: .local)
+                if case .open(let open) = p, let minimal = Self.minimal(open) {
+                    // OPEN must still precede the CLOSE: send it without the optional
+                    // lists and properties, which are what make it large.
+                    control.replaceFirst(with: .amqp(channel: channel, .open(minimal)))
+                } else {
+                    control.popFirst()
+                }
+                fail(error, sendClose: true)
                 continue
             }
             control.popFirst()
@@ -226,6 +233,15 @@ public struct ConnectionEngine {
         guard case .close(let close) = p, let error = close.error else { return nil }
         if error.errorDescription != nil || error.info != nil { return .close(Close(error: AMQPError(condition: error.condition))) }
         return .close(Close())
+    }
+
+    /// `open` without its optional lists and properties, or `nil` if it has none (so
+    /// shrinking always ends).
+    static func minimal(_ open: Open) -> Open? {
+        let minimal = Open(
+            containerID: open.containerID, hostname: open.hostname, maxFrameSize: open.maxFrameSize,
+            channelMax: open.channelMax, idleTimeOut: open.idleTimeOut)
+        return minimal == open ? nil : minimal
     }
 
     func encode(_ frame: OutboundFrame, into e: inout AMQPEncoder) throws(EncodeError) {

@@ -119,6 +119,19 @@ func closeFrame(ofSize size: Int) -> [UInt8] {
         expectConsistentEvents(peer)
     }
 
+    @Test func openThatCannotShrinkEnoughFailsWithoutLooping() throws {
+        // A 600-byte container id leaves nothing to drop: the engine must give up (CLOSE
+        // alone is all it can send) rather than retry forever.
+        var configuration = engineConfiguration(.client, closeTimeout: 100)
+        configuration.containerID = String(repeating: "c", count: 600)
+        var peer = try scriptedPeer(configuration)
+        try peer.perform { $0.open() }
+        try peer.expectHeader()
+        try peer.expectClose(condition: .frameSizeTooSmall)
+        try peer.advance(byMilliseconds: 100)
+        try peer.expectFinished(.end, condition: .frameSizeTooSmall)
+    }
+
     @Test func smallOutputBufferMakesFramesWaitNotFail() {
         // "Give it at least the peer's max-frame-size of room, or large frames wait until
         // there is": a nearly full ring must not kill the connection.
