@@ -137,6 +137,21 @@ import Testing
         expectConsistentEvents(peer)
     }
 
+    @Test func clientClosesBeforeTheApplicationOpens() throws {
+        // OPEN_RCVD → CLOSE_RCVD: the server still owes OPEN, then answers CLOSE.
+        var peer = ScriptedPeer(configuration: engineConfiguration(.server))
+        try peer.send(header: .amqp)
+        try peer.expectHeader()
+        try peer.send(.open(peerOpen("c")))
+        try peer.expectState(.openReceived)
+        try peer.send(.close(Close(error: AMQPError(condition: .notAllowed))))
+        try peer.expectOpen()
+        try peer.expectClose(condition: nil)
+        try peer.expectFinished(.end, condition: .notAllowed, origin: .remote)
+        #expect(peer.events.transitions.suffix(2) == ["OPEN_RCVD->CLOSE_RCVD", "CLOSE_RCVD->END"])
+        expectConsistentEvents(peer)
+    }
+
     @Test func pipelinedClientIsAnsweredInOrder() throws {
         // Header, OPEN and CLOSE in one write: the server answers header, OPEN, CLOSE.
         var peer = try scriptedPeer(engineConfiguration(.server))
@@ -313,6 +328,22 @@ import Testing
         try peer.expectState(.discarding)
         try peer.send(.close(Close()))
         try peer.expectFinished(.end, condition: .illegalState, origin: .local, descriptionContains: "second OPEN")
+        expectConsistentEvents(peer)
+    }
+
+    @Test(arguments: EngineRole.both, [false, true])
+    func protocolErrorClosesWithItsCondition(role: EngineRole, sasl: Bool) throws {
+        var peer = try scriptedPeer(engineConfiguration(role, sasl: sasl ? (role == .client ? .client(.anonymous()) : standardServerSASL) : nil))
+        if role == .client { try peer.perform { $0.open() } }
+        if sasl {
+            try peer.exchangeSASL(
+                mechanisms: role == .client ? ["ANONYMOUS"] : ["PLAIN", "ANONYMOUS", "EXTERNAL"],
+                initialResponse: [0] + Array("guest".utf8) + [0] + Array("secret".utf8))
+        }
+        try peer.exchangeHeaders()
+        try peer.exchangeOpen(peerOpen())
+        try peer.send(.open(peerOpen()), channel: 0)
+        try peer.expectConnectionClosed(condition: .illegalState)
         expectConsistentEvents(peer)
     }
 

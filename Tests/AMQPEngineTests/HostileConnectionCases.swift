@@ -114,6 +114,14 @@ extension HostileCase {
             send: FrameBytes.rawFrame(type: 1, body: FrameBytes.describedList(0x44, rawFields: [[0x50, 9]])),
             expect: .fails(.framingError, "malformed SASL frame")),
         HostileCase(
+            "an AMQP performative in a SASL frame", sasl: true, at: .saslHeaders,
+            send: FrameBytes.rawFrame(type: 1, body: FrameBytes.body(.open(peerOpen()))),
+            expect: .fails(.framingError, "malformed SASL frame")),
+        HostileCase(
+            "a SASL performative in an AMQP frame", at: .opened,
+            send: FrameBytes.rawFrame(type: 0, body: FrameBytes.body(.saslInit(SASLInit(mechanism: "PLAIN")))),
+            expect: .closes(.decodeError, "is not an AMQP performative")),
+        HostileCase(
             "a SASL frame between the outcome and the AMQP header", sasl: true, at: .saslDone,
             send: frame(.saslOutcome(SASLOutcome(code: .ok))), expect: .fails(.framingError, "does not speak AMQP")),
         HostileCase(

@@ -34,7 +34,9 @@ import Testing
         // is still waiting for, never a growing backlog.
         #expect(peer.toEngine.unconsumedBytes <= min(input.count, Int(min(c.maxFrameSize, 1 << 20))))
         #expect(peer.events.count - eventsBefore <= 16, "events: \(peer.events.summaries.dropFirst(eventsBefore))")
-        #expect(peer.fromEngine.bytesWritten - writtenBefore <= 2 * 512 + 2_048 * (c.sasl ? 1 : 0) + 16 * 64)
+        // A reply is a few small frames (OPEN, CLOSE, a header, SASL challenges), never
+        // proportional to what the peer sent.
+        #expect(peer.fromEngine.bytesWritten - writtenBefore <= 4_096)
 
         switch c.outcome(run.role) {
         case .fails(let condition, let text):
