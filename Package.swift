@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .library(name: "AMQPCodec", targets: ["AMQPCodec"]),
         .library(name: "AMQPEngine", targets: ["AMQPEngine"]),
+        .library(name: "AMQPTesting", targets: ["AMQPTesting"]),
         .library(name: "AMQPTool", targets: ["AMQPTool"]),
         .executable(name: "amqp", targets: ["amqp"]),
     ],
@@ -28,6 +29,9 @@ let package = Package(
         .target(name: "AMQPCodec", swiftSettings: strict),
         // Sans-I/O state machines: connection, SASL, sessions, links; both roles.
         .target(name: "AMQPEngine", dependencies: ["AMQPCodec"], swiftSettings: strict),
+        // Shipped test support: virtual clock, in-memory transport, scripted peer, frame
+        // decoding and assertions, for stepping connections by hand.
+        .target(name: "AMQPTesting", dependencies: ["AMQPEngine", "AMQPCodec"], swiftSettings: strict),
         // C shim over epoll, eventfd, timerfd and liburing.
         .target(
             name: "CAMQPLinux",
@@ -58,7 +62,7 @@ let package = Package(
             resources: [.copy("Resources")],
             swiftSettings: strict
         ),
-        .testTarget(name: "AMQPEngineTests", dependencies: ["AMQPEngine", "AMQPCodec"], swiftSettings: strict),
+        .testTarget(name: "AMQPEngineTests", dependencies: ["AMQPEngine", "AMQPCodec", "AMQPTesting"], swiftSettings: strict),
         .testTarget(name: "CAMQPLinuxTests", dependencies: ["CAMQPLinux"], swiftSettings: strict),
         .testTarget(
             name: "AMQPToolTests",

@@ -24,7 +24,9 @@ extension ConnectionEngine {
             transition(to: amqpHeaderReceived ? .headerExchanged : .headerSent)
         }
         guard amqpHeaderSent, openRequested else { return }
-        if !openSent && (client || remoteOpen != nil) {
+        // A server answers the client's OPEN, unless it is closing first: then it opens
+        // at once so that its CLOSE can follow (OPEN is always the first frame).
+        if !openSent && (client || remoteOpen != nil || closeRequested != nil) {
             openSent = true
             control.append(.amqp(channel: 0, .open(localOpen)))
             switch state {
@@ -75,7 +77,9 @@ extension ConnectionEngine {
         }
         if endAfterFlush && control.isEmpty {
             phase = .finished
-            if !state.isFinal { transition(to: failure?.origin == .transport ? .error : .end) }
+            // A failed SASL exchange never opened an AMQP connection: like a lost transport,
+            // it ends in ERROR on both sides (the client side goes there directly).
+            if !state.isFinal { transition(to: failure?.origin == .transport || !saslDone ? .error : .end) }
         }
     }
 
@@ -248,7 +252,7 @@ extension ConnectionEngine {
             transition(to: .end)
         } else {
             transition(to: .closeReceived)
-            if !openSent { openRequested = true; advance() }
+            sendOpenBeforeClose()
             closeRequested = .some(nil)
             phase = .finished
             advance()
@@ -266,7 +270,7 @@ extension ConnectionEngine {
             transportFailed(error.error.errorDescription ?? "\(error)")
             return
         }
-        if !openSent { openRequested = true; advance() }
+        sendOpenBeforeClose()
         if !closeSent {
             closeRequested = .some(error.error)
             closeSent = true
@@ -285,7 +289,7 @@ extension ConnectionEngine {
             return
         }
         if failure == nil { failure = error }
-        if !openSent { openRequested = true; advance() }
+        sendOpenBeforeClose()
         if !closeSent {
             closeSent = true
             control.append(.amqp(channel: 0, .close(Close(error: error.error))))
@@ -294,6 +298,19 @@ extension ConnectionEngine {
         endAfterFlush = true
         phase = .finished
         if control.isEmpty { transition(to: .end) }
+    }
+
+    /// Closing before our OPEN went out: the peer must still see OPEN first (part 2,
+    /// section 2.4.1: each side sends OPEN before any other frame), even from a server
+    /// that has not seen the client's OPEN.
+    mutating func sendOpenBeforeClose() {
+        guard amqpHeaderSent, !openSent else { return }
+        openRequested = true
+        advance()
+        if !openSent {
+            openSent = true
+            control.append(.amqp(channel: 0, .open(localOpen)))
+        }
     }
 
     /// Below AMQP: wrong header, SASL failure, lost framing before OPEN. Nothing more is

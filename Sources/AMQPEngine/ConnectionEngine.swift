@@ -180,23 +180,45 @@ public struct ConnectionEngine {
         var e = AMQPEncoder(buffer)
         while let frame = control.first {
             let start = e.count
+            // The frame's size; one more than the buffer when it did not fit at all.
+            var size: Int
             do {
                 try encode(frame, into: &e)
+                size = e.count - start
             } catch {
-                if error.code == .bufferTooSmall && start > 0 { break }  // room next time
-                control.popFirst()
-                fail(EngineError(.internalError, "cannot encode \(frame.name): \(error)", origin: .local), sendClose: false)
+                guard error.code == .bufferTooSmall else {
+                    control.popFirst()
+                    fail(EngineError(.internalError, "cannot encode \(frame.name): \(error)", origin: .local), sendClose: false)
+                    continue
+                }
+                // A driver's buffer may be nearly full: wait for room, unless the whole
+                // buffer could hold the largest frame the peer accepts and this one
+                // still does not fit.
+                guard case .amqp = frame, start == 0, UInt64(buffer.count) >= UInt64(remoteMaxFrameSize) else { break }
+                size = buffer.count + 1
+            }
+            if case .amqp(let channel, let p) = frame, UInt64(size) > UInt64(remoteMaxFrameSize) {
+                e.rewind(to: start)
+                if let smaller = Self.shrunk(p) {
+                    // Our CLOSE must reach the peer even when its description does not fit.
+                    control.replaceFirst(with: .amqp(channel: channel, smaller))
+                    continue
+                }
+                // The peer would reject it; nothing a peer sends can make us emit this,
+                // so it is our own error (e.g. huge properties on OPEN or ATTACH).
+                let what = size > buffer.count ? "over \(buffer.count)" : "\(size)"
+                let error = EngineError(.frameSizeTooSmall, "\(p.name) frame of \(what) bytes exceeds the peer's max-frame-size \(remoteMaxFrameSize)", origin: .local)
+                if case .open(let open) = p, let minimal = Self.minimal(open) {
+                    // OPEN must still precede the CLOSE: send it without the optional
+                    // lists and properties, which are what make it large.
+                    control.replaceFirst(with: .amqp(channel: channel, .open(minimal)))
+                } else {
+                    control.popFirst()
+                }
+                fail(error, sendClose: true)
                 continue
             }
             control.popFirst()
-            let size = e.count - start
-            if case .amqp(_, let p) = frame, UInt32(size) > remoteMaxFrameSize {
-                // The peer would reject it; nothing a peer sends can make us emit this,
-                // so it is our own error (e.g. huge properties on OPEN or ATTACH).
-                e.rewind(to: start)
-                fail(EngineError(.frameSizeTooSmall, "\(p.name) frame of \(size) bytes exceeds the peer's max-frame-size \(remoteMaxFrameSize)", origin: .local), sendClose: true)
-                continue
-            }
             if configuration.trace { events.append(.trace(frame.traceLine)) }
             wrote(frame, now: now)
         }
@@ -205,6 +227,23 @@ public struct ConnectionEngine {
         }
         if e.count > 0 { lastSent = now }
         return e.count
+    }
+
+    /// A smaller CLOSE for one too large for the peer: the condition without its
+    /// description and info, then no error at all.
+    static func shrunk(_ p: Performative) -> Performative? {
+        guard case .close(let close) = p, let error = close.error else { return nil }
+        if error.errorDescription != nil || error.info != nil { return .close(Close(error: AMQPError(condition: error.condition))) }
+        return .close(Close())
+    }
+
+    /// `open` without its optional lists and properties, or `nil` if it has none (so
+    /// shrinking always ends).
+    static func minimal(_ open: Open) -> Open? {
+        let minimal = Open(
+            containerID: open.containerID, hostname: open.hostname, maxFrameSize: open.maxFrameSize,
+            channelMax: open.channelMax, idleTimeOut: open.idleTimeOut)
+        return minimal == open ? nil : minimal
     }
 
     func encode(_ frame: OutboundFrame, into e: inout AMQPEncoder) throws(EncodeError) {

@@ -21,6 +21,12 @@ struct RingQueue<Element> {
         _modify { yield &storage[head]! }
     }
 
+    /// Replaces the first element (the queue must not be empty).
+    mutating func replaceFirst(with element: Element) {
+        precondition(count > 0, "replaceFirst on an empty queue")
+        storage[head] = element
+    }
+
     @discardableResult
     mutating func popFirst() -> Element? {
         guard count > 0 else { return nil }
