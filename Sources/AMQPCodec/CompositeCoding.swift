@@ -158,6 +158,11 @@ struct FieldReader {
         return x
     }
     mutating func timestamp(_ field: StaticString) throws(DecodeError) -> Timestamp? {
+        switch nextCode {
+        case .some(FormatCode.null): takeCode(); return nil
+        case .some(FormatCode.timestamp): return Timestamp(millisecondsSinceEpoch: try take(Int64.self))
+        default: break
+        }
         guard let v = try next() else { return nil }
         guard case .timestamp(let x) = v else { throw wrongType(field, v, "timestamp") }
         return x
