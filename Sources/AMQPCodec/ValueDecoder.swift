@@ -212,6 +212,10 @@ public enum ValueDecoder {
         guard count &* minWidth <= body.count else {
             throw sub.error(.countExceedsSize, detail: "count \(count), \(body.count) bytes", at: countAt)
         }
+        // Elements that take no bytes are not bounded by the input: they get their own cap.
+        guard minWidth > 0 || count <= limits.maxZeroWidthElements else {
+            throw sub.error(.tooManyElements, detail: "count \(count) of zero-width elements", at: countAt)
+        }
         return ArrayView(
             count: count, elementType: type, elementCode: code, descriptor: descriptor,
             body: body, bodyOffset: bodyOffset, depth: depth, limits: limits)
