@@ -111,6 +111,11 @@ enum MalformedCorpus {
         MalformedCase("array8-vbin-count-exceeds-size", .value, "e0 03 05 a0 00", .countExceedsSize, at: 2),
         MalformedCase("array32-null-elements-over-limit", .value, "f0 00 00 00 05 00 10 00 01 40", .tooManyElements, at: 5),
         MalformedCase("array32-uint0-elements-count-0xffffffff", .value, "f0 00 00 00 05 ff ff ff ff 43", .tooManyElements, at: 5),
+        MalformedCase("array8-17-nulls-over-zero-width-cap", .value, "e0 02 11 40", .tooManyElements, at: 2),
+        MalformedCase("array8-list0-elements-over-zero-width-cap", .value, "e0 02 ff 45", .tooManyElements, at: 2),
+        // 640 bytes that would be 64 million values if only maxElements applied.
+        MalformedCase("list-of-64-zero-width-arrays", .value, bytes: ZeroWidthArrayTests.listOfArrays(64, count: 1 << 20, code: 0x40),
+                      .tooManyElements, at: 14),
         MalformedCase("list8-garbage-after-elements", .value, "c0 04 01 40 40 40", .sizeMismatch, at: 4),
         MalformedCase("map8-garbage-after-entries", .value, "c1 03 00 40 40", .sizeMismatch, at: 3),
         MalformedCase("array8-garbage-after-elements", .value, "e0 04 01 52 05 06", .sizeMismatch, at: 5),
@@ -392,6 +397,63 @@ struct MalformedInputTests {
         }
         for c in MalformedCorpus.all {
             try Data(c.bytes).write(to: dir.appendingPathComponent("\(c.name).bin"))
+        }
+    }
+}
+
+@Suite("Mutated inputs")
+struct MutatedInputTests {
+    /// Flips, replaces, inserts or deletes bytes of valid encodings; the codec must decode
+    /// or refuse each result, never trap, and what it accepts must re-encode and decode to
+    /// the same value.
+    @Test("mutations of every golden vector and corpus case are decoded or refused")
+    func mutations() throws {
+        var rng = SplitMix64(seed: 0x6D75_7461)
+        let seeds = PrimitiveGoldens.all.map(\.bytes).filter { $0.count <= 600 } + MalformedCorpus.all.filter { $0.layer == .value }.map(\.bytes)
+        var accepted = 0, refused = 0
+        for _ in 0..<60_000 {
+            var bytes = seeds.randomElement(using: &rng)!
+            for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                let i = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &rng)
+                switch Int.random(in: 0..<5, using: &rng) {
+                case 0 where !bytes.isEmpty: bytes[i] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &rng)
+                case 1 where !bytes.isEmpty: bytes[i] = MutatedInputTests.interesting.randomElement(using: &rng)!
+                case 2: bytes.insert(MutatedInputTests.interesting.randomElement(using: &rng)!, at: i)
+                case 3 where !bytes.isEmpty: bytes.remove(at: i)
+                default: bytes += [UInt8.random(in: 0...255, using: &rng)]
+                }
+            }
+            switch WireBytes.decodeValue(bytes) {
+            case .success(let v):
+                accepted += 1
+                #expect(MalformedRun.walkValue(bytes) == nil, "\(Hex.encode(bytes))")
+                let again = try WireBytes.encode(v).get()
+                #expect(try WireBytes.decodeValue(again).get() == v, "\(Hex.encode(bytes))")
+            case .failure(let e):
+                refused += 1
+                #expect(e.offset >= 0 && e.offset <= bytes.count, "\(e) for \(Hex.encode(bytes))")
+                #expect(MalformedRun.walkValue(bytes) != nil, "\(Hex.encode(bytes))")
+            }
+        }
+        #expect(accepted > 1000 && refused > 1000)
+    }
+
+    static let interesting: [UInt8] = [0x00, 0x01, 0x40, 0x45, 0x52, 0x53, 0x7F, 0x80, 0xA1, 0xA3, 0xC0, 0xC1, 0xD0, 0xE0, 0xF0, 0xFE, 0xFF]
+
+    @Test("mutations of the frame stream are cut or refused")
+    func frameMutations() {
+        var rng = SplitMix64(seed: 0x6672_616D)
+        let stream = SplitStreams.full
+        for _ in 0..<3_000 {
+            var bytes = stream
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                let i = Int.random(in: 0..<bytes.count, using: &rng)
+                if Bool.random(using: &rng) { bytes[i] = Self.interesting.randomElement(using: &rng)! } else { bytes[i] ^= 0x80 }
+            }
+            let feeder = SplitFeeder(bytes)
+            if let e = feeder.reference.error {
+                #expect(e.offset >= 0 && e.offset <= bytes.count)
+            }
         }
     }
 }
