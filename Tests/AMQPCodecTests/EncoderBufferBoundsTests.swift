@@ -5,24 +5,35 @@ import Testing
 /// exactly its size, and one byte less is refused without a write past the end.
 @Suite("Encoder buffer bounds")
 struct EncoderBufferBoundsTests {
-    static let values: [AMQPValue] = [
-        .list([]),
-        .list([.null]),
-        .list([.null, .boolean(true)]),
-        .map([:]),
-        .map([.symbol("k"): .list([.uint(7)])]),
-        .array(AMQPArray(.uint, [])),
-        .array(.symbols(["a", "bc"])),
-        .list([.list([.list([.list([])])])]),
-        .list(Array(repeating: .null, count: 254)),  // list8, content 254
-        .list(Array(repeating: .null, count: 255)),  // list32, content 255
-        .list([.string(String(repeating: "s", count: 300)), .list([.null])]),
-        .described(descriptor: .ulong(0x24), value: .list([])),
-        .array(AMQPArray(.list, descriptor: .ulong(0x24), [.list([]), .list([.null])])),
+    /// A value with a short name, so reports do not print hundreds of elements.
+    struct Named: Sendable, CustomTestStringConvertible {
+        let testDescription: String
+        let value: AMQPValue
+        init(_ name: String, _ value: AMQPValue) {
+            testDescription = name
+            self.value = value
+        }
+    }
+
+    static let values: [Named] = [
+        Named("list0", .list([])),
+        Named("list8 of 1", .list([.null])),
+        Named("list8 of 2", .list([.null, .boolean(true)])),
+        Named("map8 empty", .map([:])),
+        Named("map8 nested", .map([.symbol("k"): .list([.uint(7)])])),
+        Named("array8 empty", .array(AMQPArray(.uint, []))),
+        Named("array8 symbols", .array(.symbols(["a", "bc"]))),
+        Named("lists 4 deep", .list([.list([.list([.list([])])])])),
+        Named("list8 content 254", .list(Array(repeating: .null, count: 254))),
+        Named("list32 content 255", .list(Array(repeating: .null, count: 255))),
+        Named("list32 holding list8", .list([.string(String(repeating: "s", count: 300)), .list([.null])])),
+        Named("described list0", .described(descriptor: .ulong(0x24), value: .list([]))),
+        Named("described array of lists", .array(AMQPArray(.list, descriptor: .ulong(0x24), [.list([]), .list([.null])]))),
     ]
 
     @Test("a value fits a buffer of exactly its size", arguments: values)
-    func exactFit(_ value: AMQPValue) throws {
+    func exactFit(_ named: Named) throws {
+        let value = named.value
         let expected = try value.encoded()
         let (exact, outside) = WireBytes.encode(value, capacity: expected.count)
         #expect(try exact.get() == expected)
@@ -30,7 +41,8 @@ struct EncoderBufferBoundsTests {
     }
 
     @Test("one byte less is refused, and nothing past the buffer is written", arguments: values)
-    func oneByteShort(_ value: AMQPValue) throws {
+    func oneByteShort(_ named: Named) throws {
+        let value = named.value
         let expected = try value.encoded()
         for capacity in 0..<expected.count {
             let (short, outside) = WireBytes.encode(value, capacity: capacity)
