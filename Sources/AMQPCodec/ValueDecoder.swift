@@ -43,9 +43,24 @@ public enum ValueDecoder {
         _ r: inout ByteReader, depth: Int, limits: DecodeLimits, codeOffset: Int
     ) throws(DecodeError) -> DescribedView {
         guard depth <= limits.maxDepth else { throw r.error(.nestingTooDeep, at: codeOffset) }
-        let descriptor = try decodeDescriptor(&r, depth: depth &+ 1, limits: limits)
+        let descriptor: DescriptorView
+        // Fast paths for what every performative, composite and section looks like: a
+        // smallulong descriptor and a list framed by its size. They check exactly what
+        // the general path checks, without building an `AMQPValueView` per step.
+        if r.remaining >= 2, r.buffer[r.position] == FormatCode.smallULong {
+            descriptor = .code(UInt64(r.buffer[r.position &+ 1]))
+            r.position &+= 2
+        } else {
+            descriptor = try decodeDescriptor(&r, depth: depth &+ 1, limits: limits)
+        }
         let valueStart = r.position
-        _ = try decode(&r, depth: depth &+ 1, limits: limits)
+        let next = r.remaining > 0 ? r.buffer[r.position] : 0
+        if next == FormatCode.list8 || next == FormatCode.list32, depth &+ 1 <= limits.maxDepth {
+            r.position &+= 1
+            _ = try readCompoundHeader(&r, wide: next == FormatCode.list32, limits: limits)
+        } else {
+            _ = try decode(&r, depth: depth &+ 1, limits: limits)
+        }
         let bytes = UnsafeRawBufferPointer(rebasing: r.buffer[valueStart..<r.position])
         return DescribedView(
             descriptor: descriptor,

@@ -17,6 +17,8 @@ public struct CodecWorkload: Sendable {
     public let transfer: Transfer
     /// One encoded frame, for decoding.
     public let frame: [UInt8]
+    /// Bytes the TRANSFER performative takes in `frame`.
+    public let transferSize: Int
 
     /// Builds the workload and encodes its frame once.
     public init(payloadSize: Int) {
@@ -33,6 +35,7 @@ public struct CodecWorkload: Sendable {
         transfer = Transfer(
             handle: 0, deliveryID: 42, deliveryTag: DeliveryTag(42), messageFormat: 0, settled: false)
         let (transfer, message) = (transfer, message)
+        transferSize = try! AMQPEncoder.encode { (e) throws(EncodeError) in try transfer.encode(into: &e) }.count
         // The workload is built from constants: encoding it cannot fail.
         frame = try! AMQPEncoder.encode(initialCapacity: payloadSize + 512) { (e) throws(EncodeError) in
             try Self.encode(transfer: transfer, message: message, into: &e)
@@ -65,6 +68,17 @@ public struct CodecWorkload: Sendable {
         public var durable: Bool
         /// Length of the message-id in bytes.
         public var messageIDLength: Int
+    }
+
+    /// Cuts one frame from the start of `bytes` and decodes its TRANSFER, leaving the
+    /// message a view of the payload: the work the engine does for every frame.
+    @inline(__always)
+    public static func decodeTransfer(_ bytes: UnsafeRawBufferPointer, decoder: FrameDecoder) throws(DecodeError) -> Digest {
+        guard case .frame(let frame) = try decoder.decode(bytes), let performative = frame.performative else {
+            throw DecodeError(.truncated, at: bytes.count, detail: "no whole transfer frame")
+        }
+        let transfer = try Transfer(decoding: performative)
+        return Digest(deliveryID: transfer.deliveryID ?? 0, bodyBytes: frame.payload.count, durable: false, messageIDLength: 0)
     }
 
     /// Decodes one frame from the start of `bytes`: frame header, TRANSFER, and the
