@@ -15,6 +15,15 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // Runs one codec operation N times, for callgrind instruction counts.
+        .executableTarget(
+            name: "CodecProbe",
+            dependencies: [
+                .product(name: "AMQPCodec", package: amqp),
+                .product(name: "AMQPTool", package: amqp),
+            ],
+            path: "Benchmarks/CodecProbe"
+        ),
         .executableTarget(
             name: "CodecBenchmarks",
             dependencies: [

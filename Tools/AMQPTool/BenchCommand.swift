@@ -24,6 +24,10 @@ public struct BenchCommand: ParsableCommand {
     @Option(help: "Rounds per size; the median is reported.")
     public var rounds: Int = 5
 
+    /// Which measurement to run; all three by default.
+    @Option(help: "Run only one measurement: encode, transfer or decode (for profilers and instruction counts).")
+    public var only: CodecBench.Operation?
+
     /// Machine-readable output.
     @Flag(help: "Print one JSON object instead of a table.")
     public var json = false
@@ -48,7 +52,9 @@ public struct BenchCommand: ParsableCommand {
     /// Runs with output going to `output` (tests capture it).
     public func run(output: any CommandOutput) throws {
         defer { output.flush() }
-        let results = try sizes.map { size in try CodecBench.measure(payloadSize: size, count: count, rounds: rounds) }
+        let results = try sizes.map { size in
+            try CodecBench.measure(payloadSize: size, count: count, rounds: rounds, only: only)
+        }
         if json {
             output.printLine(CodecBench.json(results))
         } else {
@@ -64,6 +70,16 @@ public struct BenchCommand: ParsableCommand {
 
 /// The codec measurement behind `amqp bench`.
 public enum CodecBench {
+    /// One of the three measurements.
+    public enum Operation: String, ExpressibleByArgument, Sendable, CaseIterable {
+        /// Encode a whole frame.
+        case encode
+        /// Cut a frame and decode its TRANSFER.
+        case transfer
+        /// Cut a frame, decode its TRANSFER and read its message's sections.
+        case decode
+    }
+
     /// Figures for one payload size.
     public struct Result: Sendable {
         /// Data-section bytes.
@@ -81,7 +97,7 @@ public enum CodecBench {
     }
 
     /// Encodes and decodes `count` frames per round, `rounds` times, and keeps the medians.
-    public static func measure(payloadSize: Int, count: Int?, rounds: Int) throws -> Result {
+    public static func measure(payloadSize: Int, count: Int?, rounds: Int, only: Operation? = nil) throws -> Result {
         let workload = CodecWorkload(payloadSize: payloadSize)
         let frameSize = workload.frame.count
         // About a second per size and direction on a 2020s core, at least 1,000 frames.
@@ -94,22 +110,26 @@ public enum CodecBench {
         var sink = 0
         let clock = ContinuousClock()
         for _ in 0..<rounds {
+            func runs(_ op: Operation) -> Bool { only == nil || only == op }
             let encodeElapsed = try buffer.withUnsafeMutableBytes { raw in
                 try clock.measure {
-                    for _ in 0..<n { sink &+= try workload.encodeFrame(into: raw) }
+                    if runs(.encode) { for _ in 0..<n { sink &+= try workload.encodeFrame(into: raw) } }
                 }
             }
             let decodeElapsed = try workload.frame.withUnsafeBytes { raw in
                 try clock.measure {
-                    for _ in 0..<n { sink &+= try CodecWorkload.decodeFrame(raw, decoder: decoder).bodyBytes }
+                    if runs(.decode) { for _ in 0..<n { sink &+= try CodecWorkload.decodeFrame(raw, decoder: decoder).bodyBytes } }
                 }
             }
             let transferElapsed = try workload.frame.withUnsafeBytes { raw in
                 try clock.measure {
-                    for _ in 0..<n { sink &-= try CodecWorkload.decodeTransfer(raw, decoder: decoder).bodyBytes }
+                    if runs(.transfer) { for _ in 0..<n { sink &-= try CodecWorkload.decodeTransfer(raw, decoder: decoder).bodyBytes } }
                 }
             }
-            sink &+= n * (frameSize - 8 - workload.transferSize)
+            // Keep the work observable: the sum below checks every loop's result.
+            if !runs(.encode) { sink &+= n * frameSize }
+            if !runs(.decode) { sink &+= n * payloadSize }
+            if runs(.transfer) { sink &+= n * (frameSize - 8 - workload.transferSize) }
             transferTimes.append(nanoseconds(transferElapsed) / Double(n))
             encodeTimes.append(nanoseconds(encodeElapsed) / Double(n))
             decodeTimes.append(nanoseconds(decodeElapsed) / Double(n))
