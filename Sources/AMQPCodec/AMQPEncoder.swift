@@ -182,8 +182,36 @@ public struct AMQPEncoder {
         try writeVariable(code8: FormatCode.str8, code32: FormatCode.str32, bytes)
     }
     /// `string`, as `str8` or `str32`.
+    @inline(__always)
     public mutating func encode(_ s: String) throws(EncodeError) {
-        try withUTF8Bytes(s) { (u) throws(EncodeError) in try encodeString(utf8: u) }
+        // Claim the room first, then copy inside a non-throwing borrow of the string's
+        // bytes: strings are on every message's hot path, and a throwing closure costs
+        // more than the copy.
+        let n = s.utf8.count
+        let p: UnsafeMutableRawPointer
+        if n <= 255 {
+            p = try claim(2 &+ n)
+            p.storeBytes(of: FormatCode.str8, as: UInt8.self)
+            (p + 1).storeBytes(of: UInt8(truncatingIfNeeded: n), as: UInt8.self)
+        } else {
+            guard n <= UInt32.max else { throw EncodeError(.valueTooLarge) }
+            p = try claim(5 &+ n)
+            p.storeBytes(of: FormatCode.str32, as: UInt8.self)
+            (p + 1).storeBytes(of: UInt32(truncatingIfNeeded: n).bigEndian, as: UInt32.self)
+        }
+        let dst = p + (n <= 255 ? 2 : 5)
+        let copied: Bool? = s.utf8.withContiguousStorageIfAvailable { u in
+            if n > 0 { dst.copyMemory(from: u.baseAddress!, byteCount: n) }
+            return true
+        }
+        if copied == nil {
+            // A bridged or lazily-stored string: copy byte by byte.
+            var i = 0
+            for b in s.utf8 {
+                dst.storeBytes(of: b, toByteOffset: i, as: UInt8.self)
+                i &+= 1
+            }
+        }
     }
     /// `symbol` from ASCII bytes, as `sym8` or `sym32`.
     public mutating func encodeSymbol(ascii bytes: UnsafeRawBufferPointer) throws(EncodeError) {
