@@ -22,7 +22,7 @@ let package = Package(
                 .product(name: "AMQPCodec", package: amqp),
                 .product(name: "AMQPTool", package: amqp),
             ],
-            path: "Benchmarks/CodecProbe"
+            path: "Probes/CodecProbe"
         ),
         .executableTarget(
             name: "CodecBenchmarks",

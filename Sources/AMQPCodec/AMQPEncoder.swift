@@ -184,19 +184,24 @@ public struct AMQPEncoder {
     /// `string`, as `str8` or `str32`.
     @inline(__always)
     public mutating func encode(_ s: String) throws(EncodeError) {
-        // Claim the room first, then copy inside a non-throwing borrow of the string's
-        // bytes: strings are on every message's hot path, and a throwing closure costs
-        // more than the copy.
+        try encodeText(s, code8: FormatCode.str8, code32: FormatCode.str32)
+    }
+
+    /// A string's UTF-8 with a size-prefixed constructor. Claims the room first, then
+    /// copies inside a non-throwing borrow of the string's bytes: strings and symbols
+    /// are on every message's hot path, and a throwing closure costs more than the copy.
+    @inline(__always)
+    mutating func encodeText(_ s: String, code8: UInt8, code32: UInt8) throws(EncodeError) {
         let n = s.utf8.count
         let p: UnsafeMutableRawPointer
         if n <= 255 {
             p = try claim(2 &+ n)
-            p.storeBytes(of: FormatCode.str8, as: UInt8.self)
+            p.storeBytes(of: code8, as: UInt8.self)
             (p + 1).storeBytes(of: UInt8(truncatingIfNeeded: n), as: UInt8.self)
         } else {
             guard n <= UInt32.max else { throw EncodeError(.valueTooLarge) }
             p = try claim(5 &+ n)
-            p.storeBytes(of: FormatCode.str32, as: UInt8.self)
+            p.storeBytes(of: code32, as: UInt8.self)
             (p + 1).storeBytes(of: UInt32(truncatingIfNeeded: n).bigEndian, as: UInt32.self)
         }
         let dst = p + (n <= 255 ? 2 : 5)
@@ -219,8 +224,17 @@ public struct AMQPEncoder {
         try writeVariable(code8: FormatCode.sym8, code32: FormatCode.sym32, bytes)
     }
     /// `symbol`, as `sym8` or `sym32`.
+    @inline(__always)
     public mutating func encode(_ s: Symbol) throws(EncodeError) {
-        try withUTF8Bytes(s.rawValue) { (u) throws(EncodeError) in try encodeSymbol(ascii: u) }
+        let start = count
+        try encodeText(s.rawValue, code8: FormatCode.sym8, code32: FormatCode.sym32)
+        // Check the copy rather than the string: one pass over bytes already in cache.
+        let header = count &- start &- s.rawValue.utf8.count
+        let written = UnsafeRawBufferPointer(start: base! + (start &+ header), count: count &- start &- header)
+        if TextValidation.firstNonASCII(written) != nil {
+            count = start
+            throw EncodeError(.nonASCIISymbol)
+        }
     }
 
     // MARK: Described values

@@ -347,21 +347,25 @@ struct FieldWriter {
         try e.encode(v)
         wrote(&e)
     }
+    @inline(__always)
     mutating func timestamp(_ v: Timestamp?, _ e: inout AMQPEncoder) throws(EncodeError) {
         guard let v else { return try null(&e) }
         try e.encode(v)
         wrote(&e)
     }
+    @inline(__always)
     mutating func string(_ v: String?, _ e: inout AMQPEncoder) throws(EncodeError) {
         guard let v else { return try null(&e) }
         try e.encode(v)
         wrote(&e)
     }
+    @inline(__always)
     mutating func symbol(_ v: Symbol?, default d: Symbol? = nil, _ e: inout AMQPEncoder) throws(EncodeError) {
         guard let v, v != d else { return try null(&e) }
         try e.encode(v)
         wrote(&e)
     }
+    @inline(__always)
     mutating func binary(_ v: [UInt8]?, _ e: inout AMQPEncoder) throws(EncodeError) {
         guard let v else { return try null(&e) }
         try e.encodeBinary(v)
@@ -409,6 +413,7 @@ struct FieldWriter {
         wrote(&e)
     }
     /// A field written by `body` (composite-typed fields); `present: false` writes null.
+    @inline(__always)
     mutating func custom(present: Bool, _ e: inout AMQPEncoder, _ body: (inout AMQPEncoder) throws(EncodeError) -> Void) throws(EncodeError) {
         guard present else { return try null(&e) }
         try body(&e)
