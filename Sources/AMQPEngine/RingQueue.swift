@@ -15,12 +15,6 @@ struct RingQueue<Element> {
 
     var first: Element? { count == 0 ? nil : storage[head] }
 
-    /// The oldest element, changed in place; the queue must not be empty.
-    var front: Element {
-        get { storage[head]! }
-        _modify { yield &storage[head]! }
-    }
-
     /// Replaces the first element (the queue must not be empty).
     mutating func replaceFirst(with element: Element) {
         precondition(count > 0, "replaceFirst on an empty queue")
