@@ -107,6 +107,7 @@ extension ConnectionEngine {
             transportFailed("the peer sent protocol header \(header); expected \(wanted)")
             return .consumed(ProtocolHeader.size)
         }
+        if configuration.trace { events.append(.trace(FrameTraceFormatter.header(header, .incoming))) }
         if phase == .saslHeader {
             phase = .saslFrames
             if let server = saslServer {
@@ -197,7 +198,7 @@ extension ConnectionEngine {
             transportFailed("malformed SASL frame: \(error)")
             return
         }
-        if configuration.trace { events.append(.trace("<- [\(p.name.uppercased())]* \(p)")) }
+        if configuration.trace { events.append(.trace(FrameTraceFormatter.sasl(p, .incoming))) }
         let step: SASLStep
         if saslClient != nil {
             step = saslClient!.receive(p)
@@ -337,8 +338,6 @@ extension ConnectionEngine {
     }
 
     static func traceLine(received frame: FrameView) -> String {
-        guard frame.performative != nil else { return "<- Empty frame" }
-        guard let p = try? frame.performativeValue() else { return "<- [MALFORMED] channel \(frame.header.channel)" }
-        return "<- [\(p.name.uppercased())]* channel \(frame.header.channel) \(p)"
+        FrameTraceFormatter.frame(frame, .incoming)
     }
 }

@@ -287,10 +287,10 @@ enum OutboundFrame {
     /// The reference's trace style: `-> [OPEN]* {…}`, `-> Header (AMQP 0.1.0.0)`.
     var traceLine: String {
         switch self {
-        case .header(let h): "-> Header (AMQP \(h.id.rawValue).\(h.major).\(h.minor).\(h.revision))"
-        case .sasl(let p): "-> [\(p.name.uppercased())]* \(p)"
-        case .amqp(let c, let p): "-> [\(p.name.uppercased())]* channel \(c) \(p)"
-        case .empty: "-> Empty frame"
+        case .header(let h): FrameTraceFormatter.header(h, .outgoing)
+        case .sasl(let p): FrameTraceFormatter.sasl(p, .outgoing)
+        case .amqp(_, let p): FrameTraceFormatter.performative(p, .outgoing)
+        case .empty: FrameTraceFormatter.emptyFrame(.outgoing)
         }
     }
 }

@@ -111,7 +111,7 @@ extension SessionEndpoint {
             outgoingWindow = configuration.outgoingWindow
             queueSessionFlow()
         }
-        if trace { events.append(.trace(OutboundFrame.amqp(channel: self.id.channel, .transfer(t)).traceLine + " + \(chunk) bytes")) }
+        if trace { events.append(.trace(OutboundFrame.amqp(channel: self.id.channel, .transfer(t)).traceLine)) }
         guard !t.more else { return .partial }
         links[h]!.sender.queue.popFirst()
         links[h]!.sender.headID = nil
