@@ -17,11 +17,13 @@ let package = Package(
         .library(name: "AMQPEngine", targets: ["AMQPEngine"]),
         .library(name: "AMQPTesting", targets: ["AMQPTesting"]),
         .library(name: "AMQPTool", targets: ["AMQPTool"]),
+        .library(name: "AMQP", targets: ["AMQP"]),
         .executable(name: "amqp", targets: ["amqp"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // The AMQP 1.0 type system, frames, performatives and message sections.
@@ -32,6 +34,13 @@ let package = Package(
         // Shipped test support: virtual clock, in-memory transport, scripted peer, frame
         // decoding and assertions, for stepping connections by hand.
         .target(name: "AMQPTesting", dependencies: ["AMQPEngine", "AMQPCodec"], swiftSettings: strict),
+        // The public API users import: settings, errors and retry, redirect, CBS token
+        // auth, frame tracing through swift-log (and, with the reactor, Connection).
+        .target(
+            name: "AMQP",
+            dependencies: ["AMQPEngine", "AMQPCodec", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // C shim over epoll, eventfd, timerfd and liburing.
         .target(
             name: "CAMQPLinux",
@@ -63,6 +72,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "AMQPEngineTests", dependencies: ["AMQPEngine", "AMQPCodec", "AMQPTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "AMQPTests",
+            dependencies: ["AMQP", "AMQPEngine", "AMQPCodec", "AMQPTesting", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "CAMQPLinuxTests", dependencies: ["CAMQPLinux"], swiftSettings: strict),
         .testTarget(
             name: "AMQPToolTests",
