@@ -112,6 +112,7 @@ public struct ErrorPolicy: Sendable {
         case .tokenAuthFailure:
             switch error.statusCode {
             case 400?, 401?, 403?, 404?: return .fail
+            case nil: break  // no status: an unreadable response; the condition decides
             default: return .retry
             }
         case .connectionClose where error.condition == .resourceLimitExceeded && error.origin == .local:
