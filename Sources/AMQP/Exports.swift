@@ -11,3 +11,6 @@ public typealias ConnectionState = AMQPEngine.ConnectionState
 
 /// SASL credentials: `.anonymous()`, `.plain(username:password:)`, `.external()`.
 public typealias SASLCredentials = AMQPEngine.SASLCredentials
+
+/// Renders frames in uAMQP-C's trace style (`-> [OPEN]* {…}`); see `FrameTraceLogger`.
+public typealias FrameTraceFormatter = AMQPEngine.FrameTraceFormatter

@@ -5,10 +5,10 @@ public import AMQPCodec
 ///
 /// ```
 /// -> Header (AMQP 3.1.0.0)
-/// -> [SASL INIT]* {ANONYMOUS,<redacted 0 bytes>,broker.example.com}
+/// -> [SASL INIT]* {PLAIN,<redacted 13 bytes>,broker.example.com}
 /// -> Header (AMQP 0.1.0.0)
 /// -> [OPEN]* {my-container,broker.example.com,63488,NULL,240000}
-/// <- [CLOSE]* {* {amqp:connection:forced,idle,NULL}}
+/// <- [CLOSE]* {* {amqp:connection:forced,idle}}
 /// -> Empty frame
 /// ```
 ///
@@ -207,7 +207,7 @@ public enum FrameTraceFormatter {
         let cents = (abs(v) * 100).rounded(.toNearestOrAwayFromZero)
         let whole = UInt64(cents) / 100
         let frac = UInt64(cents) % 100
-        let sign = v < 0 && cents != 0 ? "-" : ""
+        let sign = v.sign == .minus ? "-" : ""  // as printf: -0.001 is "-0.00"
         return "\(sign)\(whole).\(frac < 10 ? "0" : "")\(frac)"
     }
 }
