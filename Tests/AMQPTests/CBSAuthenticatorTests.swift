@@ -45,8 +45,8 @@ struct CBSAuthenticatorTests {
         #expect(a.state == .idle)
         #expect(!a.isAuthenticated)
         guard case .requestToken = a.poll(now: Self.t0) else { Issue.record("expected requestToken"); return }
-        guard case .wait(nil) = a.poll(now: Self.t0) else { Issue.record("expected wait"); return }
-        #expect(a.state == .awaitingToken(refreshing: false))
+        guard case .wait(let until) = a.poll(now: Self.t0), until == Self.t0.advanced(by: .seconds(60)) else { Issue.record("expected wait"); return }
+        #expect(a.state == .awaitingToken(since: Self.t0, refreshing: false))
     }
 
     @Test func putTokenBuildsTheRequest() throws {
@@ -73,9 +73,9 @@ struct CBSAuthenticatorTests {
         guard case .wait(let until) = a.poll(now: clock.now), until == refreshAt else { Issue.record("expected wait until refresh"); return }
         clock.now = refreshAt
         guard case .requestToken = a.poll(now: clock.now) else { Issue.record("expected requestToken at refreshAt"); return }
-        // Still authenticated while the refresh is under way.
+        // Still authenticated while the refresh is under way; the provider has a minute.
         #expect(a.isAuthenticated)
-        #expect(a.nextDeadline == expires)
+        #expect(a.nextDeadline == refreshAt.advanced(by: .seconds(60)))
 
         let next = clock.now.advanced(by: .seconds(3600))
         let m = try a.putToken(token(expiring: next, "tok2"), now: clock.now)
@@ -159,18 +159,43 @@ struct CBSAuthenticatorTests {
         guard case .accepted = a.receive(ok(0), now: Self.t0) else { Issue.record("expected accepted"); return }
     }
 
-    @Test func tokenExpiresWhenTheRefreshNeverArrives() throws {
+    @Test func aSilentProviderIsAskedAgainUntilTheTokenExpires() throws {
         var (a, clock) = try authenticated()
         let expires = Self.t0.advanced(by: .seconds(3600))
-        clock.now = a.nextDeadline!
-        guard case .requestToken = a.poll(now: clock.now) else { Issue.record("expected requestToken"); return }
-        clock.now = expires.advanced(by: .milliseconds(-1))
-        guard case .wait(let until) = a.poll(now: clock.now), until == expires else { Issue.record("expected wait until expiry"); return }
-        clock.now = expires
-        guard case .fail(let e) = a.poll(now: clock.now) else { Issue.record("expected fail"); return }
+        // Refresh at expires - 359.9 s; the provider never answers: asked again every
+        // 60 s (6 times in all) until the token in force expires.
+        var requests = 0
+        var failure: AMQPClientError? = nil
+        while failure == nil, let d = a.nextDeadline {
+            clock.now = d
+            switch a.poll(now: clock.now) {
+            case .requestToken: requests += 1
+            case .fail(let e): failure = e
+            case .wait: break
+            }
+            #expect(a.isAuthenticated == (failure == nil))
+        }
+        #expect(requests == 6)
+        #expect(clock.now == expires)
+        let e = try #require(failure)
         #expect(e.kind == .tokenExpired)
         #expect(e.action.retry)
+        #expect(e.errorDescription?.hasSuffix("; the last refresh failed: the token provider gave no token for \(Self.audience) within 60.0 seconds") == true)
         #expect(!a.isAuthenticated)
+    }
+
+    @Test func aRefreshAnsweredLateIsSentAgain() throws {
+        var (a, clock) = try authenticated()
+        clock.now = a.nextDeadline!
+        _ = a.poll(now: clock.now)
+        _ = try a.putToken(token(expiring: clock.now.advanced(by: .seconds(3600))), now: clock.now)
+        clock.advance(.seconds(60))
+        guard case .requestToken = a.poll(now: clock.now) else { Issue.record("expected a new requestToken"); return }
+        // The answer to the abandoned request (id 1) is ignored; the new one (id 2) counts.
+        let m = try a.putToken(token(expiring: clock.now.advanced(by: .seconds(3600))), now: clock.now)
+        #expect(m.properties?.messageID == .ulong(2))
+        guard case .ignored = a.receive(ok(1), now: clock.now) else { Issue.record("expected ignored"); return }
+        guard case .accepted = a.receive(ok(2), now: clock.now) else { Issue.record("expected accepted"); return }
     }
 
     @Test func expiryIsCheckedWhileARefreshIsUnanswered() throws {
@@ -208,6 +233,15 @@ struct CBSAuthenticatorTests {
             #expect(error.kind == .tokenExpired)
         }
         #expect(a.state == .failed)
+    }
+
+    @Test func aProviderThatNeverAnswersTimesOut() {
+        var a = CBSAuthenticator(audience: Self.audience, responseTimeout: .seconds(10))
+        _ = a.poll(now: Self.t0)
+        guard case .wait = a.poll(now: Self.t0.advanced(by: .milliseconds(9_999))) else { Issue.record("expected wait"); return }
+        guard case .fail(let e) = a.poll(now: Self.t0.advanced(by: .seconds(10))) else { Issue.record("expected fail"); return }
+        #expect(e.kind == .timeout)
+        #expect(e.errorDescription == "the token provider gave no token for \(Self.audience) within 10.0 seconds")
     }
 
     @Test func providerFailureIsReported() {

@@ -13,13 +13,16 @@
 /// A token is refreshed when `refreshFraction` (default 10 %, as the reference's
 /// Python client) of the lifetime it had when accepted is left. The reference computes
 /// this window but compares the wrong state variable, so it never refreshes; here it does.
+/// A refresh that times out (provider or CBS node) is started again while the token in
+/// force is valid; a first authentication that times out fails.
 public struct CBSAuthenticator: Sendable {
     /// Where the exchange stands.
     public enum State: Hashable, Sendable {
         /// No token requested yet.
         case idle
-        /// Waiting for the driver to bring a token (`refreshing`: one is still in force).
-        case awaitingToken(refreshing: Bool)
+        /// Waiting, since `since`, for the driver to bring a token (`refreshing`: one is
+        /// still in force).
+        case awaitingToken(since: Timestamp, refreshing: Bool)
         /// The put-token request is out; waiting for the response.
         case awaitingResponse(messageID: MessageID, sentAt: Timestamp, refreshing: Bool)
         /// A token is in force until `expiresAt`; refresh from `refreshAt`.
@@ -53,7 +56,9 @@ public struct CBSAuthenticator: Sendable {
     public let audience: String
     /// The put-token `reply-to`.
     public let replyTo: String
-    /// How long to wait for a response before failing with a time-out.
+    /// How long to wait for the token provider, and then for the CBS node's response,
+    /// before failing with a time-out (so a hung provider or peer cannot stall
+    /// authentication silently).
     public let responseTimeout: Duration
     /// The fraction of a token's lifetime left when it is refreshed, in (0, 1).
     public let refreshFraction: Double
@@ -70,6 +75,8 @@ public struct CBSAuthenticator: Sendable {
     public private(set) var current: CBSToken? = nil
     /// The token sent and not yet answered.
     private var pending: CBSToken? = nil
+    /// Why the last refresh attempt timed out, for the expiry error.
+    private var lastRefreshProblem: String? = nil
 
     /// Creates an authenticator.
     ///
@@ -90,7 +97,7 @@ public struct CBSAuthenticator: Sendable {
     public var isAuthenticated: Bool {
         switch state {
         case .authenticated: true
-        case .awaitingToken(let refreshing), .awaitingResponse(_, _, let refreshing): refreshing
+        case .awaitingToken(_, let refreshing), .awaitingResponse(_, _, let refreshing): refreshing
         default: false
         }
     }
@@ -99,11 +106,10 @@ public struct CBSAuthenticator: Sendable {
     public var nextDeadline: Timestamp? {
         switch state {
         case .authenticated(_, let refreshAt): return refreshAt
-        case .awaitingResponse(_, let sentAt, _):
-            let timeout = sentAt.advanced(by: responseTimeout)
+        case .awaitingResponse(_, let since, _), .awaitingToken(let since, _):
+            let timeout = since.advanced(by: responseTimeout)
             if let e = current?.expiresAt, isAuthenticated, e < timeout { return e }
             return timeout
-        case .awaitingToken(refreshing: true): return current?.expiresAt
         default: return nil
         }
     }
@@ -112,25 +118,29 @@ public struct CBSAuthenticator: Sendable {
     public mutating func poll(now: Timestamp) -> Action {
         switch state {
         case .idle:
-            state = .awaitingToken(refreshing: false)
+            state = .awaitingToken(since: now, refreshing: false)
             return .requestToken
         case .failed:
             return .fail(failure!)
         case .authenticated(let expiresAt, let refreshAt):
             if now >= expiresAt { return expire(now: now) }
             if now >= refreshAt {
-                state = .awaitingToken(refreshing: true)
+                state = .awaitingToken(since: now, refreshing: true)
                 return .requestToken
             }
             return .wait(until: refreshAt)
-        case .awaitingToken(let refreshing):
+        case .awaitingToken(let since, let refreshing):
             if refreshing, let e = current?.expiresAt, now >= e { return expire(now: now) }
-            return .wait(until: refreshing ? current?.expiresAt : nil)
+            if now >= since.advanced(by: responseTimeout) {
+                return timedOut("the token provider gave no token for \(audience) within \(responseTimeout)", refreshing: refreshing, now: now)
+            }
+            return .wait(until: nextDeadline)
         case .awaitingResponse(let id, let sentAt, let refreshing):
             if refreshing, let e = current?.expiresAt, now >= e { return expire(now: now) }
             if now >= sentAt.advanced(by: responseTimeout) {
-                return fail(errorPolicy.timeoutError(
-                    "no answer from the CBS node to put-token \(id) for \(audience) within \(responseTimeout)"))
+                return timedOut(
+                    "no answer from the CBS node to put-token \(id) for \(audience) within \(responseTimeout)",
+                    refreshing: refreshing, now: now)
             }
             return .wait(until: nextDeadline)
         }
@@ -141,7 +151,7 @@ public struct CBSAuthenticator: Sendable {
     /// Throws a `clientError` when no token was requested (call `poll` first), and a
     /// `tokenExpired` error when the token has already expired at `now`.
     public mutating func putToken(_ token: CBSToken, now: Timestamp) throws(AMQPClientError) -> Message {
-        guard case .awaitingToken(let refreshing) = state else {
+        guard case .awaitingToken(_, let refreshing) = state else {
             throw errorPolicy.clientError("putToken called while \(state); call it after poll(now:) returns .requestToken")
         }
         guard token.expiresAt > now else {
@@ -189,6 +199,7 @@ public struct CBSAuthenticator: Sendable {
         }
         let token = pending!
         pending = nil
+        lastRefreshProblem = nil
         current = token
         let lifetime = token.expiresAt.millisecondsSinceEpoch - now.millisecondsSinceEpoch
         let window = Int64((Double(max(lifetime, 0)) * refreshFraction).rounded(.down))
@@ -203,14 +214,25 @@ public struct CBSAuthenticator: Sendable {
         state = .idle
         failure = nil
         pending = nil
+        lastRefreshProblem = nil
+    }
+
+    /// A time-out fails a first authentication. During a refresh the token in force is
+    /// still good, so the refresh starts over instead, until that token expires.
+    private mutating func timedOut(_ what: String, refreshing: Bool, now: Timestamp) -> Action {
+        guard refreshing else { return fail(errorPolicy.timeoutError(what)) }
+        lastRefreshProblem = what
+        pending = nil
+        state = .awaitingToken(since: now, refreshing: true)
+        return .requestToken
     }
 
     private mutating func expire(now: Timestamp) -> Action {
         let e = current?.expiresAt.secondsSinceEpoch ?? 0
+        var why = "the token for \(audience) expired at \(e) (Unix seconds) and no new token was accepted by \(now.secondsSinceEpoch)"
+        if let lastRefreshProblem { why += "; the last refresh failed: \(lastRefreshProblem)" }
         return fail(errorPolicy.classified(AMQPClientError(
-            kind: .tokenExpired, condition: .unauthorizedAccess,
-            description: "the token for \(audience) expired at \(e) (Unix seconds) and no new token was accepted by \(now.secondsSinceEpoch)",
-            origin: .client)))
+            kind: .tokenExpired, condition: .unauthorizedAccess, description: why, origin: .client)))
     }
 
     private mutating func fail(_ error: AMQPClientError) -> Action {
