@@ -59,19 +59,19 @@ extension SessionEndpoint {
             while i < outgoing.count {
                 let e = outgoing[i]
                 guard UnsettledMap.contains(e.id, first: d.first, last: last) else { break }
-                if e.live, let l = link(e.handle) {
+                if e.live, let link = linkID(e.handle) {
                     let handle = DeliveryHandle(rawValue: e.token)
                     if d.settled {
                         outgoing.settle(at: i)
-                        events.append(.link(.outcome(l.id, handle, state: d.state, settled: true)))
+                        events.append(.link(.outcome(link, handle, state: d.state, settled: true)))
                     } else if let state = d.state, state.isOutcome {
                         // The receiver waits for us (rcv-settle-mode second, or it chose
                         // not to settle first): settle, which ends the exchange.
                         dispose(role: .sender, id: e.id, settled: true, state: nil)
                         outgoing.settle(at: i)
-                        events.append(.link(.outcome(l.id, handle, state: state, settled: true)))
+                        events.append(.link(.outcome(link, handle, state: state, settled: true)))
                     } else {
-                        events.append(.link(.outcome(l.id, handle, state: d.state, settled: false)))
+                        events.append(.link(.outcome(link, handle, state: d.state, settled: false)))
                     }
                 }
                 i &+= 1
@@ -84,9 +84,9 @@ extension SessionEndpoint {
             while i < incoming.count {
                 let e = incoming[i]
                 guard UnsettledMap.contains(e.id, first: d.first, last: last) else { break }
-                if e.live, let l = link(e.handle) {
+                if e.live, let link = linkID(e.handle) {
                     incoming.settle(at: i)
-                    events.append(.link(.remoteSettled(l.id, e.id, state: d.state)))
+                    events.append(.link(.remoteSettled(link, e.id, state: d.state)))
                 }
                 i &+= 1
             }

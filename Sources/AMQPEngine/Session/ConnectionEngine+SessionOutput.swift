@@ -104,8 +104,8 @@ extension SessionEndpoint {
     /// The FLOW a queued `.flow` entry stands for now, or `nil` when it has become moot.
     func flowToWrite(_ id: LinkID?) -> Flow? {
         guard let id else { return sessionFlowQueued ? flow(for: nil) : nil }
-        guard let h = linkIndex(id), links[h]!.state == .attached || links[h]!.state == .attachSent else { return nil }
-        return flow(for: links[h]!)
+        guard let h = linkIndex(id), links[h].state == .attached || links[h].state == .attachSent else { return nil }
+        return flow(for: links[h])
     }
 
     /// A FLOW is written: every FLOW carries the session's state, so a pending
@@ -113,6 +113,6 @@ extension SessionEndpoint {
     mutating func flowWritten(_ id: LinkID?) {
         sessionFlowQueued = false
         incomingLimit = nextIncomingID &+ incomingWindow
-        if let id, let h = linkIndex(id) { links[h]!.flowQueued = false }
+        if let id, let h = linkIndex(id) { links[h].flowQueued = false }
     }
 }

@@ -109,18 +109,25 @@ extension ConnectionEngine {
         default:
             break
         }
-        guard let s = sessions.local(forRemote: channel) else {
-            protocolFailed(EngineError(.notAllowed, "\(p.name) on channel \(channel), where no session has begun", origin: .local))
-            return
-        }
         let verdict: SessionVerdict
         switch p {
         case .transfer(let t):
-            verdict = sessions.slots[s]!.receiveTransfer(t, payload: payload, shared: &sessions.shared, events: &events)
+            receiveTransfer(t, channel: channel, payload: payload)
+            return
         case .disposition(let d):
-            verdict = sessions.slots[s]!.receiveDisposition(d, events: &events)
+            receiveDisposition(d, channel: channel)
+            return
         case .flow(let f):
-            verdict = sessions.slots[s]!.receiveFlow(f, events: &events)
+            receiveFlow(f, channel: channel)
+            return
+        default:
+            break
+        }
+        guard let s = sessions.local(forRemote: channel) else {
+            unknownChannel(p.name, channel)
+            return
+        }
+        switch p {
         case .attach(let a):
             verdict = sessions.slots[s]!.receiveAttach(a, shared: &sessions.shared, events: &events)
         case .detach(let d):
@@ -128,6 +135,37 @@ extension ConnectionEngine {
         default:
             verdict = .ok
         }
+        apply(verdict, session: s)
+    }
+
+    // The per-message performatives, called straight from `receiveFrame`.
+
+    mutating func receiveTransfer(_ t: borrowing Transfer, channel: UInt16, payload: BytesView) {
+        guard let s = sessions.local(forRemote: channel) else { return unknownChannel("transfer", channel) }
+        let verdict = sessions.slots[s]!.receiveTransfer(t, payload: payload, shared: &sessions.shared, events: &events)
+        if case .ok = verdict { return }
+        apply(verdict, session: s)
+    }
+
+    mutating func receiveDisposition(_ d: borrowing Disposition, channel: UInt16) {
+        guard let s = sessions.local(forRemote: channel) else { return unknownChannel("disposition", channel) }
+        let verdict = sessions.slots[s]!.receiveDisposition(d, events: &events)
+        if case .ok = verdict { return }
+        apply(verdict, session: s)
+    }
+
+    mutating func receiveFlow(_ f: borrowing Flow, channel: UInt16) {
+        guard let s = sessions.local(forRemote: channel) else { return unknownChannel("flow", channel) }
+        let verdict = sessions.slots[s]!.receiveFlow(f, events: &events)
+        if case .ok = verdict { return }
+        apply(verdict, session: s)
+    }
+
+    mutating func unknownChannel(_ name: String, _ channel: UInt16) {
+        protocolFailed(EngineError(.notAllowed, "\(name) on channel \(channel), where no session has begun", origin: .local))
+    }
+
+    mutating func apply(_ verdict: SessionVerdict, session s: Int) {
         switch verdict {
         case .ok:
             break
@@ -254,7 +292,7 @@ extension SessionEndpoint {
         // finishLink trims trailing empty slots, so read the count afresh each time.
         var h = 0
         while h < links.count {
-            if links[h] != nil { finishLink(h, closed: false, error: error, shared: &shared, events: &events) }
+            if links[h].isLive { finishLink(h, closed: false, error: error, shared: &shared, events: &events) }
             h += 1
         }
         outgoing.removeAll()

@@ -64,8 +64,9 @@ struct SessionEndpoint {
     var pendingDisposition: PendingDisposition? = nil
     var sessionFlowQueued = false
 
-    /// Links by local handle.
-    var links: [LinkEndpoint?] = []
+    /// Links by local handle; free handles hold `LinkEndpoint.vacant` (not optionals:
+    /// reading a field of an optional element copies the whole endpoint first).
+    var links: [LinkEndpoint] = []
     /// Peer handle → local handle.
     var remoteHandles: [UInt32: UInt32] = [:]
     /// Deliveries we sent and the peer has not settled.
@@ -127,21 +128,21 @@ struct SessionEndpoint {
 
     /// Asks for a FLOW about the link in slot `h` (once until it is written).
     mutating func queueLinkFlow(_ h: Int) {
-        guard !links[h]!.flowQueued else { return }
-        links[h]!.flowQueued = true
-        enqueue(.flow(links[h]!.id))
+        guard !links[h].flowQueued else { return }
+        links[h].flowQueued = true
+        enqueue(.flow(links[h].id))
     }
 
-    /// The link with local handle `handle`, if any.
+    /// The id of the link with local handle `handle`, if any.
     @inline(__always)
-    func link(_ handle: UInt32) -> LinkEndpoint? {
+    func linkID(_ handle: UInt32) -> LinkID? {
         let h = Int(handle)
-        return h < links.count ? links[h] : nil
+        return h < links.count && links[h].isLive ? links[h].id : nil
     }
 
     /// The lowest free local handle not above `max`.
     func freeHandle(max: UInt32) -> UInt32? {
-        for (i, l) in links.enumerated() where l == nil {
+        for (i, l) in links.enumerated() where !l.isLive {
             return UInt32(i) <= max ? UInt32(i) : nil
         }
         return UInt32(links.count) <= max ? UInt32(links.count) : nil
@@ -150,14 +151,14 @@ struct SessionEndpoint {
     /// Takes a link's slot (growing the table when `handle` is past its end).
     mutating func install(_ link: LinkEndpoint) {
         let h = Int(link.id.handle)
-        while links.count <= h { links.append(nil) }
+        while links.count <= h { links.append(.vacant) }
         links[h] = link
     }
 
     /// The link named by `id`, if it still exists.
     func linkIndex(_ id: LinkID) -> Int? {
         let h = Int(id.handle)
-        guard h < links.count, let l = links[h], l.id == id else { return nil }
+        guard h < links.count, links[h].id == id else { return nil }
         return h
     }
 
@@ -170,9 +171,7 @@ struct SessionEndpoint {
     /// True when a sender link could write a transfer now.
     var hasSendableTransfers: Bool {
         guard state == .mapped, remoteIncomingWindow > 0, outgoingWindow > 0 else { return false }
-        for l in links {
-            if let l, l.canSend { return true }
-        }
+        for h in links.indices where links[h].canSend { return true }
         return false
     }
 

@@ -13,8 +13,10 @@ struct SessionShared {
     /// `ConnectionConfiguration.autoAccept`.
     var autoAccept: AutoAcceptPolicy? = nil
 
+    /// Never 0: a vacant link slot has generation 0, so no name ever matches it.
     mutating func generation() -> UInt32 {
         nextGeneration &+= 1
+        if nextGeneration == 0 { nextGeneration = 1 }
         return nextGeneration
     }
 }
