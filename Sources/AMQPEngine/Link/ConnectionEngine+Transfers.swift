@@ -7,25 +7,25 @@ import AMQPCodec
 
 extension ConnectionEngine {
     mutating func writeTransfers(session s: Int, into e: inout AMQPEncoder, maxFrame: Int) -> OutputResult {
-        guard sessions.slots[s]!.state == .mapped else { return .done }
+        guard sessions.slots[s].state == .mapped else { return .done }
         var progressed = true
         while progressed {
             progressed = false
-            let n = sessions.slots[s]!.links.count
+            let n = sessions.slots[s].links.count
             if n == 0 { return .done }
-            let start = sessions.slots[s]!.sendCursor % n
+            let start = sessions.slots[s].sendCursor % n
             for k in 0..<n {
                 let h = (start &+ k) % n
-                guard sessions.slots[s]!.links[h].canSend else { continue }
+                guard sessions.slots[s].links[h].canSend else { continue }
                 while true {
-                    guard sessions.slots[s]!.remoteIncomingWindow > 0, sessions.slots[s]!.outgoingWindow > 0 else { return .done }
-                    switch sessions.slots[s]!.writeTransferFrame(h, into: &e, maxFrame: maxFrame, trace: configuration.trace, events: &events) {
+                    guard sessions.slots[s].remoteIncomingWindow > 0, sessions.slots[s].outgoingWindow > 0 else { return .done }
+                    switch sessions.slots[s].writeTransferFrame(h, into: &e, maxFrame: maxFrame, trace: configuration.trace, events: &events) {
                     case .partial:
                         continue
                     case .complete:
                         progressed = true
                     case .full:
-                        sessions.slots[s]!.sendCursor = h
+                        sessions.slots[s].sendCursor = h
                         return .full
                     case .failed(let error):
                         fail(error, sendClose: false)
@@ -34,7 +34,7 @@ extension ConnectionEngine {
                     break
                 }
             }
-            sessions.slots[s]!.sendCursor = start &+ 1
+            sessions.slots[s].sendCursor = start &+ 1
         }
         return .done
     }

@@ -76,6 +76,15 @@ struct SessionEndpoint {
     /// Where the next round of transfers starts, for fairness between links.
     var sendCursor = 0
 
+    /// What a free channel's slot holds: generation 0, which no `SessionID` has.
+    static var vacant: SessionEndpoint {
+        SessionEndpoint(id: SessionID(channel: 0, generation: 0), state: .endSent, configuration: .init())
+    }
+
+    /// False for a free channel's slot.
+    @inline(__always)
+    var isLive: Bool { id.generation != 0 }
+
     init(id: SessionID, state: State, configuration: SessionConfiguration) {
         self.id = id
         self.state = state
