@@ -198,23 +198,33 @@ extension ConnectionEngine {
 
 extension SessionEndpoint {
     mutating func settleIncoming(handle: UInt32, first: DeliveryNumber, last: DeliveryNumber, state: DeliveryState?, settled: Bool) {
+        // Consecutive deliveries disposed alike are gathered into one run and queued
+        // once, so settling a range costs one state comparison, not one per delivery.
+        var runFirst: DeliveryNumber = 0
+        var runLast: DeliveryNumber = 0
+        var runSettled = false
+        var inRun = false
         var i = incoming.lowerBound(first)
         while i < incoming.count {
             let e = incoming[i]
             guard UnsettledMap.contains(e.id, first: first, last: last) else { break }
             if e.live && e.handle == handle && !e.awaitingPeer {
+                let settles = settled && !e.secondMode
                 if settled && e.secondMode {
-                    dispose(role: .receiver, id: e.id, settled: false, state: state)
                     incoming[i].awaitingPeer = true
                 } else if settled {
-                    dispose(role: .receiver, id: e.id, settled: true, state: state)
                     incoming.settle(at: i)
+                }
+                if inRun && e.id == runLast &+ 1 && settles == runSettled {
+                    runLast = e.id
                 } else {
-                    dispose(role: .receiver, id: e.id, settled: false, state: state)
+                    if inRun { dispose(role: .receiver, first: runFirst, last: runLast, settled: runSettled, state: state) }
+                    (runFirst, runLast, runSettled, inRun) = (e.id, e.id, settles, true)
                 }
             }
             i &+= 1
         }
+        if inRun { dispose(role: .receiver, first: runFirst, last: runLast, settled: runSettled, state: state) }
         incoming.trim()
     }
 }

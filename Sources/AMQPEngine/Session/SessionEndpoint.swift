@@ -69,6 +69,8 @@ struct SessionEndpoint {
     var links: [LinkEndpoint] = []
     /// Peer handle → local handle.
     var remoteHandles: [UInt32: UInt32] = [:]
+    /// `localHandle(remote:)`'s last answer.
+    var lastLocalHandle = 0
     /// Deliveries we sent and the peer has not settled.
     var outgoing = UnsettledMap()
     /// Deliveries we received and have not settled.
@@ -171,10 +173,17 @@ struct SessionEndpoint {
         return h
     }
 
-    /// The local handle of the peer's `handle`.
+    /// The local handle of the peer's `handle`. The last answer is tried first: a link
+    /// whose peer handle is `handle` is the one `remoteHandles` maps it to (the two are
+    /// set and cleared together), and most frames follow one busy link, so the hash
+    /// lookup is skipped for nearly every TRANSFER and FLOW.
     @inline(__always)
-    func localHandle(remote handle: UInt32) -> Int? {
-        remoteHandles[handle].map { Int($0) }
+    mutating func localHandle(remote handle: UInt32) -> Int? {
+        let c = lastLocalHandle
+        if c < links.count && links[c].isLive && links[c].remoteHandle == handle { return c }
+        guard let h = remoteHandles[handle] else { return nil }
+        lastLocalHandle = Int(h)
+        return Int(h)
     }
 
     /// True when a sender link could write a transfer now.
