@@ -51,6 +51,7 @@ let package = Package(
             name: "AMQPTool",
             dependencies: [
                 "AMQPCodec",
+                "AMQPEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/AMQPTool",

@@ -24,6 +24,21 @@ let package = Package(
             ],
             path: "Probes/CodecProbe"
         ),
+        // Moves N messages between two engines in memory, for callgrind instruction counts.
+        .executableTarget(
+            name: "EngineProbe",
+            dependencies: [.product(name: "AMQPTool", package: amqp)],
+            path: "Probes/EngineProbe"
+        ),
+        .executableTarget(
+            name: "EngineBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "AMQPTool", package: amqp),
+            ],
+            path: "Benchmarks/EngineBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         .executableTarget(
             name: "CodecBenchmarks",
             dependencies: [

@@ -26,7 +26,7 @@ extension ConnectionEngine {
         guard amqpHeaderSent, openRequested else { return }
         // A server answers the client's OPEN, unless it is closing first: then it opens
         // at once so that its CLOSE can follow (OPEN is always the first frame).
-        if !openSent && (client || remoteOpen != nil || closeRequested != nil) {
+        if !openSent && (client || remoteOpenReceived || closeRequested != nil) {
             openSent = true
             control.append(.amqp(channel: 0, .open(localOpen)))
             switch state {
@@ -148,14 +148,47 @@ extension ConnectionEngine {
             return
         }
         if configuration.trace { events.append(.trace(Self.traceLine(received: frame))) }
-        guard frame.performative != nil else { return }  // empty frame: only keeps the connection alive
+        guard let body = frame.performative else { return }  // empty frame: only keeps the connection alive
+        // The per-message performatives, once the connection is open, skip the
+        // `Performative` enum: wrapping a TRANSFER in it and matching it out again copies
+        // the struct twice per frame. Every other case, and every error, takes the
+        // general path below.
+        if remoteOpenReceived && (state == .opened || state == .closeSent || state == .closePipe) {
+            switch body.descriptor.knownCode {
+            case Descriptors.transfer:
+                do {
+                    let t = try Transfer(decoding: body)
+                    receiveTransfer(t, channel: frame.header.channel, payload: frame.payload)
+                } catch {
+                    malformed(error)
+                }
+                return
+            case Descriptors.disposition:
+                do {
+                    let d = try Disposition(decoding: body)
+                    receiveDisposition(d, channel: frame.header.channel)
+                } catch {
+                    malformed(error)
+                }
+                return
+            case Descriptors.flow:
+                do {
+                    let f = try Flow(decoding: body)
+                    receiveFlow(f, channel: frame.header.channel)
+                } catch {
+                    malformed(error)
+                }
+                return
+            default:
+                break
+            }
+        }
         let performative: Performative
         do {
             guard let p = try frame.performativeValue() else { return }
             performative = p
         } catch {
-            if state == .discarding { return }
-            protocolFailed(EngineError(AMQPError(condition: error.condition, description: "malformed performative: \(error)"), origin: .local))
+            malformed(error)
             return
         }
         if state == .discarding, case .close = performative {} else if state == .discarding { return }
@@ -165,7 +198,7 @@ extension ConnectionEngine {
                 protocolFailed(EngineError(.framingError, "OPEN on channel \(frame.header.channel); it must use channel 0", origin: .local))
                 return
             }
-            guard remoteOpen == nil else {
+            guard !remoteOpenReceived else {
                 protocolFailed(EngineError(.illegalState, "a second OPEN arrived", origin: .local))
                 return
             }
@@ -173,7 +206,7 @@ extension ConnectionEngine {
         case .close(let close):
             receiveClose(close)
         default:
-            guard remoteOpen != nil else {
+            guard remoteOpenReceived else {
                 protocolFailed(EngineError(.illegalState, "\(performative.name) arrived before OPEN", origin: .local))
                 return
             }
@@ -184,6 +217,13 @@ extension ConnectionEngine {
             }
             receiveSessionFrame(channel: frame.header.channel, performative, payload: frame.payload, now: now)
         }
+    }
+
+    /// A performative that could not be decoded: a protocol error, unless we are
+    /// already discarding everything until the peer's CLOSE.
+    mutating func malformed(_ error: DecodeError) {
+        if state == .discarding { return }
+        protocolFailed(EngineError(AMQPError(condition: error.condition, description: "malformed performative: \(error)"), origin: .local))
     }
 
     mutating func receiveSASLFrame(_ frame: FrameView) {
@@ -230,6 +270,7 @@ extension ConnectionEngine {
 
     mutating func receiveOpen(_ open: Open) {
         remoteOpen = open
+        remoteOpenReceived = true
         remoteMaxFrameSize = Swift.max(open.maxFrameSize, FrameHeader.minimumMaxFrameSize)
         negotiatedChannelMax = Swift.min(configuration.channelMax, open.channelMax)
         remoteIdleTimeout = open.idleTimeOut ?? 0

@@ -22,6 +22,9 @@ public struct ConnectionEngine {
     public internal(set) var state: ConnectionState = .start
     /// The peer's OPEN, once it has arrived.
     public internal(set) var remoteOpen: Open? = nil
+    /// `remoteOpen != nil`, kept apart because that test copies the whole OPEN, and it
+    /// is made for every frame.
+    var remoteOpenReceived = false
     /// The error the connection ended with, if any.
     public internal(set) var failure: EngineError? = nil
 

@@ -1,8 +1,11 @@
 /// The state of a delivery, as transfers and dispositions carry it: the delivery states
 /// and outcomes of part 3, section 3.4, and the transactional ones of part 4, section 4.5.
 ///
-/// `accepted`, `released` and the other cases without owned fields decode and encode
-/// without allocating; only `transactionalState`, which nests a state, is boxed.
+/// `accepted`, `released` and `received` decode and encode without allocating.
+/// `rejected` and `modified`, whose error and annotations are large, are boxed like
+/// `transactionalState`: that keeps the enum small, so the hot path's `DeliveryState?`
+/// (in every transfer, disposition and delivery event) copies and destroys inline
+/// rather than through the runtime's generic value witnesses.
 public enum DeliveryState: Hashable, Sendable {
     /// `amqp:received:list`: how much of the message has arrived, for resuming it.
     /// - sectionNumber: the section where data may be missing (mandatory).
@@ -11,7 +14,7 @@ public enum DeliveryState: Hashable, Sendable {
     /// `amqp:accepted:list`: the message was processed (an outcome).
     case accepted
     /// `amqp:rejected:list`: the message is invalid and cannot be processed (an outcome).
-    case rejected(AMQPError? = nil)
+    indirect case rejected(AMQPError? = nil)
     /// `amqp:released:list`: the message was not and will not be processed (an outcome).
     case released
     /// `amqp:modified:list`: the message was not processed and should be delivered again
@@ -19,7 +22,7 @@ public enum DeliveryState: Hashable, Sendable {
     /// - deliveryFailed: count the attempt as failed (increment delivery-count).
     /// - undeliverableHere: do not redeliver to this link.
     /// - messageAnnotations: annotations to merge into the message.
-    case modified(deliveryFailed: Bool = false, undeliverableHere: Bool = false, messageAnnotations: Fields? = nil)
+    indirect case modified(deliveryFailed: Bool = false, undeliverableHere: Bool = false, messageAnnotations: Fields? = nil)
     /// `amqp:declared:list`: a transaction was declared (the outcome of a `declare`).
     /// - txnID: the transaction's identifier (mandatory).
     case declared(txnID: [UInt8])

@@ -17,15 +17,15 @@ extension ConnectionEngine {
         guard let s = sessions.index(session), isActive(session) else {
             throw EngineError(.illegalState, "\(session) does not exist or is ending", origin: .local)
         }
-        let max = sessions.slots[s]!.remoteHandleMax
-        guard let handle = sessions.slots[s]!.freeHandle(max: max) else {
+        let max = sessions.slots[s].remoteHandleMax
+        guard let handle = sessions.slots[s].freeHandle(max: max) else {
             throw EngineError(.resourceLimitExceeded, "every handle up to \(max) is in use on \(session)", origin: .local)
         }
         let id = LinkID(session: session, handle: handle, generation: sessions.shared.generation())
         let link = LinkEndpoint(id: id, configuration: configuration, state: .attachSent)
-        sessions.slots[s]!.install(link)
-        sessions.slots[s]!.enqueue(.attach(link.attach(configuration)))
-        if configuration.role == .receiver { sessions.slots[s]!.grantInitialCredit(Int(handle)) }
+        sessions.slots[s].install(link)
+        sessions.slots[s].enqueue(.attach(link.attach(configuration)))
+        if configuration.role == .receiver { sessions.slots[s].grantInitialCredit(Int(handle)) }
         return id
     }
 
@@ -36,14 +36,14 @@ extension ConnectionEngine {
     /// - Throws: `amqp:illegal-state` when the link is not waiting to be accepted.
     public mutating func acceptLink(_ link: LinkID, configuration: LinkConfiguration? = nil) throws(EngineError) {
         try checkSessionLayerOpen()
-        guard let (s, h) = sessions.index(link), sessions.slots[s]!.links[h]!.state == .awaitingAccept else {
+        guard let (s, h) = sessions.index(link), sessions.slots[s].links[h].state == .awaitingAccept else {
             throw EngineError(.illegalState, "\(link) is not waiting to be accepted", origin: .local)
         }
-        let l = sessions.slots[s]!.links[h]!
+        let l = sessions.slots[s].links[h]
         var c = configuration ?? .accepting(l.remoteAttach!)
         c.name = l.name
         c.role = l.role
-        sessions.slots[s]!.accept(h, configuration: c, events: &events)
+        sessions.slots[s].accept(h, configuration: c, events: &events)
     }
 
     /// Detaches a link (closes it when `closed`, the usual case), with `error` if any.
@@ -53,17 +53,17 @@ extension ConnectionEngine {
     /// already detaching.
     public mutating func detachLink(_ link: LinkID, closed: Bool = true, error: AMQPError? = nil) {
         guard let (s, h) = sessions.index(link) else { return }
-        sessions.slots[s]!.detachLocally(h, closed: closed, error: error.map { EngineError($0, origin: .local) }, shared: &sessions.shared)
+        sessions.slots[s].detachLocally(h, closed: closed, error: error.map { EngineError($0, origin: .local) }, shared: &sessions.shared)
     }
 
     /// The peer's ATTACH for a link, once it has arrived.
     public func remoteAttach(of link: LinkID) -> Attach? {
-        sessions.index(link).flatMap { sessions.slots[$0.session]!.links[$0.link]!.remoteAttach }
+        sessions.index(link).flatMap { sessions.slots[$0.session].links[$0.link].remoteAttach }
     }
 
     /// True while both ends are attached.
     public func isAttached(_ link: LinkID) -> Bool {
-        sessions.index(link).map { sessions.slots[$0.session]!.links[$0.link]!.state == .attached } ?? false
+        sessions.index(link).map { sessions.slots[$0.session].links[$0.link].state == .attached } ?? false
     }
 
     // MARK: Sending
@@ -88,19 +88,19 @@ extension ConnectionEngine {
         guard let (s, h) = sessions.index(link) else { throw EngineError(.illegalState, "\(link) does not exist", origin: .local) }
         // Read what is needed field by field: a copy of the link kept alive across the
         // append below would make the queue copy its storage on every send.
-        guard sessions.slots[s]!.links[h]!.role == .sender else { throw EngineError(.illegalState, "\(link) is a receiver", origin: .local) }
-        let state = sessions.slots[s]!.links[h]!.state
+        guard sessions.slots[s].links[h].role == .sender else { throw EngineError(.illegalState, "\(link) is a receiver", origin: .local) }
+        let state = sessions.slots[s].links[h].state
         guard state == .attachSent || state == .attached else {
             throw EngineError(.illegalState, "\(link) is detaching", origin: .local)
         }
-        let maxMessageSize = sessions.slots[s]!.links[h]!.remoteMaxMessageSize
+        let maxMessageSize = sessions.slots[s].links[h].remoteMaxMessageSize
         if maxMessageSize > 0 && UInt64(payload.count) > maxMessageSize {
             throw EngineError(
                 .messageSizeExceeded, "a \(payload.count)-byte message exceeds the peer's max-message-size \(maxMessageSize)",
                 origin: .local)
         }
         let presettled: Bool
-        switch sessions.slots[s]!.links[h]!.sndSettleMode {
+        switch sessions.slots[s].links[h].sndSettleMode {
         case .settled: presettled = true
         case .mixed: presettled = settled
         case .unsettled:
@@ -113,17 +113,17 @@ extension ConnectionEngine {
         if let tag {
             deliveryTag = tag
         } else {
-            deliveryTag = DeliveryTag(sessions.slots[s]!.links[h]!.sender.nextTag)
-            sessions.slots[s]!.links[h]!.sender.nextTag &+= 1
+            deliveryTag = DeliveryTag(sessions.slots[s].links[h].sender.nextTag)
+            sessions.slots[s].links[h].sender.nextTag &+= 1
         }
-        sessions.slots[s]!.links[h]!.sender.queue.append(OutgoingDelivery(
+        sessions.slots[s].links[h].sender.queue.append(OutgoingDelivery(
             handle: handle, payload: payload, tag: deliveryTag, messageFormat: messageFormat, settled: presettled))
         return handle
     }
 
     /// A sender's current link credit (`nil` for an unknown link).
     public func credit(on link: LinkID) -> UInt32? {
-        sessions.index(link).map { sessions.slots[$0.session]!.links[$0.link]!.credit }
+        sessions.index(link).map { sessions.slots[$0.session].links[$0.link].credit }
     }
 
     /// How many more deliveries a sender could start now without queueing behind the
@@ -131,7 +131,7 @@ extension ConnectionEngine {
     /// backpressure: send while this is positive.
     public func sendable(on link: LinkID) -> Int {
         guard let (s, h) = sessions.index(link) else { return 0 }
-        let l = sessions.slots[s]!.links[h]!
+        let l = sessions.slots[s].links[h]
         guard l.role == .sender, l.state == .attached else { return 0 }
         var queued = l.sender.queue.count
         if l.sender.headID != nil { queued -= 1 }
@@ -140,7 +140,7 @@ extension ConnectionEngine {
 
     /// Deliveries queued on a sender and not completely written.
     public func queuedDeliveries(on link: LinkID) -> Int {
-        sessions.index(link).map { sessions.slots[$0.session]!.links[$0.link]!.sender.queue.count } ?? 0
+        sessions.index(link).map { sessions.slots[$0.session].links[$0.link].sender.queue.count } ?? 0
     }
 
     // MARK: Receiving
@@ -153,15 +153,15 @@ extension ConnectionEngine {
     public mutating func flow(on link: LinkID, credit: UInt32, drain: Bool = false) throws(EngineError) {
         try checkSessionLayerOpen()
         guard let (s, h) = sessions.index(link) else { throw EngineError(.illegalState, "\(link) does not exist", origin: .local) }
-        let l = sessions.slots[s]!.links[h]!
+        let l = sessions.slots[s].links[h]
         guard l.role == .receiver else { throw EngineError(.illegalState, "\(link) is a sender", origin: .local) }
         guard l.state == .attachSent || l.state == .attached else {
             throw EngineError(.illegalState, "\(link) is not attached", origin: .local)
         }
-        sessions.slots[s]!.links[h]!.credit = credit
-        sessions.slots[s]!.links[h]!.drain = drain
-        sessions.slots[s]!.links[h]!.receiver.drainRequested = drain && credit > 0
-        sessions.slots[s]!.queueLinkFlow(h)
+        sessions.slots[s].links[h].credit = credit
+        sessions.slots[s].links[h].drain = drain
+        sessions.slots[s].links[h].receiver.drainRequested = drain && credit > 0
+        sessions.slots[s].queueLinkFlow(h)
     }
 
     /// Settles (or, with `settled: false`, just updates the state of) the receiver's
@@ -176,11 +176,11 @@ extension ConnectionEngine {
         _ link: LinkID, first: DeliveryNumber, last: DeliveryNumber, state: DeliveryState?, settled: Bool = true
     ) throws(EngineError) {
         guard let (s, h) = sessions.index(link) else { throw EngineError(.illegalState, "\(link) does not exist", origin: .local) }
-        guard sessions.slots[s]!.links[h]!.role == .receiver else {
+        guard sessions.slots[s].links[h].role == .receiver else {
             throw EngineError(.illegalState, "\(link) is a sender: the engine settles outgoing deliveries", origin: .local)
         }
-        guard sessions.slots[s]!.state == .mapped else { return }
-        sessions.slots[s]!.settleIncoming(handle: UInt32(h), first: first, last: last, state: state, settled: settled)
+        guard sessions.slots[s].state == .mapped else { return }
+        sessions.slots[s].settleIncoming(handle: UInt32(h), first: first, last: last, state: state, settled: settled)
     }
 
     /// Settles one delivery; see `settle(_:first:last:state:settled:)`.
@@ -198,23 +198,33 @@ extension ConnectionEngine {
 
 extension SessionEndpoint {
     mutating func settleIncoming(handle: UInt32, first: DeliveryNumber, last: DeliveryNumber, state: DeliveryState?, settled: Bool) {
+        // Consecutive deliveries disposed alike are gathered into one run and queued
+        // once, so settling a range costs one state comparison, not one per delivery.
+        var runFirst: DeliveryNumber = 0
+        var runLast: DeliveryNumber = 0
+        var runSettled = false
+        var inRun = false
         var i = incoming.lowerBound(first)
         while i < incoming.count {
             let e = incoming[i]
             guard UnsettledMap.contains(e.id, first: first, last: last) else { break }
             if e.live && e.handle == handle && !e.awaitingPeer {
+                let settles = settled && !e.secondMode
                 if settled && e.secondMode {
-                    dispose(role: .receiver, id: e.id, settled: false, state: state)
                     incoming[i].awaitingPeer = true
                 } else if settled {
-                    dispose(role: .receiver, id: e.id, settled: true, state: state)
                     incoming.settle(at: i)
+                }
+                if inRun && e.id == runLast &+ 1 && settles == runSettled {
+                    runLast = e.id
                 } else {
-                    dispose(role: .receiver, id: e.id, settled: false, state: state)
+                    if inRun { dispose(role: .receiver, first: runFirst, last: runLast, settled: runSettled, state: state) }
+                    (runFirst, runLast, runSettled, inRun) = (e.id, e.id, settles, true)
                 }
             }
             i &+= 1
         }
+        if inRun { dispose(role: .receiver, first: runFirst, last: runLast, settled: runSettled, state: state) }
         incoming.trim()
     }
 }

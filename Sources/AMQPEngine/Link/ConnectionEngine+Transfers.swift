@@ -7,25 +7,25 @@ import AMQPCodec
 
 extension ConnectionEngine {
     mutating func writeTransfers(session s: Int, into e: inout AMQPEncoder, maxFrame: Int) -> OutputResult {
-        guard sessions.slots[s]!.state == .mapped else { return .done }
+        guard sessions.slots[s].state == .mapped else { return .done }
         var progressed = true
         while progressed {
             progressed = false
-            let n = sessions.slots[s]!.links.count
+            let n = sessions.slots[s].links.count
             if n == 0 { return .done }
-            let start = sessions.slots[s]!.sendCursor % n
+            let start = sessions.slots[s].sendCursor % n
             for k in 0..<n {
                 let h = (start &+ k) % n
-                guard sessions.slots[s]!.links[h]?.canSend == true else { continue }
+                guard sessions.slots[s].links[h].canSend else { continue }
                 while true {
-                    guard sessions.slots[s]!.remoteIncomingWindow > 0, sessions.slots[s]!.outgoingWindow > 0 else { return .done }
-                    switch sessions.slots[s]!.writeTransferFrame(h, into: &e, maxFrame: maxFrame, trace: configuration.trace, events: &events) {
+                    guard sessions.slots[s].remoteIncomingWindow > 0, sessions.slots[s].outgoingWindow > 0 else { return .done }
+                    switch sessions.slots[s].writeTransferFrame(h, into: &e, maxFrame: maxFrame, trace: configuration.trace, events: &events) {
                     case .partial:
                         continue
                     case .complete:
                         progressed = true
                     case .full:
-                        sessions.slots[s]!.sendCursor = h
+                        sessions.slots[s].sendCursor = h
                         return .full
                     case .failed(let error):
                         fail(error, sendClose: false)
@@ -34,9 +34,28 @@ extension ConnectionEngine {
                     break
                 }
             }
-            sessions.slots[s]!.sendCursor = start &+ 1
+            sessions.slots[s].sendCursor = start &+ 1
         }
         return .done
+    }
+}
+
+/// The fields of a queued delivery that writing its frames needs (a struct: a tuple of
+/// them would be destroyed through the runtime's generic tuple witness).
+struct HeadDelivery {
+    let payload: [UInt8]
+    let tag: DeliveryTag
+    let messageFormat: UInt32
+    let settled: Bool
+    let handle: DeliveryHandle
+
+    @inline(__always)
+    init(_ d: borrowing OutgoingDelivery) {
+        payload = d.payload
+        tag = d.tag
+        messageFormat = d.messageFormat
+        settled = d.settled
+        handle = d.handle
     }
 }
 
@@ -61,9 +80,11 @@ extension SessionEndpoint {
     mutating func writeTransferFrame(
         _ h: Int, into e: inout AMQPEncoder, maxFrame: Int, trace: Bool, events: inout RingQueue<ConnectionEvent>
     ) -> TransferWrite {
-        let d = links[h]!.sender.queue.first!
-        let offset = links[h]!.sender.headOffset
-        let started = links[h]!.sender.headID
+        // The head's fields, read in place: a copy of the whole delivery would go through
+        // its value witness.
+        let d = links[h].sender.queue.withFirst { d in HeadDelivery(d) }
+        let offset = links[h].sender.headOffset
+        let started = links[h].sender.headID
         let first = started == nil
         let id = started ?? nextDeliveryID
         var t = Transfer(handle: UInt32(h), deliveryID: id)
@@ -98,12 +119,12 @@ extension SessionEndpoint {
         }
         if first {
             nextDeliveryID &+= 1
-            links[h]!.credit &-= 1
-            links[h]!.deliveryCount &+= 1
-            links[h]!.sender.headID = id
+            links[h].credit &-= 1
+            links[h].deliveryCount &+= 1
+            links[h].sender.headID = id
             if !d.settled { outgoing.append(UnsettledEntry(id: id, handle: UInt32(h), token: d.handle.rawValue)) }
         }
-        links[h]!.sender.headOffset = offset + chunk
+        links[h].sender.headOffset = offset + chunk
         nextOutgoingID &+= 1
         remoteIncomingWindow &-= 1
         outgoingWindow &-= 1
@@ -113,10 +134,10 @@ extension SessionEndpoint {
         }
         if trace { events.append(.trace(OutboundFrame.amqp(channel: self.id.channel, .transfer(t)).traceLine)) }
         guard !t.more else { return .partial }
-        links[h]!.sender.queue.popFirst()
-        links[h]!.sender.headID = nil
-        links[h]!.sender.headOffset = 0
-        if links[h]!.drain && links[h]!.credit > 0 && links[h]!.sender.queue.isEmpty {
+        links[h].sender.queue.removeFirst()
+        links[h].sender.headID = nil
+        links[h].sender.headOffset = 0
+        if links[h].drain && links[h].credit > 0 && links[h].sender.queue.isEmpty {
             drainSender(h, events: &events)
         }
         return .complete

@@ -13,11 +13,12 @@ struct PendingDisposition {
     var settled: Bool
     var state: DeliveryState?
 
-    /// Extends the range with `id` when it follows directly and is disposed the same way.
+    /// Extends the range with `first...last` when it follows directly and is disposed
+    /// the same way.
     @inline(__always)
-    mutating func absorb(role: Role, id: DeliveryNumber, settled: Bool, state: DeliveryState?) -> Bool {
-        guard id == last &+ 1, settled == self.settled, role == self.role, state == self.state else { return false }
-        last = id
+    mutating func absorb(role: Role, first: DeliveryNumber, last: DeliveryNumber, settled: Bool, state: DeliveryState?) -> Bool {
+        guard first == self.last &+ 1, settled == self.settled, role == self.role, state == self.state else { return false }
+        self.last = last
         return true
     }
 
@@ -29,11 +30,19 @@ struct PendingDisposition {
 extension SessionEndpoint {
     /// Queues a disposition of one delivery, merging it into the open range when it can.
     mutating func dispose(role: Role, id: DeliveryNumber, settled: Bool, state: DeliveryState?) {
-        if pendingDisposition != nil, pendingDisposition!.absorb(role: role, id: id, settled: settled, state: state) {
+        dispose(role: role, first: id, last: id, settled: settled, state: state)
+    }
+
+    /// Queues a disposition of the consecutive deliveries `first...last`, merging it
+    /// into the open range when it can.
+    mutating func dispose(role: Role, first: DeliveryNumber, last: DeliveryNumber, settled: Bool, state: DeliveryState?) {
+        if pendingDisposition != nil,
+            pendingDisposition!.absorb(role: role, first: first, last: last, settled: settled, state: state)
+        {
             return
         }
         if let open = pendingDisposition { control.append(.disposition(open)) }
-        pendingDisposition = PendingDisposition(role: role, first: id, last: id, settled: settled, state: state)
+        pendingDisposition = PendingDisposition(role: role, first: first, last: last, settled: settled, state: state)
     }
 
     /// Queues a control frame behind any open disposition range, so frames keep the order
@@ -59,19 +68,19 @@ extension SessionEndpoint {
             while i < outgoing.count {
                 let e = outgoing[i]
                 guard UnsettledMap.contains(e.id, first: d.first, last: last) else { break }
-                if e.live, let l = link(e.handle) {
+                if e.live, let link = linkID(e.handle) {
                     let handle = DeliveryHandle(rawValue: e.token)
                     if d.settled {
                         outgoing.settle(at: i)
-                        events.append(.link(.outcome(l.id, handle, state: d.state, settled: true)))
+                        events.append(.link(.outcome(link, handle, state: d.state, settled: true)))
                     } else if let state = d.state, state.isOutcome {
                         // The receiver waits for us (rcv-settle-mode second, or it chose
                         // not to settle first): settle, which ends the exchange.
                         dispose(role: .sender, id: e.id, settled: true, state: nil)
                         outgoing.settle(at: i)
-                        events.append(.link(.outcome(l.id, handle, state: state, settled: true)))
+                        events.append(.link(.outcome(link, handle, state: state, settled: true)))
                     } else {
-                        events.append(.link(.outcome(l.id, handle, state: d.state, settled: false)))
+                        events.append(.link(.outcome(link, handle, state: d.state, settled: false)))
                     }
                 }
                 i &+= 1
@@ -84,9 +93,9 @@ extension SessionEndpoint {
             while i < incoming.count {
                 let e = incoming[i]
                 guard UnsettledMap.contains(e.id, first: d.first, last: last) else { break }
-                if e.live, let l = link(e.handle) {
+                if e.live, let link = linkID(e.handle) {
                     incoming.settle(at: i)
-                    events.append(.link(.remoteSettled(l.id, e.id, state: d.state)))
+                    events.append(.link(.remoteSettled(link, e.id, state: d.state)))
                 }
                 i &+= 1
             }

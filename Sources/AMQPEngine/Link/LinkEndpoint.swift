@@ -44,6 +44,17 @@ struct LinkEndpoint {
     var sender = SenderState()
     var receiver = ReceiverState()
 
+    /// What a free handle's slot holds: generation 0, which no `LinkID` has.
+    static var vacant: LinkEndpoint {
+        LinkEndpoint(
+            id: LinkID(session: SessionID(channel: 0, generation: 0), handle: 0, generation: 0),
+            configuration: LinkConfiguration(name: "", role: .sender), state: .detachSent)
+    }
+
+    /// False for a free handle's slot.
+    @inline(__always)
+    var isLive: Bool { id.generation != 0 }
+
     init(id: LinkID, configuration c: LinkConfiguration, state: State) {
         self.id = id
         self.name = c.name
@@ -95,7 +106,7 @@ struct LinkEndpoint {
     /// A sender with something it may write now: a delivery half written (no credit
     /// needed to finish it), or a new one and credit for it.
     var canSend: Bool {
-        guard role == .sender, state == .attached, !sender.queue.isEmpty else { return false }
+        guard role == .sender, state == .attached, !sender.queue.isEmpty else { return false }  // vacant: detachSent
         return sender.headID != nil || credit > 0
     }
 }

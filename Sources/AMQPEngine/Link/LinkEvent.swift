@@ -14,7 +14,7 @@ public enum LinkEvent {
     /// session or connection ended under the link). `error` is why, with who raised it
     /// (an `amqp:link:redirect` from the peer carries the new address in its info).
     /// Deliveries still unsettled were reported `lost` just before.
-    case detached(LinkID, closed: Bool, error: EngineError?)
+    indirect case detached(LinkID, closed: Bool, error: EngineError?)
     /// Sender: the peer's FLOW set our credit to `credit` (messages we may start now);
     /// `drain` asks us to use it up or give it back.
     case credit(LinkID, credit: UInt32, drain: Bool)

@@ -100,7 +100,7 @@ extension LinkEndpoint {
 }
 
 extension SessionEndpoint {
-    mutating func receiveTransfer(_ t: Transfer, payload: BytesView, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
+    mutating func receiveTransfer(_ t: borrowing Transfer, payload: BytesView, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
         guard state == .mapped else { return .ok }
         // Part 2, section 2.5.6: the peer may send up to the limit we last announced.
         let left = incomingLimit &- nextIncomingID
@@ -114,16 +114,17 @@ extension SessionEndpoint {
         guard let h = localHandle(remote: t.handle) else {
             return .endSession(AMQPError(condition: .unattachedHandle, description: "TRANSFER on handle \(t.handle), which is not attached"))
         }
-        guard links[h]!.role == .receiver else {
+        guard links[h].role == .receiver else {
             return .endSession(AMQPError(condition: .notAllowed, description: "TRANSFER on handle \(t.handle), where the peer is the receiver"))
         }
         let id: DeliveryNumber
-        if let current = links[h]!.receiver.current {
-            if let given = t.deliveryID, given != current.id {
+        if links[h].receiver.current != nil {
+            let currentID = links[h].receiver.current.unsafelyUnwrapped.id
+            if let given = t.deliveryID, given != currentID {
                 return .endSession(AMQPError(
-                    condition: .invalidField, description: "continuation TRANSFER with delivery-id \(given) during delivery \(current.id)"))
+                    condition: .invalidField, description: "continuation TRANSFER with delivery-id \(given) during delivery \(currentID)"))
             }
-            id = current.id
+            id = currentID
         } else {
             guard let given = t.deliveryID ?? expectedDeliveryID else {
                 return .endSession(AMQPError(condition: .invalidField, description: "the first TRANSFER of a delivery has no delivery-id"))
@@ -134,9 +135,9 @@ extension SessionEndpoint {
             }
             expectedDeliveryID = given &+ 1
             id = given
-            var discarding = links[h]!.state == .detachSent
+            var discarding = links[h].state == .detachSent
             if !discarding {
-                if links[h]!.credit == 0 {
+                if links[h].credit == 0 {
                     detachLocally(h, closed: true, error: EngineError(
                         .transferLimitExceeded, "TRANSFER of delivery \(id) without link credit", origin: .local), shared: &shared)
                     discarding = true
@@ -145,15 +146,26 @@ extension SessionEndpoint {
                 }
             }
             let settled = t.settled ?? false
-            let second = (t.rcvSettleMode ?? links[h]!.rcvSettleMode) == .second
-            links[h]!.receiver.current = PartialDelivery(
+            let second = (t.rcvSettleMode ?? links[h].rcvSettleMode) == .second
+            if !discarding && !t.more && !t.aborted && !links[h].receiver.streaming
+                && (links[h].maxMessageSize == 0 || UInt64(payload.count) <= links[h].maxMessageSize)
+            {
+                // A whole delivery in one frame, the common case: lend it at once, with
+                // no partial delivery to set up and tear down.
+                if !settled { incoming.append(UnsettledEntry(id: id, handle: UInt32(h), secondMode: second)) }
+                events.append(.link(.delivery(links[h].id, Delivery(
+                    id: id, tag: t.deliveryTag ?? DeliveryTag(), messageFormat: t.messageFormat ?? 0, settled: settled,
+                    state: t.state, payload: .borrowed(payload)))))
+                return .ok
+            }
+            links[h].receiver.current = PartialDelivery(
                 id: id, tag: t.deliveryTag ?? DeliveryTag(), messageFormat: t.messageFormat ?? 0, settled: settled,
                 state: t.state, secondMode: second, discarding: discarding)
             if !discarding && !settled {
                 incoming.append(UnsettledEntry(id: id, handle: UInt32(h), secondMode: second))
             }
         }
-        switch links[h]!.take(t, payload: payload, shared: &shared, events: &events) {
+        switch links[h].take(t, payload: payload, shared: &shared, events: &events) {
         case .incomplete, .discarded:
             break
         case .completed(let settled):
@@ -162,7 +174,7 @@ extension SessionEndpoint {
             forgetIncoming(id)
         case .tooLarge(let size):
             forgetIncoming(id)
-            let limit = links[h]!.maxMessageSize
+            let limit = links[h].maxMessageSize
             detachLocally(h, closed: true, error: EngineError(
                 .messageSizeExceeded, "delivery \(id) reached \(size) bytes, above max-message-size \(limit)", origin: .local),
                 shared: &shared)
@@ -177,15 +189,15 @@ extension SessionEndpoint {
     /// A delivery arrived: one credit used (part 2, section 2.6.7); a prefetching link
     /// tops its credit up when half is gone.
     mutating func consumeCredit(_ h: Int, events: inout RingQueue<ConnectionEvent>) {
-        links[h]!.credit &-= 1
-        links[h]!.deliveryCount &+= 1
-        if links[h]!.credit == 0 && links[h]!.receiver.drainRequested {
-            links[h]!.receiver.drainRequested = false
-            links[h]!.drain = false
-            events.append(.link(.drained(links[h]!.id)))
+        links[h].credit &-= 1
+        links[h].deliveryCount &+= 1
+        if links[h].credit == 0 && links[h].receiver.drainRequested {
+            links[h].receiver.drainRequested = false
+            links[h].drain = false
+            events.append(.link(.drained(links[h].id)))
         }
-        if case .prefetch(let n) = links[h]!.receiver.policy, !links[h]!.receiver.drainRequested, links[h]!.credit <= n / 2 {
-            links[h]!.credit = n
+        if case .prefetch(let n) = links[h].receiver.policy, !links[h].receiver.drainRequested, links[h].credit <= n / 2 {
+            links[h].credit = n
             queueLinkFlow(h)
         }
     }

@@ -17,18 +17,20 @@ extension SessionEndpoint {
         let ours: Role = a.role == .sender ? .receiver : .sender
         // Our attach waiting for this answer: same name, opposite role, no peer handle yet.
         for h in links.indices {
-            guard let l = links[h], l.remoteHandle == nil, l.role == ours, l.name == a.name,
+            guard links[h].isLive else { continue }
+            let l = links[h]
+            guard l.remoteHandle == nil, l.role == ours, l.name == a.name,
                 l.state == .attachSent || l.state == .detachSent
             else { continue }
             remoteHandles[a.handle] = UInt32(h)
-            links[h]!.attached(by: a)
+            links[h].attached(by: a)
             if l.state == .attachSent {
-                links[h]!.state = .attached
+                links[h].state = .attached
                 events.append(.link(.attached(l.id, a)))
             }
             return .ok
         }
-        for l in links where l?.name == a.name && l?.role == ours {
+        for l in links where l.isLive && l.name == a.name && l.role == ours {
             return .endSession(AMQPError(condition: .notAllowed, description: "ATTACH of link \"\(a.name)\", which is already attached"))
         }
         // The peer starts a link.
@@ -55,11 +57,11 @@ extension SessionEndpoint {
 
     /// Answers the peer's attach with ours and reports the link attached.
     mutating func accept(_ h: Int, configuration c: LinkConfiguration, events: inout RingQueue<ConnectionEvent>) {
-        links[h]!.apply(c)
-        links[h]!.state = .attached
-        enqueue(.attach(links[h]!.attach(c)))
-        if links[h]!.role == .receiver { grantInitialCredit(h) }
-        let l = links[h]!
+        links[h].apply(c)
+        links[h].state = .attached
+        enqueue(.attach(links[h].attach(c)))
+        if links[h].role == .receiver { grantInitialCredit(h) }
+        let l = links[h]
         events.append(.link(.attached(l.id, l.remoteAttach!)))
         if l.role == .sender && l.credit > 0 {
             events.append(.link(.credit(l.id, credit: l.credit, drain: l.drain)))
@@ -69,8 +71,8 @@ extension SessionEndpoint {
 
     /// A prefetching receiver's first FLOW.
     mutating func grantInitialCredit(_ h: Int) {
-        if case .prefetch(let n) = links[h]!.receiver.policy, n > 0 {
-            links[h]!.credit = n
+        if case .prefetch(let n) = links[h].receiver.policy, n > 0 {
+            links[h].credit = n
             queueLinkFlow(h)
         }
     }
@@ -82,10 +84,10 @@ extension SessionEndpoint {
         }
         remoteHandles[d.handle] = nil
         let peerError = d.error.map { EngineError($0, origin: .remote) }
-        if links[h]!.state == .detachSent {
-            finishLink(h, closed: d.closed, error: links[h]!.detachError ?? peerError, shared: &shared, events: &events)
+        if links[h].state == .detachSent {
+            finishLink(h, closed: d.closed, error: links[h].detachError ?? peerError, shared: &shared, events: &events)
         } else {
-            if links[h]!.state == .awaitingAccept { enqueue(.attach(refusal(h))) }
+            if links[h].state == .awaitingAccept { enqueue(.attach(refusal(h))) }
             enqueue(.detach(Detach(handle: UInt32(h), closed: d.closed)))
             finishLink(h, closed: d.closed, error: peerError, shared: &shared, events: &events)
         }
@@ -94,25 +96,25 @@ extension SessionEndpoint {
 
     /// Sends DETACH; the link stays, ignoring the peer's frames, until the peer's DETACH.
     mutating func detachLocally(_ h: Int, closed: Bool, error: EngineError?, shared: inout SessionShared) {
-        switch links[h]!.state {
+        switch links[h].state {
         case .detachSent: return
         case .awaitingAccept: enqueue(.attach(refusal(h)))
         case .attachSent, .attached: break
         }
-        links[h]!.state = .detachSent
-        links[h]!.detachError = error
-        links[h]!.credit = 0
-        if let partial = links[h]!.receiver.current {
+        links[h].state = .detachSent
+        links[h].detachError = error
+        links[h].credit = 0
+        if let partial = links[h].receiver.current {
             shared.bufferedDeliveryBytes -= partial.buffer.count
-            links[h]!.receiver.current!.buffer = []
-            links[h]!.receiver.current!.discarding = true
+            links[h].receiver.current!.buffer = []
+            links[h].receiver.current!.discarding = true
         }
         enqueue(.detach(Detach(handle: UInt32(h), closed: closed, error: error?.error)))
     }
 
     /// The ATTACH that refuses a peer's link: our terminus is null (part 2, section 2.6.3).
     func refusal(_ h: Int) -> Attach {
-        let l = links[h]!
+        let l = links[h]
         let theirs = l.remoteAttach
         var c = LinkConfiguration(name: l.name, role: l.role)
         if l.role == .receiver { c.source = theirs?.source } else { c.target = theirs?.target }
@@ -122,7 +124,7 @@ extension SessionEndpoint {
     /// The link is over: its unsettled deliveries are reported lost, then `detached`, and
     /// its handle is free.
     mutating func finishLink(_ h: Int, closed: Bool, error: EngineError?, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) {
-        let link = links[h]!
+        let link = links[h]
         let handle = link.id.handle
         if link.role == .sender {
             for i in 0..<outgoing.count where outgoing[i].live && outgoing[i].handle == handle {
@@ -131,7 +133,7 @@ extension SessionEndpoint {
             }
             outgoing.trim()
             var queue = link.sender.queue
-            links[h]!.sender.queue = RingQueue()
+            links[h].sender.queue = RingQueue()
             var started = link.sender.headID != nil
             while let d = queue.popFirst() {
                 // A half-written unsettled delivery was reported with the unsettled ones.
@@ -146,8 +148,8 @@ extension SessionEndpoint {
             if let partial = link.receiver.current { shared.bufferedDeliveryBytes -= partial.buffer.count }
         }
         if let remote = link.remoteHandle, remoteHandles[remote] == handle { remoteHandles[remote] = nil }
-        links[h] = nil
-        while let last = links.last, last == nil { links.removeLast() }
+        links[h] = .vacant
+        while let last = links.last, !last.isLive { links.removeLast() }
         events.append(.link(.detached(link.id, closed: closed, error: error)))
     }
 }

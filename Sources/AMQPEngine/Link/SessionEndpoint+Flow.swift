@@ -22,37 +22,37 @@ extension SessionEndpoint {
         guard let h = localHandle(remote: remote) else {
             return .endSession(AMQPError(condition: .unattachedHandle, description: "FLOW on handle \(remote), which is not attached"))
         }
-        let linkState = links[h]!.state
+        let linkState = links[h].state
         guard linkState == .attached || linkState == .awaitingAccept else { return .ok }
-        if links[h]!.role == .sender {
+        if links[h].role == .sender {
             // link-credit = delivery-count(rcv) + link-credit(rcv) - delivery-count(snd);
             // before the receiver has our ATTACH it counts from our initial count.
-            let theirs = f.deliveryCount ?? links[h]!.initialDeliveryCount
-            let credit = Int64(f.linkCredit ?? 0) + Int64(Int32(bitPattern: theirs &- links[h]!.deliveryCount))
-            links[h]!.credit = UInt32(clamping: Swift.max(0, credit))
-            links[h]!.drain = f.drain
+            let theirs = f.deliveryCount ?? links[h].initialDeliveryCount
+            let credit = Int64(f.linkCredit ?? 0) + Int64(Int32(bitPattern: theirs &- links[h].deliveryCount))
+            links[h].credit = UInt32(clamping: Swift.max(0, credit))
+            links[h].drain = f.drain
             // A receiver grants credit with its ATTACH; before we accept the link, keep it
             // and report it with `attached`.
             guard linkState == .attached else { return .ok }
-            events.append(.link(.credit(links[h]!.id, credit: links[h]!.credit, drain: f.drain)))
-            if f.drain && links[h]!.credit > 0 && links[h]!.sender.queue.isEmpty {
+            events.append(.link(.credit(links[h].id, credit: links[h].credit, drain: f.drain)))
+            if f.drain && links[h].credit > 0 && links[h].sender.queue.isEmpty {
                 drainSender(h, events: &events)
             } else if f.echo {
                 queueLinkFlow(h)
             }
         } else {
             if let theirs = f.deliveryCount {
-                let advance = Int32(bitPattern: theirs &- links[h]!.deliveryCount)
+                let advance = Int32(bitPattern: theirs &- links[h].deliveryCount)
                 if advance > 0 {
                     // The sender used credit without transfers: drained.
-                    links[h]!.deliveryCount = theirs
-                    links[h]!.credit = links[h]!.credit > UInt32(advance) ? links[h]!.credit - UInt32(advance) : 0
+                    links[h].deliveryCount = theirs
+                    links[h].credit = links[h].credit > UInt32(advance) ? links[h].credit - UInt32(advance) : 0
                 }
             }
-            if links[h]!.receiver.drainRequested && links[h]!.credit == 0 {
-                links[h]!.receiver.drainRequested = false
-                links[h]!.drain = false
-                events.append(.link(.drained(links[h]!.id)))
+            if links[h].receiver.drainRequested && links[h].credit == 0 {
+                links[h].receiver.drainRequested = false
+                links[h].drain = false
+                events.append(.link(.drained(links[h].id)))
             }
             if f.echo { queueLinkFlow(h) }
         }
@@ -62,9 +62,9 @@ extension SessionEndpoint {
     /// Drain with nothing to send: advance the delivery-count past the unused credit and
     /// tell the receiver (part 2, section 2.6.7).
     mutating func drainSender(_ h: Int, events: inout RingQueue<ConnectionEvent>) {
-        links[h]!.deliveryCount &+= links[h]!.credit
-        links[h]!.credit = 0
+        links[h].deliveryCount &+= links[h].credit
+        links[h].credit = 0
         queueLinkFlow(h)
-        events.append(.link(.drained(links[h]!.id)))
+        events.append(.link(.drained(links[h].id)))
     }
 }

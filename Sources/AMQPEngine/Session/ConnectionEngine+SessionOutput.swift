@@ -22,7 +22,7 @@ extension ConnectionEngine {
         let start = sessions.cursor % n
         for k in 0..<n {
             let s = (start &+ k) % n
-            guard s < sessions.slots.count, sessions.slots[s] != nil else { continue }
+            guard s < sessions.slots.count, sessions.slots[s].isLive else { continue }
             switch produce(session: s, into: &e) {
             case .done: continue
             case .full:
@@ -38,8 +38,8 @@ extension ConnectionEngine {
     mutating func produce(session s: Int, into e: inout AMQPEncoder) -> OutputResult {
         let maxFrame = Int(Swift.min(remoteMaxFrameSize, UInt32(Int32.max)))
         while true {
-            while let frame = sessions.slots[s]!.control.first {
-                if sessions.slots[s]!.state == .beginSent && sessions.slots[s]!.beginWritten { return .done }
+            while let frame = sessions.slots[s].control.first {
+                if sessions.slots[s].state == .beginSent && sessions.slots[s].beginWritten { return .done }
                 let performative: Performative?
                 switch frame {
                 case .begin(let b): performative = .begin(b)
@@ -47,34 +47,34 @@ extension ConnectionEngine {
                 case .detach(let d): performative = .detach(d)
                 case .end(let x): performative = .end(x)
                 case .disposition(let d): performative = .disposition(d.performative)
-                case .flow(let link): performative = sessions.slots[s]!.flowToWrite(link).map { .flow($0) }
+                case .flow(let link): performative = sessions.slots[s].flowToWrite(link).map { .flow($0) }
                 }
                 if let performative {
-                    let r = writeControl(performative, channel: sessions.slots[s]!.id.channel, into: &e, maxFrame: maxFrame)
+                    let r = writeControl(performative, channel: sessions.slots[s].id.channel, into: &e, maxFrame: maxFrame)
                     guard case .done = r else { return r }
                 }
-                sessions.slots[s]!.control.popFirst()
+                sessions.slots[s].control.popFirst()
                 switch frame {
-                case .begin: sessions.slots[s]!.beginWritten = true
-                case .flow(let link): sessions.slots[s]!.flowWritten(link)
+                case .begin: sessions.slots[s].beginWritten = true
+                case .flow(let link): sessions.slots[s].flowWritten(link)
                 case .end:
-                    if sessions.slots[s]!.state == .ending {
-                        sessions.slots[s] = nil
+                    if sessions.slots[s].state == .ending {
+                        sessions.slots[s] = .vacant
                         return .done
                     }
                 default: break
                 }
             }
-            if sessions.slots[s]!.state == .beginSent { return .done }
-            if let open = sessions.slots[s]!.pendingDisposition {
-                let r = writeControl(.disposition(open.performative), channel: sessions.slots[s]!.id.channel, into: &e, maxFrame: maxFrame)
+            if sessions.slots[s].state == .beginSent { return .done }
+            if let open = sessions.slots[s].pendingDisposition {
+                let r = writeControl(.disposition(open.performative), channel: sessions.slots[s].id.channel, into: &e, maxFrame: maxFrame)
                 guard case .done = r else { return r }
-                sessions.slots[s]!.pendingDisposition = nil
+                sessions.slots[s].pendingDisposition = nil
             }
             let r = writeTransfers(session: s, into: &e, maxFrame: maxFrame)
             guard case .done = r else { return r }
             // Transfers may have queued FLOWs (a finished drain, a refreshed window).
-            if sessions.slots[s]!.control.isEmpty && sessions.slots[s]!.pendingDisposition == nil { return .done }
+            if sessions.slots[s].control.isEmpty && sessions.slots[s].pendingDisposition == nil { return .done }
         }
     }
 
@@ -104,8 +104,8 @@ extension SessionEndpoint {
     /// The FLOW a queued `.flow` entry stands for now, or `nil` when it has become moot.
     func flowToWrite(_ id: LinkID?) -> Flow? {
         guard let id else { return sessionFlowQueued ? flow(for: nil) : nil }
-        guard let h = linkIndex(id), links[h]!.state == .attached || links[h]!.state == .attachSent else { return nil }
-        return flow(for: links[h]!)
+        guard let h = linkIndex(id), links[h].state == .attached || links[h].state == .attachSent else { return nil }
+        return flow(for: links[h])
     }
 
     /// A FLOW is written: every FLOW carries the session's state, so a pending
@@ -113,6 +113,6 @@ extension SessionEndpoint {
     mutating func flowWritten(_ id: LinkID?) {
         sessionFlowQueued = false
         incomingLimit = nextIncomingID &+ incomingWindow
-        if let id, let h = linkIndex(id) { links[h]!.flowQueued = false }
+        if let id, let h = linkIndex(id) { links[h].flowQueued = false }
     }
 }

@@ -35,7 +35,7 @@ extension ConnectionEngine {
     public mutating func acceptSession(_ id: SessionID, configuration: SessionConfiguration = .init()) throws(EngineError) {
         try checkSessionLayerOpen()
         if let why = configuration.validate() { throw EngineError(.invalidField, why, origin: .local) }
-        guard let s = sessions.index(id), sessions.slots[s]!.state == .awaitingAccept else {
+        guard let s = sessions.index(id), sessions.slots[s].state == .awaitingAccept else {
             throw EngineError(.illegalState, "\(id) is not waiting to be accepted", origin: .local)
         }
         accept(session: s, configuration: configuration)
@@ -52,13 +52,13 @@ extension ConnectionEngine {
 
     /// The peer's BEGIN for a session, once it has arrived.
     public func remoteBegin(of id: SessionID) -> Begin? {
-        sessions.index(id).flatMap { sessions.slots[$0]!.remoteBegin }
+        sessions.index(id).flatMap { sessions.slots[$0].remoteBegin }
     }
 
     /// True while the session exists and has not started ending.
     public func isActive(_ id: SessionID) -> Bool {
         guard let s = sessions.index(id) else { return false }
-        let state = sessions.slots[s]!.state
+        let state = sessions.slots[s].state
         return state != .endSent && state != .ending
     }
 
@@ -69,30 +69,30 @@ extension ConnectionEngine {
     }
 
     mutating func accept(session s: Int, configuration: SessionConfiguration) {
-        sessions.slots[s]!.configuration = configuration
-        sessions.slots[s]!.incomingWindow = configuration.incomingWindow
-        sessions.slots[s]!.incomingLimit = sessions.slots[s]!.nextIncomingID &+ configuration.incomingWindow
-        sessions.slots[s]!.outgoingWindow = configuration.outgoingWindow
-        sessions.slots[s]!.state = .mapped
-        let begin = sessions.slots[s]!.localBegin
-        sessions.slots[s]!.enqueue(.begin(begin))
-        sessions.slots[s]!.beginWritten = false
-        events.append(.session(.begun(sessions.slots[s]!.id, sessions.slots[s]!.remoteBegin!)))
+        sessions.slots[s].configuration = configuration
+        sessions.slots[s].incomingWindow = configuration.incomingWindow
+        sessions.slots[s].incomingLimit = sessions.slots[s].nextIncomingID &+ configuration.incomingWindow
+        sessions.slots[s].outgoingWindow = configuration.outgoingWindow
+        sessions.slots[s].state = .mapped
+        let begin = sessions.slots[s].localBegin
+        sessions.slots[s].enqueue(.begin(begin))
+        sessions.slots[s].beginWritten = false
+        events.append(.session(.begun(sessions.slots[s].id, sessions.slots[s].remoteBegin!)))
     }
 
     /// Sends END and drops the session's links; it stays until the peer's END.
     mutating func endSessionLocally(_ s: Int, error: EngineError?) {
-        let state = sessions.slots[s]!.state
+        let state = sessions.slots[s].state
         guard state != .endSent, state != .ending else { return }
-        sessions.slots[s]!.finishAllLinks(error: error, shared: &sessions.shared, events: &events)
-        sessions.slots[s]!.purgeControl()
+        sessions.slots[s].finishAllLinks(error: error, shared: &sessions.shared, events: &events)
+        sessions.slots[s].purgeControl()
         if state == .awaitingAccept {
-            let begin = sessions.slots[s]!.localBegin
-            sessions.slots[s]!.control.append(.begin(begin))
+            let begin = sessions.slots[s].localBegin
+            sessions.slots[s].control.append(.begin(begin))
         }
-        sessions.slots[s]!.control.append(.end(End(error: error?.error)))
-        sessions.slots[s]!.state = .endSent
-        sessions.slots[s]!.endError = error
+        sessions.slots[s].control.append(.end(End(error: error?.error)))
+        sessions.slots[s].state = .endSent
+        sessions.slots[s].endError = error
     }
 
     // MARK: Frames from the peer
@@ -109,25 +109,63 @@ extension ConnectionEngine {
         default:
             break
         }
-        guard let s = sessions.local(forRemote: channel) else {
-            protocolFailed(EngineError(.notAllowed, "\(p.name) on channel \(channel), where no session has begun", origin: .local))
-            return
-        }
         let verdict: SessionVerdict
         switch p {
         case .transfer(let t):
-            verdict = sessions.slots[s]!.receiveTransfer(t, payload: payload, shared: &sessions.shared, events: &events)
+            receiveTransfer(t, channel: channel, payload: payload)
+            return
         case .disposition(let d):
-            verdict = sessions.slots[s]!.receiveDisposition(d, events: &events)
+            receiveDisposition(d, channel: channel)
+            return
         case .flow(let f):
-            verdict = sessions.slots[s]!.receiveFlow(f, events: &events)
+            receiveFlow(f, channel: channel)
+            return
+        default:
+            break
+        }
+        guard let s = sessions.local(forRemote: channel) else {
+            unknownChannel(p.name, channel)
+            return
+        }
+        switch p {
         case .attach(let a):
-            verdict = sessions.slots[s]!.receiveAttach(a, shared: &sessions.shared, events: &events)
+            verdict = sessions.slots[s].receiveAttach(a, shared: &sessions.shared, events: &events)
         case .detach(let d):
-            verdict = sessions.slots[s]!.receiveDetach(d, shared: &sessions.shared, events: &events)
+            verdict = sessions.slots[s].receiveDetach(d, shared: &sessions.shared, events: &events)
         default:
             verdict = .ok
         }
+        apply(verdict, session: s)
+    }
+
+    // The per-message performatives, called straight from `receiveFrame`.
+
+    mutating func receiveTransfer(_ t: borrowing Transfer, channel: UInt16, payload: BytesView) {
+        guard let s = sessions.local(forRemote: channel) else { return unknownChannel("transfer", channel) }
+        let verdict = sessions.slots[s].receiveTransfer(t, payload: payload, shared: &sessions.shared, events: &events)
+        if case .ok = verdict { return }
+        apply(verdict, session: s)
+    }
+
+    mutating func receiveDisposition(_ d: borrowing Disposition, channel: UInt16) {
+        guard let s = sessions.local(forRemote: channel) else { return unknownChannel("disposition", channel) }
+        let verdict = sessions.slots[s].receiveDisposition(d, events: &events)
+        if case .ok = verdict { return }
+        apply(verdict, session: s)
+    }
+
+    mutating func receiveFlow(_ f: borrowing Flow, channel: UInt16) {
+        guard let s = sessions.local(forRemote: channel) else { return unknownChannel("flow", channel) }
+        let verdict = sessions.slots[s].receiveFlow(f, events: &events)
+        if case .ok = verdict { return }
+        apply(verdict, session: s)
+    }
+
+    mutating func unknownChannel(_ name: String, _ channel: UInt16) {
+        protocolFailed(EngineError(.notAllowed, "\(name) on channel \(channel), where no session has begun", origin: .local))
+    }
+
+    mutating func apply(_ verdict: SessionVerdict, session s: Int) {
         switch verdict {
         case .ok:
             break
@@ -150,16 +188,21 @@ extension ConnectionEngine {
         if let ours = b.remoteChannel {
             // The answer to our BEGIN.
             let s = Int(ours)
-            guard s < sessions.slots.count, let session = sessions.slots[s], session.remoteChannel == nil,
+            guard s < sessions.slots.count, sessions.slots[s].isLive else {
+                protocolFailed(EngineError(.invalidField, "BEGIN answers channel \(ours), where we began no session", origin: .local))
+                return
+            }
+            let session = sessions.slots[s]
+            guard session.remoteChannel == nil,
                 session.state == .beginSent || session.state == .endSent
             else {
                 protocolFailed(EngineError(.invalidField, "BEGIN answers channel \(ours), where we began no session", origin: .local))
                 return
             }
             sessions.map(remote: channel, local: ours)
-            sessions.slots[s]!.mapped(by: b, channel: channel)
+            sessions.slots[s].mapped(by: b, channel: channel)
             if session.state == .beginSent {
-                sessions.slots[s]!.state = .mapped
+                sessions.slots[s].state = .mapped
                 events.append(.session(.begun(session.id, b)))
             }
             return
@@ -188,24 +231,24 @@ extension ConnectionEngine {
         }
         sessions.unmap(remote: channel)
         let peerError = e.error.map { EngineError($0, origin: .remote) }
-        let session = sessions.slots[s]!
+        let session = sessions.slots[s]
         switch session.state {
         case .endSent:
             // The answer to ours: the session is over.
-            sessions.slots[s] = nil
+            sessions.slots[s] = .vacant
             events.append(.session(.ended(session.id, session.endError ?? peerError)))
         case .ending:
             break
         case .beginSent, .awaitingAccept, .mapped:
-            sessions.slots[s]!.finishAllLinks(error: peerError, shared: &sessions.shared, events: &events)
-            sessions.slots[s]!.purgeControl()
+            sessions.slots[s].finishAllLinks(error: peerError, shared: &sessions.shared, events: &events)
+            sessions.slots[s].purgeControl()
             if session.state == .awaitingAccept {
-                let begin = sessions.slots[s]!.localBegin
-                sessions.slots[s]!.control.append(.begin(begin))
+                let begin = sessions.slots[s].localBegin
+                sessions.slots[s].control.append(.begin(begin))
             }
-            sessions.slots[s]!.control.append(.end(End()))
-            sessions.slots[s]!.state = .ending
-            sessions.slots[s]!.endError = peerError
+            sessions.slots[s].control.append(.end(End()))
+            sessions.slots[s].state = .ending
+            sessions.slots[s].endError = peerError
             events.append(.session(.ended(session.id, peerError)))
         }
     }
@@ -217,12 +260,13 @@ extension ConnectionEngine {
     mutating func sessionsConnectionClosed(error: AMQPError?) {
         let cause = failure ?? error.map { EngineError($0, origin: .local) }
         for s in sessions.slots.indices {
-            guard let session = sessions.slots[s] else { continue }
-            sessions.slots[s]!.finishAllLinks(error: cause, shared: &sessions.shared, events: &events)
+            guard sessions.slots[s].isLive else { continue }
+            let session = sessions.slots[s]
+            sessions.slots[s].finishAllLinks(error: cause, shared: &sessions.shared, events: &events)
             if session.state != .ending {
                 events.append(.session(.ended(session.id, session.endError ?? cause)))
             }
-            sessions.slots[s] = nil
+            sessions.slots[s] = .vacant
         }
         sessions.slots.removeAll()
         sessions.remoteChannels.removeAll()
@@ -232,7 +276,7 @@ extension ConnectionEngine {
     /// True when `produce` would write session or link frames now.
     var sessionsHaveOutput: Bool {
         guard openSent, !closeSent, phase == .amqpFrames else { return false }
-        for s in sessions.slots.indices where sessions.slots[s]?.hasOutput == true { return true }
+        for s in sessions.slots.indices where sessions.slots[s].isLive && sessions.slots[s].hasOutput { return true }
         return false
     }
 }
@@ -254,7 +298,7 @@ extension SessionEndpoint {
         // finishLink trims trailing empty slots, so read the count afresh each time.
         var h = 0
         while h < links.count {
-            if links[h] != nil { finishLink(h, closed: false, error: error, shared: &shared, events: &events) }
+            if links[h].isLive { finishLink(h, closed: false, error: error, shared: &shared, events: &events) }
             h += 1
         }
         outgoing.removeAll()

@@ -64,16 +64,28 @@ struct SessionEndpoint {
     var pendingDisposition: PendingDisposition? = nil
     var sessionFlowQueued = false
 
-    /// Links by local handle.
-    var links: [LinkEndpoint?] = []
+    /// Links by local handle; free handles hold `LinkEndpoint.vacant` (not optionals:
+    /// reading a field of an optional element copies the whole endpoint first).
+    var links: [LinkEndpoint] = []
     /// Peer handle → local handle.
     var remoteHandles: [UInt32: UInt32] = [:]
+    /// `localHandle(remote:)`'s last answer.
+    var lastLocalHandle = 0
     /// Deliveries we sent and the peer has not settled.
     var outgoing = UnsettledMap()
     /// Deliveries we received and have not settled.
     var incoming = UnsettledMap()
     /// Where the next round of transfers starts, for fairness between links.
     var sendCursor = 0
+
+    /// What a free channel's slot holds: generation 0, which no `SessionID` has.
+    static var vacant: SessionEndpoint {
+        SessionEndpoint(id: SessionID(channel: 0, generation: 0), state: .endSent, configuration: .init())
+    }
+
+    /// False for a free channel's slot.
+    @inline(__always)
+    var isLive: Bool { id.generation != 0 }
 
     init(id: SessionID, state: State, configuration: SessionConfiguration) {
         self.id = id
@@ -127,21 +139,21 @@ struct SessionEndpoint {
 
     /// Asks for a FLOW about the link in slot `h` (once until it is written).
     mutating func queueLinkFlow(_ h: Int) {
-        guard !links[h]!.flowQueued else { return }
-        links[h]!.flowQueued = true
-        enqueue(.flow(links[h]!.id))
+        guard !links[h].flowQueued else { return }
+        links[h].flowQueued = true
+        enqueue(.flow(links[h].id))
     }
 
-    /// The link with local handle `handle`, if any.
+    /// The id of the link with local handle `handle`, if any.
     @inline(__always)
-    func link(_ handle: UInt32) -> LinkEndpoint? {
+    func linkID(_ handle: UInt32) -> LinkID? {
         let h = Int(handle)
-        return h < links.count ? links[h] : nil
+        return h < links.count && links[h].isLive ? links[h].id : nil
     }
 
     /// The lowest free local handle not above `max`.
     func freeHandle(max: UInt32) -> UInt32? {
-        for (i, l) in links.enumerated() where l == nil {
+        for (i, l) in links.enumerated() where !l.isLive {
             return UInt32(i) <= max ? UInt32(i) : nil
         }
         return UInt32(links.count) <= max ? UInt32(links.count) : nil
@@ -150,29 +162,34 @@ struct SessionEndpoint {
     /// Takes a link's slot (growing the table when `handle` is past its end).
     mutating func install(_ link: LinkEndpoint) {
         let h = Int(link.id.handle)
-        while links.count <= h { links.append(nil) }
+        while links.count <= h { links.append(.vacant) }
         links[h] = link
     }
 
     /// The link named by `id`, if it still exists.
     func linkIndex(_ id: LinkID) -> Int? {
         let h = Int(id.handle)
-        guard h < links.count, let l = links[h], l.id == id else { return nil }
+        guard h < links.count, links[h].id == id else { return nil }
         return h
     }
 
-    /// The local handle of the peer's `handle`.
+    /// The local handle of the peer's `handle`. The last answer is tried first: a link
+    /// whose peer handle is `handle` is the one `remoteHandles` maps it to (the two are
+    /// set and cleared together), and most frames follow one busy link, so the hash
+    /// lookup is skipped for nearly every TRANSFER and FLOW.
     @inline(__always)
-    func localHandle(remote handle: UInt32) -> Int? {
-        remoteHandles[handle].map { Int($0) }
+    mutating func localHandle(remote handle: UInt32) -> Int? {
+        let c = lastLocalHandle
+        if c < links.count && links[c].isLive && links[c].remoteHandle == handle { return c }
+        guard let h = remoteHandles[handle] else { return nil }
+        lastLocalHandle = Int(h)
+        return Int(h)
     }
 
     /// True when a sender link could write a transfer now.
     var hasSendableTransfers: Bool {
         guard state == .mapped, remoteIncomingWindow > 0, outgoingWindow > 0 else { return false }
-        for l in links {
-            if let l, l.canSend { return true }
-        }
+        for h in links.indices where links[h].canSend { return true }
         return false
     }
 

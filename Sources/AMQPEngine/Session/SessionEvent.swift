@@ -11,5 +11,5 @@ public enum SessionEvent {
     /// The session is over and its channel may be reused: END went both ways, or the
     /// connection closed. `error` is why, with who raised it; `nil` for a clean end.
     /// Its links were reported `detached` just before.
-    case ended(SessionID, EngineError?)
+    indirect case ended(SessionID, EngineError?)
 }

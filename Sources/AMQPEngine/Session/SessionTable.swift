@@ -13,16 +13,19 @@ struct SessionShared {
     /// `ConnectionConfiguration.autoAccept`.
     var autoAccept: AutoAcceptPolicy? = nil
 
+    /// Never 0: a vacant link slot has generation 0, so no name ever matches it.
     mutating func generation() -> UInt32 {
         nextGeneration &+= 1
+        if nextGeneration == 0 { nextGeneration = 1 }
         return nextGeneration
     }
 }
 
 /// The connection's sessions, by local channel, and the map from the peer's channels.
 struct SessionTable {
-    /// Sessions by local channel.
-    var slots: [SessionEndpoint?] = []
+    /// Sessions by local channel; free channels hold `SessionEndpoint.vacant` (not
+    /// optionals: reading a field of an optional element copies the whole session).
+    var slots: [SessionEndpoint] = []
     /// Peer channel → local channel + 1 (0: unmapped). An array, not a dictionary: it is
     /// read for every frame and bounded by channel-max.
     var remoteChannels: [UInt32] = []
@@ -32,7 +35,7 @@ struct SessionTable {
 
     /// The lowest free local channel not above `max`.
     func freeChannel(max: UInt16) -> UInt16? {
-        for (i, s) in slots.enumerated() where s == nil {
+        for (i, s) in slots.enumerated() where !s.isLive {
             return i <= Int(max) ? UInt16(i) : nil
         }
         return slots.count <= Int(max) ? UInt16(slots.count) : nil
@@ -59,20 +62,20 @@ struct SessionTable {
 
     mutating func install(_ session: SessionEndpoint) {
         let c = Int(session.id.channel)
-        while slots.count <= c { slots.append(nil) }
+        while slots.count <= c { slots.append(.vacant) }
         slots[c] = session
     }
 
     /// The slot of `id`, if the session still exists.
     func index(_ id: SessionID) -> Int? {
         let c = Int(id.channel)
-        guard c < slots.count, let s = slots[c], s.id == id else { return nil }
+        guard c < slots.count, slots[c].id == id else { return nil }
         return c
     }
 
     /// The session and link slots of `id`, if the link still exists.
     func index(_ id: LinkID) -> (session: Int, link: Int)? {
-        guard let s = index(id.session), let h = slots[s]!.linkIndex(id) else { return nil }
+        guard let s = index(id.session), let h = slots[s].linkIndex(id) else { return nil }
         return (s, h)
     }
 }
