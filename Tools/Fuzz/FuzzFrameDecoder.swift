@@ -187,6 +187,21 @@ func checkReframe(_ frame: FrameView, performative: AMQPValue?) {
         }
     }
     guard case .success(let bytes) = encoded else { oracleFailure("a decoded frame does not re-encode: \(encoded)") }
+    // FrameEncoder rewinds to the frame's start when the buffer is too small, so a
+    // partial frame is never left behind.
+    if let performative {
+        Oracles.checkBoundedEncoding("frame", expected: bytes) { (e) throws(EncodeError) in
+            do throws(EncodeError) {
+                try FrameEncoder.encodeFrame(type: frame.header.type, channel: frame.header.channel, into: &e) { (e) throws(EncodeError) in
+                    try performative.encode(into: &e)
+                    try e.writeBytes(frame.payload.bytes)
+                }
+            } catch {
+                expect(e.count == 0, "FrameEncoder left \(e.count) bytes of a partial frame after \(error)")
+                throw error
+            }
+        }
+    }
     let payload = Array(frame.payload.bytes)
     let decoded = Result { () throws(DecodeError) -> Bool in
         try withUnsafeBytesTyped(bytes) { (raw) throws(DecodeError) -> Bool in

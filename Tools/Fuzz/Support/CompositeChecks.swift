@@ -67,7 +67,7 @@ enum CompositeChecks {
     /// (bare message and body sections inside the payload, section counts and byte
     /// counts as walked), materializes (the view promises it cannot fail once made) to
     /// the same `Message` as `Message(decoding:)`, and that message round-trips through
-    /// its encoding with a canonical encoding.
+    /// its encoding with a canonical encoding that fits a buffer of exactly its size.
     static func checkMessage(_ payload: UnsafeRawBufferPointer, baseOffset: Int, limits: DecodeLimits, input: ClosedRange<Int>) {
         let view: MessageView
         switch Result(catching: { () throws(DecodeError) -> MessageView in try MessageView(payload, baseOffset: baseOffset, limits: limits) }) {
@@ -118,14 +118,16 @@ enum CompositeChecks {
         case .success(let again):
             expect(again == expected, "the message round trip changed it:\n  \(brief(expected))\n  \(brief(again))\n  bytes: \(hexBrief(bytes))")
             expect((try? again.encoded()) == bytes, "message encoding is not canonical: \(hexBrief(bytes))")
+            Oracles.checkBoundedEncoding("message", expected: bytes) { (e) throws(EncodeError) in try message.encode(into: &e) }
         case .failure(let e):
             oracleFailure("a re-encoded message does not decode: \(e)", "message: \(brief(message))\nbytes: \(hexBrief(bytes))")
         }
     }
 
     /// The composite oracle: when `decode` accepts `d`, then encoding the result and
-    /// decoding that encoding gives an equal value, and encoding is canonical (a second
-    /// encode gives the same bytes). Rejecting `d` is fine.
+    /// decoding that encoding gives an equal value, encoding is canonical (a second
+    /// encode gives the same bytes), and it fits a buffer of exactly its size and no
+    /// smaller. Rejecting `d` is fine.
     static func roundTrip<T: Equatable>(
         _ d: DescribedView,
         _ decode: (DescribedView) throws(DecodeError) -> T,
@@ -154,6 +156,7 @@ enum CompositeChecks {
             expect(v == decoded, "\(T.self) round trip changed the value:\n  \(brief(decoded))\n  \(brief(v))\n  bytes: \(hexBrief(bytes))")
             let bytes2 = Result(catching: { () throws(EncodeError) -> [UInt8] in try AMQPEncoder.encode { (e) throws(EncodeError) in try encode(v, &e) } })
             expect((try? bytes2.get()) == bytes, "\(T.self) encoding is not canonical: \(hexBrief(bytes))")
+            Oracles.checkBoundedEncoding("\(T.self)", expected: bytes) { (e) throws(EncodeError) in try encode(v, &e) }
         case .failure(let e):
             oracleFailure("re-encoded \(T.self) does not decode: \(e)", "value: \(brief(decoded))\nbytes: \(hexBrief(bytes))")
         }

@@ -62,8 +62,8 @@ enum Oracles {
 
     /// The differential round trip: a decoded value re-encodes, the encoding decodes to
     /// an equal value under the same limits, and encoding that again gives the same bytes
-    /// (the encoder's choice of forms is canonical). Also checks that encoding into a
-    /// buffer too small for the result throws `bufferTooSmall` without writing past it.
+    /// (the encoder's choice of forms is canonical); and the encoding fits a buffer of
+    /// exactly its size and no smaller (`checkBoundedEncoding`).
     @discardableResult
     static func roundTrip(_ value: AMQPValue, limits: DecodeLimits) -> [UInt8] {
         let bytes: [UInt8]
@@ -82,27 +82,30 @@ enum Oracles {
         case .success(let b): expect(b == bytes, "encoding is not canonical:\n  \(hexBrief(bytes))\n  \(hexBrief(b))")
         case .failure(let e): oracleFailure("a round-tripped value does not re-encode: \(e)", brief(again))
         }
-        checkBoundedEncoding(value, expected: bytes)
+        checkBoundedEncoding("value \(brief(value, limit: 200))", expected: bytes) { (e) throws(EncodeError) in try value.encode(into: &e) }
         return bytes
     }
 
-    /// Encodes into buffers of exactly `expected.count` and `expected.count - 1` bytes
-    /// (allocated to size, so AddressSanitizer sees any write past the end). The first
-    /// may succeed (then with the same bytes) or run out of room, because compounds
-    /// reserve their widest header while their content is written; the second must run
-    /// out of room.
-    static func checkBoundedEncoding(_ value: AMQPValue, expected: [UInt8]) {
-        for capacity in [expected.count, expected.count - 1] where capacity >= 0 {
+    /// The encoder's promise: a value fits a buffer of exactly its encoded size, and
+    /// any smaller buffer throws `bufferTooSmall` without writing past its end. Buffers
+    /// are allocated to size, so AddressSanitizer sees any overrun. `encode` must write
+    /// exactly `expected`.
+    static func checkBoundedEncoding(_ what: @autoclosure () -> String, expected: [UInt8], _ encode: (inout AMQPEncoder) throws(EncodeError) -> Void) {
+        let n = expected.count
+        var capacities = [n, n - 1, n / 2, 0]
+        if n > 8 { capacities.append(n - 7) }
+        for capacity in capacities where capacity >= 0 && (capacity == n || capacity < n) {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 1)
             defer { buffer.deallocate() }
             var e = AMQPEncoder(buffer)
-            switch Result(catching: { () throws(EncodeError) in try value.encode(into: &e) }) {
+            switch Result(catching: { () throws(EncodeError) in try encode(&e) }) {
             case .success:
-                expect(capacity == expected.count, "encoded \(e.count) bytes into \(capacity) bytes, but the value takes \(expected.count)")
-                expect(Array(e.written) == expected, "encoding into a caller's buffer differs from encoded()")
+                expect(capacity == n, "\(what()): encoded \(e.count) bytes into \(capacity), but the encoding takes \(n)")
+                expect(e.count == n && Array(e.written) == expected, "\(what()): encoding into a caller's buffer differs from the growing-buffer encoding")
             case .failure(let err):
-                expect(err.code == .bufferTooSmall, "encoding into \(capacity) bytes failed with \(err), not bufferTooSmall")
-                expect(e.count <= capacity, "the encoder counts \(e.count) bytes in a \(capacity)-byte buffer")
+                expect(capacity < n, "\(what()): encoding into a buffer of exactly its size (\(n) bytes) failed: \(err)")
+                expect(err.code == .bufferTooSmall, "\(what()): encoding into \(capacity) bytes failed with \(err), not bufferTooSmall")
+                expect(e.count <= capacity, "\(what()): the encoder counts \(e.count) bytes in a \(capacity)-byte buffer")
             }
         }
     }
