@@ -12,7 +12,7 @@
 # the input is saved as Tools/Fuzz/artifacts/<target>-<kind>-<sha1>.
 set -euo pipefail
 
-usage() { sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -ge 1 && $1 =~ ^[0-9]+$ ]] || usage
 budget=$1
 shift
@@ -21,6 +21,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 fuzz=Tools/Fuzz
 build=.build-fuzz
+self=$root/$fuzz/run.sh  # an input of every build: flags live here
 
 swiftc=${SWIFTC:-$(command -v swiftc || true)}
 if [[ -z $swiftc && -x /opt/swift/usr/bin/swiftc ]]; then swiftc=/opt/swift/usr/bin/swiftc; fi
@@ -73,7 +74,7 @@ compile() {
 # every harness took 20 s per target; this way a target adds 2 s, and replaying a
 # corpus runs as fast (measured with FuzzValueDecoder).
 start=$(date +%s)
-if stale "$lib" "${codec[@]}" "$0"; then
+if stale "$lib" "${codec[@]}" "$self"; then
     compile "$build/codec" "$build/codec.build.log" -module-name AMQPCodec -emit-module \
         -emit-module-path "$root/$build/codec/AMQPCodec.swiftmodule" -emit-library -static \
         "${codec[@]}" -o "$root/$lib.tmp"
@@ -81,7 +82,7 @@ if stale "$lib" "${codec[@]}" "$0"; then
 fi
 build_one() {
     local t=$1 bin=$build/$1
-    stale "$bin" "$lib" "${support[@]}" "$root/$fuzz/$t.swift" "$0" || return 0
+    stale "$bin" "$lib" "${support[@]}" "$root/$fuzz/$t.swift" "$self" || return 0
     compile "$build/$t.work" "$build/$t.build.log" -module-name FuzzTarget "${linker[@]}" \
         -I "$root/$build/codec" -L "$root/$build/codec" -lAMQPCodec \
         "${support[@]}" "$root/$fuzz/$t.swift" -o "$root/$bin.tmp"
@@ -108,6 +109,7 @@ for t in "${targets[@]}"; do
     before=$(ls "$fuzz/artifacts" | wc -l)
     # The Swift runtime's backtracer would attach to the crashing process and hold it;
     # libFuzzer and ASan print their own reports.
+    t0=$(date +%s)
     set +e
     # shellcheck disable=SC2086
     SWIFT_BACKTRACE=enable=no "$build/$t" "$scratch" "$seeds" \
@@ -116,6 +118,7 @@ for t in "${targets[@]}"; do
         -print_final_stats=1 ${FUZZ_ARGS:-} >"$log" 2>&1
     rc=$?
     set -e
+    took=$(( $(date +%s) - t0 ))
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
@@ -130,7 +133,7 @@ for t in "${targets[@]}"; do
         art=$(sed -n "s/.*Test unit written to \(.*\)/\1/p" "$log" | tail -1)
         verdict="FAILED ($kind) -> ${art:-see $log}"
     fi
-    echo "fuzz: $t: ${execs:-?} execs (${rate:-?}/s) in ${share} s, corpus ${units} units, cov ${cov:-?}, peak RSS ${rss:-?} MB, crashes ${new}: $verdict"
+    echo "fuzz: $t: ${execs:-?} execs (${rate:-?}/s) in ${took} s, corpus ${units} units, cov ${cov:-?}, peak RSS ${rss:-?} MB, crashes ${new}: $verdict"
 done
 echo "fuzz: total $(( $(date +%s) - start )) s"
 exit $status
