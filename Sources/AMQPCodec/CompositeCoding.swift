@@ -307,7 +307,10 @@ struct FieldWriter {
 
     @inline(__always)
     mutating func null(_ e: inout AMQPEncoder) throws(EncodeError) {
-        try e.encodeNull()
+        // `finish` drops trailing nulls, so a null is written only while there is room:
+        // in a full buffer it is either trailing (and dropped) or followed by a kept
+        // field that cannot fit anyway. So a composite fits a buffer of its exact size.
+        if e.free > 0 { try e.encodeNull() }
         written &+= 1
     }
     @inline(__always)
