@@ -2,9 +2,11 @@
 ///
 /// Every integer takes its smallest encoding; strings, binaries and symbols take the
 /// 8-bit size form when they fit. Compound values (list, map, array) are written with
-/// room for the 32-bit header, then back-patched: when the content turns out to fit the
-/// 8-bit form, it is moved down over the unused header bytes (at most 255 bytes moved),
-/// so no size pass and no intermediate array is needed.
+/// room for the 8-bit header, then back-patched: only when the content turns out to need
+/// the 32-bit form is it moved up by the 6 extra header bytes. So no size pass and no
+/// intermediate array is needed, small compounds (every performative) are never moved,
+/// and the encoder needs no room beyond the encoding itself: a value fits a buffer of
+/// exactly its size.
 ///
 /// The encoder never writes outside its buffer: running out of room throws
 /// `EncodeError.bufferTooSmall` and leaves `count` at the last complete value the caller
@@ -180,8 +182,36 @@ public struct AMQPEncoder {
         try writeVariable(code8: FormatCode.str8, code32: FormatCode.str32, bytes)
     }
     /// `string`, as `str8` or `str32`.
+    @inline(__always)
     public mutating func encode(_ s: String) throws(EncodeError) {
-        try withUTF8Bytes(s) { (u) throws(EncodeError) in try encodeString(utf8: u) }
+        // Claim the room first, then copy inside a non-throwing borrow of the string's
+        // bytes: strings are on every message's hot path, and a throwing closure costs
+        // more than the copy.
+        let n = s.utf8.count
+        let p: UnsafeMutableRawPointer
+        if n <= 255 {
+            p = try claim(2 &+ n)
+            p.storeBytes(of: FormatCode.str8, as: UInt8.self)
+            (p + 1).storeBytes(of: UInt8(truncatingIfNeeded: n), as: UInt8.self)
+        } else {
+            guard n <= UInt32.max else { throw EncodeError(.valueTooLarge) }
+            p = try claim(5 &+ n)
+            p.storeBytes(of: FormatCode.str32, as: UInt8.self)
+            (p + 1).storeBytes(of: UInt32(truncatingIfNeeded: n).bigEndian, as: UInt32.self)
+        }
+        let dst = p + (n <= 255 ? 2 : 5)
+        let copied: Bool? = s.utf8.withContiguousStorageIfAvailable { u in
+            if n > 0 { dst.copyMemory(from: u.baseAddress!, byteCount: n) }
+            return true
+        }
+        if copied == nil {
+            // A bridged or lazily-stored string: copy byte by byte.
+            var i = 0
+            for b in s.utf8 {
+                dst.storeBytes(of: b, toByteOffset: i, as: UInt8.self)
+                i &+= 1
+            }
+        }
     }
     /// `symbol` from ASCII bytes, as `sym8` or `sym32`.
     public mutating func encodeSymbol(ascii bytes: UnsafeRawBufferPointer) throws(EncodeError) {
@@ -218,12 +248,15 @@ public struct AMQPEncoder {
 
     // MARK: Compounds
 
-    /// Starts a list: reserves room for the widest header. Encode the elements, then call
+    /// Starts a list: reserves room for the 8-bit header. Encode the elements, then call
     /// `endList(_:count:)`.
     @inline(__always)
     public mutating func beginList() throws(EncodeError) -> Mark {
         let m = Mark(offset: count)
-        _ = try claim(9)
+        // With fewer than 3 bytes left only `list0` (one byte) can still fit: taking all
+        // that is left keeps an empty list encodable at the very end of a buffer, and
+        // leaves no room for elements that would then have nowhere to go.
+        _ = try claim(free >= 3 ? 3 : max(free, 1))
         return m
     }
     /// Finishes a list of `elements` elements as `list0`, `list8` or `list32`.
@@ -247,20 +280,25 @@ public struct AMQPEncoder {
 
     @inline(__always)
     mutating func finishCompound(_ mark: Mark, elements: Int, code0: UInt8?, code8: UInt8, code32: UInt8) throws(EncodeError) {
-        let base = self.base!  // a mark exists only after a successful claim
         let start = mark.offset
-        let content = count &- start &- 9
+        // `beginList` reserved 3 bytes, or 1 when the buffer had less left; in that case
+        // nothing could follow, so the content is empty.
+        let reserved = min(count &- start, 3)
+        let content = count &- start &- reserved
         if let code0, elements == 0, content == 0 {
-            base.storeBytes(of: code0, toByteOffset: start, as: UInt8.self)
+            base!.storeBytes(of: code0, toByteOffset: start, as: UInt8.self)
             count = start &+ 1
         } else if content < 255 && elements <= 255 {
+            if reserved < 3 { _ = try claim(3 &- reserved) }
+            let base = self.base!  // a mark exists only after a successful claim
             base.storeBytes(of: code8, toByteOffset: start, as: UInt8.self)
             base.storeBytes(of: UInt8(truncatingIfNeeded: content &+ 1), toByteOffset: start &+ 1, as: UInt8.self)
             base.storeBytes(of: UInt8(truncatingIfNeeded: elements), toByteOffset: start &+ 2, as: UInt8.self)
-            if content > 0 { (base + (start &+ 3)).copyMemory(from: base + (start &+ 9), byteCount: content) }
-            count = start &+ 3 &+ content
         } else {
             guard content &+ 4 <= Int(UInt32.max), elements <= Int(UInt32.max) else { throw EncodeError(.valueTooLarge) }
+            _ = try claim(6)
+            let base = self.base!
+            (base + (start &+ 9)).copyMemory(from: base + (start &+ 3), byteCount: content)
             base.storeBytes(of: code32, toByteOffset: start, as: UInt8.self)
             base.storeBytes(of: UInt32(truncatingIfNeeded: content &+ 4).bigEndian, toByteOffset: start &+ 1, as: UInt32.self)
             base.storeBytes(of: UInt32(truncatingIfNeeded: elements).bigEndian, toByteOffset: start &+ 5, as: UInt32.self)

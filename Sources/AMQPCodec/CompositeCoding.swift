@@ -19,6 +19,48 @@ struct FieldReader {
         try self.init(described, composite: composite)
     }
 
+    /// Reads the fields of an already opened list.
+    init(list: ListView, composite: StaticString) {
+        self.composite = composite
+        offset = list.bodyOffset
+        cursor = list.makeCursor()
+    }
+
+    /// The list being read, from its first field (for views that re-read it later).
+    var list: ListView {
+        ListView(count: cursor.remaining, body: cursor.reader.buffer, bodyOffset: cursor.reader.baseOffset, depth: cursor.depth &- 1, limits: cursor.limits)
+    }
+
+    /// Steps over the next field. Short scalars, nulls and 8-bit sized values are skipped
+    /// in place; anything else goes through the general decoder.
+    @inline(__always)
+    mutating func skipField() throws(DecodeError) {
+        guard let code = nextCode else { return }
+        let r = cursor.reader
+        let p = r.position
+        var length = -1
+        switch code {
+        case FormatCode.null, FormatCode.booleanTrue, FormatCode.booleanFalse, FormatCode.uint0, FormatCode.ulong0, FormatCode.list0:
+            length = 1
+        case FormatCode.smallUInt, FormatCode.smallULong, FormatCode.ubyte, FormatCode.byte, FormatCode.smallInt, FormatCode.smallLong:
+            length = 2
+        case FormatCode.uint, FormatCode.int:
+            length = 5
+        case FormatCode.ulong, FormatCode.long, FormatCode.timestamp:
+            length = 9
+        case FormatCode.str8, FormatCode.sym8, FormatCode.vbin8:
+            if r.buffer.count &- p >= 2 { length = 2 &+ Int(r.buffer[p &+ 1]) }
+        default:
+            break
+        }
+        if length > 0 && r.buffer.count &- p >= length {
+            cursor.reader.position = p &+ length
+            cursor.remaining &-= 1
+        } else {
+            _ = try cursor.next()
+        }
+    }
+
     /// Opens the list of `described`; anything but a list is a decode error.
     init(_ described: DescribedView, composite: StaticString) throws(DecodeError) {
         self.composite = composite
@@ -158,6 +200,11 @@ struct FieldReader {
         return x
     }
     mutating func timestamp(_ field: StaticString) throws(DecodeError) -> Timestamp? {
+        switch nextCode {
+        case .some(FormatCode.null): takeCode(); return nil
+        case .some(FormatCode.timestamp): return Timestamp(millisecondsSinceEpoch: try take(Int64.self))
+        default: break
+        }
         guard let v = try next() else { return nil }
         guard case .timestamp(let x) = v else { throw wrongType(field, v, "timestamp") }
         return x

@@ -4,6 +4,12 @@
 
 @inline(__always)
 func withUTF8Bytes<R, E: Error>(_ string: String, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    // Native strings are contiguous: borrow their bytes without copying the string.
+    if let r: Result<R, E> = string.utf8.withContiguousStorageIfAvailable({ u in
+        Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(u)) }
+    }) {
+        return try r.get()
+    }
     var s = string
     let r: Result<R, E> = s.withUTF8 { u in Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(u)) } }
     return try r.get()

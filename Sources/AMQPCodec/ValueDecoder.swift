@@ -43,9 +43,24 @@ public enum ValueDecoder {
         _ r: inout ByteReader, depth: Int, limits: DecodeLimits, codeOffset: Int
     ) throws(DecodeError) -> DescribedView {
         guard depth <= limits.maxDepth else { throw r.error(.nestingTooDeep, at: codeOffset) }
-        let descriptor = try decodeDescriptor(&r, depth: depth &+ 1, limits: limits)
+        let descriptor: DescriptorView
+        // Fast paths for what every performative, composite and section looks like: a
+        // smallulong descriptor and a list framed by its size. They check exactly what
+        // the general path checks, without building an `AMQPValueView` per step.
+        if r.remaining >= 2, r.buffer[r.position] == FormatCode.smallULong {
+            descriptor = .code(UInt64(r.buffer[r.position &+ 1]))
+            r.position &+= 2
+        } else {
+            descriptor = try decodeDescriptor(&r, depth: depth &+ 1, limits: limits)
+        }
         let valueStart = r.position
-        _ = try decode(&r, depth: depth &+ 1, limits: limits)
+        let next = r.remaining > 0 ? r.buffer[r.position] : 0
+        if next == FormatCode.list8 || next == FormatCode.list32, depth &+ 1 <= limits.maxDepth {
+            r.position &+= 1
+            _ = try readCompoundHeader(&r, wide: next == FormatCode.list32, limits: limits)
+        } else {
+            _ = try decode(&r, depth: depth &+ 1, limits: limits)
+        }
         let bytes = UnsafeRawBufferPointer(rebasing: r.buffer[valueStart..<r.position])
         return DescribedView(
             descriptor: descriptor,
@@ -108,19 +123,16 @@ public enum ValueDecoder {
             let h = try r.read(UInt64.self)
             return .uuid(AMQPUUID(high: h, low: try r.read(UInt64.self)))
         case FormatCode.vbin8, FormatCode.vbin32:
-            let n = code == FormatCode.vbin8 ? Int(try r.readByte()) : Int(try r.read(UInt32.self))
-            let off = r.absoluteOffset
-            return .binary(BytesView(try r.readSlice(n), offset: off))
+            let bytes = try readSized(&r, wide: code == FormatCode.vbin32)
+            return .binary(BytesView(bytes, offset: r.absoluteOffset &- bytes.count))
         case FormatCode.str8, FormatCode.str32:
-            let n = code == FormatCode.str8 ? Int(try r.readByte()) : Int(try r.read(UInt32.self))
-            let at = r.position
-            let bytes = try r.readSlice(n)
+            let bytes = try readSized(&r, wide: code == FormatCode.str32)
+            let at = r.position &- bytes.count
             guard TextValidation.isValidUTF8(bytes) else { throw r.error(.invalidUTF8, at: at) }
             return .string(StringView(utf8: bytes))
         case FormatCode.sym8, FormatCode.sym32:
-            let n = code == FormatCode.sym8 ? Int(try r.readByte()) : Int(try r.read(UInt32.self))
-            let at = r.position
-            let bytes = try r.readSlice(n)
+            let bytes = try readSized(&r, wide: code == FormatCode.sym32)
+            let at = r.position &- bytes.count
             if let bad = TextValidation.firstNonASCII(bytes) { throw r.error(.nonASCIISymbol, at: at &+ bad) }
             return .symbol(SymbolView(ascii: bytes))
         case FormatCode.list0:
@@ -140,6 +152,16 @@ public enum ValueDecoder {
         default:
             throw r.error(.unknownConstructor, detail: "0x" + Hex.encode([code]), at: codeOffset)
         }
+    }
+
+    /// Reads the size of a binary, string or symbol and takes that many bytes. A size
+    /// beyond the input is reported at the size field, as for compounds.
+    @inline(__always)
+    static func readSized(_ r: inout ByteReader, wide: Bool) throws(DecodeError) -> UnsafeRawBufferPointer {
+        let sizeAt = r.position
+        let n = wide ? Int(try r.read(UInt32.self)) : Int(try r.readByte())
+        guard n <= r.remaining else { throw r.error(.sizeExceedsInput, detail: "size \(n), \(r.remaining) left", at: sizeAt) }
+        return try r.readSlice(n)
     }
 
     /// Reads `size` and `count` of a list or map and returns the elements' bytes.
@@ -204,6 +226,10 @@ public enum ValueDecoder {
         let minWidth = fixedWidth(code) ?? 1
         guard count &* minWidth <= body.count else {
             throw sub.error(.countExceedsSize, detail: "count \(count), \(body.count) bytes", at: countAt)
+        }
+        // Elements that take no bytes are not bounded by the input: they get their own cap.
+        guard minWidth > 0 || count <= limits.maxZeroWidthElements else {
+            throw sub.error(.tooManyElements, detail: "count \(count) of zero-width elements", at: countAt)
         }
         return ArrayView(
             count: count, elementType: type, elementCode: code, descriptor: descriptor,

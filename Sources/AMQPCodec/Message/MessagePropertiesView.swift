@@ -1,53 +1,75 @@
-/// A borrowed properties section: every field decoded in place, nothing copied.
+/// A borrowed properties section: every field checked when the view is made, and read
+/// in place when asked for; nothing is copied.
+///
+/// The view keeps only where the field list lies (a few words), and each accessor walks
+/// to its field: a message view is built for every delivery, and carrying thirteen
+/// decoded field views in it cost more in copies than reading the one or two fields a
+/// consumer wants.
 public struct MessagePropertiesView {
-    /// `message-id`.
-    public let messageID: MessageIDView?
-    /// `user-id`.
-    public let userID: BytesView?
-    /// `to`.
-    public let to: StringView?
-    /// `subject`.
-    public let subject: StringView?
-    /// `reply-to`.
-    public let replyTo: StringView?
-    /// `correlation-id`.
-    public let correlationID: MessageIDView?
-    /// `content-type`.
-    public let contentType: SymbolView?
-    /// `content-encoding`.
-    public let contentEncoding: SymbolView?
-    /// `absolute-expiry-time`.
-    public let absoluteExpiryTime: Timestamp?
-    /// `creation-time`.
-    public let creationTime: Timestamp?
-    /// `group-id`.
-    public let groupID: StringView?
-    /// `group-sequence`.
-    public let groupSequence: UInt32?
-    /// `reply-to-group-id`.
-    public let replyToGroupID: StringView?
+    let fields: ListView
 
-    /// Decodes an `amqp:properties:list` in place; a field of the wrong type is an
-    /// error naming it (`properties.to is ulong, expected string`).
+    /// `message-id`.
+    public var messageID: MessageIDView? { read(0) { (r) throws(DecodeError) in try r.messageID("message-id") } }
+    /// `user-id`.
+    public var userID: BytesView? { read(1) { (r) throws(DecodeError) in try r.binaryView("user-id") } }
+    /// `to`.
+    public var to: StringView? { read(2) { (r) throws(DecodeError) in try r.stringView("to") } }
+    /// `subject`.
+    public var subject: StringView? { read(3) { (r) throws(DecodeError) in try r.stringView("subject") } }
+    /// `reply-to`.
+    public var replyTo: StringView? { read(4) { (r) throws(DecodeError) in try r.stringView("reply-to") } }
+    /// `correlation-id`.
+    public var correlationID: MessageIDView? { read(5) { (r) throws(DecodeError) in try r.messageID("correlation-id") } }
+    /// `content-type`.
+    public var contentType: SymbolView? { read(6) { (r) throws(DecodeError) in try r.symbolView("content-type") } }
+    /// `content-encoding`.
+    public var contentEncoding: SymbolView? { read(7) { (r) throws(DecodeError) in try r.symbolView("content-encoding") } }
+    /// `absolute-expiry-time`.
+    public var absoluteExpiryTime: Timestamp? { read(8) { (r) throws(DecodeError) in try r.timestamp("absolute-expiry-time") } }
+    /// `creation-time`.
+    public var creationTime: Timestamp? { read(9) { (r) throws(DecodeError) in try r.timestamp("creation-time") } }
+    /// `group-id`.
+    public var groupID: StringView? { read(10) { (r) throws(DecodeError) in try r.stringView("group-id") } }
+    /// `group-sequence`.
+    public var groupSequence: UInt32? { read(11) { (r) throws(DecodeError) in try r.uint("group-sequence") } }
+    /// `reply-to-group-id`.
+    public var replyToGroupID: StringView? { read(12) { (r) throws(DecodeError) in try r.stringView("reply-to-group-id") } }
+
+    /// Decodes an `amqp:properties:list` in place, checking every field; a field of the
+    /// wrong type is an error naming it (`properties.to is ulong, expected string`).
     public init(decoding d: DescribedView) throws(DecodeError) {
         guard d.descriptor.knownCode == Descriptors.properties else {
             throw DecodeError(.unexpectedDescriptor, at: d.encodedValue.offset, detail: "properties: expected amqp:properties:list")
         }
         var r = try FieldReader(d, composite: "properties")
-        messageID = try r.messageID("message-id")
-        userID = try r.binaryView("user-id")
-        to = try r.stringView("to")
-        subject = try r.stringView("subject")
-        replyTo = try r.stringView("reply-to")
-        correlationID = try r.messageID("correlation-id")
-        contentType = try r.symbolView("content-type")
-        contentEncoding = try r.symbolView("content-encoding")
-        absoluteExpiryTime = try r.timestamp("absolute-expiry-time")
-        creationTime = try r.timestamp("creation-time")
-        groupID = try r.stringView("group-id")
-        groupSequence = try r.uint("group-sequence")
-        replyToGroupID = try r.stringView("reply-to-group-id")
+        fields = r.list
+        _ = try r.messageID("message-id")
+        _ = try r.binaryView("user-id")
+        _ = try r.stringView("to")
+        _ = try r.stringView("subject")
+        _ = try r.stringView("reply-to")
+        _ = try r.messageID("correlation-id")
+        _ = try r.symbolView("content-type")
+        _ = try r.symbolView("content-encoding")
+        _ = try r.timestamp("absolute-expiry-time")
+        _ = try r.timestamp("creation-time")
+        _ = try r.stringView("group-id")
+        _ = try r.uint("group-sequence")
+        _ = try r.stringView("reply-to-group-id")
         try r.finishChecked()
+    }
+
+    /// Walks to field `index` and reads it with `get`. The init checked every field, so
+    /// the walk cannot fail on the same bytes; `nil` covers absent fields.
+    @inline(__always)
+    func read<T>(_ index: Int, _ get: (inout FieldReader) throws(DecodeError) -> T?) -> T? {
+        var r = FieldReader(list: fields, composite: "properties")
+        do {
+            for _ in 0..<index { try r.skipField() }
+            return try get(&r)
+        } catch {
+            return nil
+        }
     }
 
     /// An owned copy.

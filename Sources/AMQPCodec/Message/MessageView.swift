@@ -142,12 +142,18 @@ public struct MessageView {
         }
         guard limits.maxDepth >= 2 else { throw r.error(.nestingTooDeep, detail: "message section", at: start) }
         let descriptor: DescriptorView
-        do throws(DecodeError) {
-            descriptor = try ValueDecoder.decodeDescriptor(&r, depth: 2, limits: limits)
-        } catch {
-            var e = error
-            e.detail = e.detail.isEmpty ? "message: section descriptor" : "message: section descriptor: " + e.detail
-            throw e
+        // Fast path: every section descriptor is a smallulong (`53 xx`) in practice.
+        if r.remaining >= 2, r.buffer[r.position] == FormatCode.smallULong {
+            descriptor = .code(UInt64(r.buffer[r.position &+ 1]))
+            r.position &+= 2
+        } else {
+            do throws(DecodeError) {
+                descriptor = try ValueDecoder.decodeDescriptor(&r, depth: 2, limits: limits)
+            } catch {
+                var e = error
+                e.detail = e.detail.isEmpty ? "message: section descriptor" : "message: section descriptor: " + e.detail
+                throw e
+            }
         }
         guard let known = descriptor.knownCode, let section = MessageSection(descriptor: known) else {
             let name: String
@@ -161,7 +167,7 @@ public struct MessageView {
         let valueStart = r.position
         let value: AMQPValueView
         do throws(DecodeError) {
-            value = try ValueDecoder.decode(&r, depth: 2, limits: limits)
+            value = try readSectionValue(&r, section: section, limits: limits)
         } catch {
             throw error.naming(section)
         }
@@ -169,6 +175,32 @@ public struct MessageView {
             bytes: UnsafeRawBufferPointer(rebasing: r.buffer[valueStart..<r.position]),
             offset: r.baseOffset &+ valueStart, depth: 2, limits: limits)
         return (section, value, DescribedView(descriptor: descriptor, encodedValue: encoded))
+    }
+
+    /// The section's value, decoded one level. The header and properties lists are only
+    /// framed here (their field readers parse them next), and a data section's binary is
+    /// taken in place: building the general `AMQPValueView` for them costs more than
+    /// everything else a consumer does with a small message. Any other encoding takes
+    /// the general decoder, which reports problems exactly as before.
+    @inline(__always)
+    static func readSectionValue(_ r: inout ByteReader, section: MessageSection, limits: DecodeLimits) throws(DecodeError) -> AMQPValueView {
+        guard r.remaining >= 2 else { return try ValueDecoder.decode(&r, depth: 2, limits: limits) }
+        let code = r.buffer[r.position]
+        switch (section, code) {
+        case (.header, FormatCode.list8), (.properties, FormatCode.list8),
+            (.header, FormatCode.list32), (.properties, FormatCode.list32):
+            r.position &+= 1
+            let (count, body, bodyOffset) = try ValueDecoder.readCompoundHeader(&r, wide: code == FormatCode.list32, limits: limits)
+            return .list(ListView(count: count, body: body, bodyOffset: bodyOffset, depth: 2, limits: limits))
+        case (.data, FormatCode.vbin8):
+            let n = Int(r.buffer[r.position &+ 1])
+            guard r.remaining &- 2 >= n else { return try ValueDecoder.decode(&r, depth: 2, limits: limits) }
+            r.position &+= 2
+            let offset = r.absoluteOffset
+            return .binary(BytesView(try r.readSlice(n), offset: offset))
+        default:
+            return try ValueDecoder.decode(&r, depth: 2, limits: limits)
+        }
     }
 
     static func map(_ value: AMQPValueView, _ d: DescribedView, _ section: MessageSection) throws(DecodeError) -> MapView {

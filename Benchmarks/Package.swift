@@ -1,0 +1,38 @@
+// swift-tools-version: 6.1
+// Benchmarks for swift-amqp, kept in a nested package so that the main package graph
+// carries no benchmark dependencies. Run with `make bench` from the repository root.
+import PackageDescription
+
+// A path dependency's identity is its directory's name, which differs between clones
+// (`swift-amqp`, `main`, a CI folder): derive it instead of spelling it.
+let root = Context.packageDirectory.split(separator: "/").dropLast().last.map(String.init) ?? "swift-amqp"
+let amqp = root.lowercased()
+
+let package = Package(
+    name: "swift-amqp-benchmarks",
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // Runs one codec operation N times, for callgrind instruction counts.
+        .executableTarget(
+            name: "CodecProbe",
+            dependencies: [
+                .product(name: "AMQPCodec", package: amqp),
+                .product(name: "AMQPTool", package: amqp),
+            ],
+            path: "Benchmarks/CodecProbe"
+        ),
+        .executableTarget(
+            name: "CodecBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "AMQPCodec", package: amqp),
+                .product(name: "AMQPTool", package: amqp),
+            ],
+            path: "Benchmarks/CodecBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)
