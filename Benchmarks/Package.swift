@@ -24,6 +24,12 @@ let package = Package(
             ],
             path: "Benchmarks/CodecProbe"
         ),
+        // Mirrored against compacting ByteRing storage (Docs/reactor.md).
+        .executableTarget(
+            name: "RingProbe",
+            dependencies: [.product(name: "AMQPReactor", package: amqp)],
+            path: "Benchmarks/RingProbe"
+        ),
         .executableTarget(
             name: "CodecBenchmarks",
             dependencies: [
