@@ -13,13 +13,15 @@ extension Reactor {
         }
         guard record.phase == .established else { return }
         let instant = EngineInstant(nanoseconds: now)
-        do {
-            if record.dirty {
+        do throws(ReactorError) {
+            if record.dirty || record.arrived {
+                // New bytes from a recv completion, or the application may have changed
+                // what the machine accepts: offer what is unparsed.
                 record.dirty = false
-                // The application may have changed what the machine accepts: offer what it
-                // left unparsed once more.
+                record.arrived = false
                 parse(record, now: instant)
             }
+            if let error = record.ioError { throw error }
             try readInbound(record, now: instant)
             // Deadlines after reading, so bytes that arrived just in time count as
             // received before the idle time-out is checked.
@@ -43,7 +45,19 @@ extension Reactor {
 
     /// A connect in flight: done, failed, or timed out?
     func finishConnect(_ record: Record, now: UInt64) {
-        if record.writeReady || record.hangUp {
+        if let result = record.connectResult {
+            // io_uring: the connect request completed.
+            record.connectResult = nil
+            do throws(ReactorError) {
+                if result < 0 {
+                    throw ReactorError.system("connect", errno: -result, detail: record.remote.map { "\($0)" } ?? "")
+                }
+                if let options = record.socketOptions { try Socket.apply(options, to: record.fd) }
+                try established(record, peer: record.remote)
+            } catch {
+                close(record, error: error)
+            }
+        } else if case .epoll = io, record.writeReady || record.hangUp {
             let remote = record.remote.map { "\($0)" } ?? ""
             do {
                 let error = try Socket.pendingError(record.fd)
@@ -72,14 +86,17 @@ extension Reactor {
         record.connectDeadline = nil
         record.hangUp = false
         // Try both directions at once: a read that finds nothing costs one EAGAIN, and
-        // output queued before the connect finished goes out in this tick.
-        record.readReady = true
-        record.writeReady = true
+        // output queued before the connect finished goes out in this tick. (io_uring reads
+        // through requests instead, armed after delivery.)
+        if case .epoll = io { record.readReady = true }
+        record.writeReady = !record.sendInFlight
         record.events.append(.connected(peer: peer))
         updateDeadline(record)
     }
 
-    /// Reads until EAGAIN, end of stream or a full inbound ring, parsing after each read.
+    /// epoll: reads until EAGAIN, end of stream or a full inbound ring, parsing after each
+    /// read. (io_uring's recv completions commit bytes as they arrive; `readReady` stays
+    /// false there.)
     func readInbound(_ record: Record, now: EngineInstant) throws(ReactorError) {
         while record.readReady {
             let room = record.inbound.writable
@@ -112,11 +129,12 @@ extension Reactor {
     }
 
     /// Lets the machine produce into the outbound ring, then writes the ring's unread span
-    /// with one `send`.
+    /// with one `send` (or one send request).
     func writeOutbound(_ record: Record, now: EngineInstant) throws(ReactorError) {
         if record.machine.hasPendingOutput {
-            // Nothing borrows the outbound ring, so it may always be compacted.
-            record.outbound.reclaim()
+            // Nothing borrows the outbound ring, so it may be compacted, unless the kernel
+            // is reading from it.
+            if !record.sendInFlight { record.outbound.reclaim() }
             let room = record.outbound.writable
             if room.isEmpty {
                 record.outputStalled = true
@@ -127,16 +145,7 @@ extension Reactor {
                 record.outputStalled = n == 0
             }
         }
-        guard record.writeReady, !record.outbound.isEmpty else { return }
-        switch try Socket.send(record.fd, record.outbound.readable) {
-        case .wouldBlock:
-            record.writeReady = false
-        case .completed(let n):
-            record.outbound.consume(n)
-            // A short write means the send buffer is full: wait for the next EPOLLOUT
-            // edge rather than spend a call on EAGAIN.
-            if !record.outbound.isEmpty { record.writeReady = false }
-        }
+        try transmit(record)
     }
 
     /// Moves the machine's events to the connection's queue.
@@ -151,8 +160,7 @@ extension Reactor {
         guard record.phase != .closed else { return }
         if record.phase == .established { drainEvents(record) }
         record.phase = .closed
-        epoll.remove(record.fd)
-        Syscall.close(record.fd)
+        closeSocket(record)
         deadlines.set(Int(record.id.slot), to: nil)
         record.events.append(.closed(error))
         enqueue(record)

@@ -18,20 +18,25 @@ extension Reactor {
 
     /// One tick for every connection.
     ///
-    /// 1. Waits for readiness, at most until the earliest deadline and at most `timeout`
-    ///    (`nil`: no limit of its own; `.zero`: do not wait). It does not wait at all while
-    ///    any connection still has work from an earlier tick. The kernel's events are only
-    ///    noted per connection; nothing else happens while they are walked.
+    /// 1. Waits for readiness (epoll) or completions (io_uring), at most until the
+    ///    earliest deadline and at most `timeout` (`nil`: no limit of its own; `.zero`: do
+    ///    not wait). It does not wait at all while any connection still has work from an
+    ///    earlier tick. What the kernel reports is only noted per connection (readiness
+    ///    flags; with io_uring, received bytes committed to the inbound ring); nothing else
+    ///    happens while it is walked.
     /// 2. Runs jobs handed over with `execute`.
     /// 3. Accepts waiting connections (up to `acceptsPerTick` per listener), asking each
     ///    listener's acceptor for a machine.
     /// 4. Serves every connection with something to do: completes connects, reads until
-    ///    EAGAIN or a full inbound ring and hands the bytes to `receive`, runs due
-    ///    deadlines (`poll`), `produce`s into the outbound ring and writes it with one
-    ///    `send`. No user code runs in this step.
+    ///    EAGAIN or a full inbound ring (io_uring: takes what its recv completed) and hands
+    ///    the bytes to `receive`, runs due deadlines (`poll`), `produce`s into the outbound
+    ///    ring and writes it with one `send` (io_uring: one send request). No user code
+    ///    runs in this step.
     /// 5. Delivers each served connection's events to its handler, then releases the
     ///    inbound bytes the events could borrow.
-    /// 6. Writes what the handlers asked for (`withConnection`) at once.
+    /// 6. Writes what the handlers asked for (`withConnection`) at once; with io_uring,
+    ///    puts a recv in flight for each connection with room, and submits every request
+    ///    the tick prepared in one system call.
     ///
     /// Must not be called from a handler or job.
     public func runOnce(timeout: Duration? = nil) throws(ReactorError) {
@@ -44,7 +49,7 @@ extension Reactor {
             let untilDeadline = earliest > now ? earliest - now : 0
             wait = min(wait ?? .max, untilDeadline)
         }
-        try collectReadiness(timeoutNanoseconds: wait)
+        try collect(timeoutNanoseconds: wait)
         let now = monotonicNow()
         if wakePending { runJobs() }
         acceptWaiting()
@@ -66,6 +71,7 @@ extension Reactor {
         }
         batch.removeAll(keepingCapacity: true)
         freeRetiredSlots()
+        try submitRequests()
     }
 
     /// One tick for one connection: the work `Connection.work()` does.
@@ -78,15 +84,16 @@ extension Reactor {
     ///
     /// Every other connection is left as it was: readiness and due deadlines noted here
     /// are kept for its own turn (its `tick(only:)` or the next `runOnce`), its bytes stay
-    /// unread in the socket, and no handler but this connection's runs. Jobs and accepts
-    /// also wait for `runOnce`.
+    /// unparsed (in its socket; with io_uring, possibly already in its inbound ring, where
+    /// a recv in flight put them), and no handler but this connection's runs. Jobs and
+    /// accepts also wait for `runOnce`.
     ///
     /// - Returns: false if `id` is closed (its `.closed` event may have been delivered by
     ///   this call).
     @discardableResult
     public func tick(only id: ConnectionID) throws(ReactorError) -> Bool {
         precondition(!inCallback, "tick(only:) called from an event handler or job")
-        try collectReadiness(timeoutNanoseconds: 0)
+        try collect(timeoutNanoseconds: 0)
         let now = monotonicNow()
         collectDueDeadlines(now: now)
         guard let record = record(id) else { return false }
@@ -94,42 +101,11 @@ extension Reactor {
         deliver(record)
         afterDelivery(record, now: now)
         freeRetiredSlots()
+        try submitRequests()
         return record.phase != .closed
     }
 
     // MARK: Steps
-
-    /// Waits and notes what the kernel reports; runs no user code and performs no I/O.
-    func collectReadiness(timeoutNanoseconds: UInt64?) throws(ReactorError) {
-        try epoll.wait(timeoutNanoseconds: timeoutNanoseconds) { data, events in
-            guard let token = Token(packed: data) else { return }
-            switch token.kind {
-            case .connection:
-                guard token.slot < records.count, let record = records[token.slot],
-                    record.id.generation == token.generation, record.phase != .closed
-                else { return }
-                if events & (CAMQP_EPOLLIN | CAMQP_EPOLLRDHUP) != 0 { record.readReady = true }
-                if events & CAMQP_EPOLLOUT != 0 { record.writeReady = true }
-                if events & (CAMQP_EPOLLERR | CAMQP_EPOLLHUP) != 0 {
-                    // The next recv or send (or SO_ERROR, while connecting) says what
-                    // happened; make sure one is made.
-                    record.hangUp = true
-                    record.readReady = true
-                    record.writeReady = true
-                }
-                enqueue(record)
-            case .listener:
-                guard token.slot < listeners.count, let listener = listeners[token.slot],
-                    listener.id.generation == token.generation
-                else { return }
-                listener.pending = true
-            case .wake:
-                wakePending = true
-            case .timer:
-                break
-            }
-        }
-    }
 
     func runJobs() {
         wakePending = false
@@ -219,8 +195,9 @@ extension Reactor {
             record.inbound.consume(record.parsed)
             record.parsed = 0
         }
-        // No view into the inbound ring exists now: the one safe moment to compact.
-        record.inbound.reclaim()
+        // No view into the inbound ring exists now: the one safe moment to compact
+        // (unless the kernel is writing into it).
+        if !record.recvInFlight { record.inbound.reclaim() }
     }
 
     /// Serves what handlers asked for, and keeps the connection on the ready list while it
@@ -228,6 +205,7 @@ extension Reactor {
     func afterDelivery(_ record: Record, now: UInt64) {
         guard record.phase != .closed else { return }
         if record.dirty { serve(record, now: now) }
+        armReceive(record)
         if record.hasWork { enqueue(record) }
     }
 
@@ -245,7 +223,7 @@ extension Reactor.Record {
         case .closed: return !events.isEmpty
         case .connecting: return !events.isEmpty
         case .established:
-            if !events.isEmpty || dirty { return true }
+            if !events.isEmpty || dirty || arrived || ioError != nil || peerClosed { return true }
             if readReady && !inbound.isFull { return true }
             if writeReady && !outbound.isEmpty { return true }
             // Produce ahead into the ring even while the socket is full, until the ring is

@@ -45,7 +45,7 @@ public final class Reactor<Connection: SansIOConnection> {
     /// The backend in use: `.epoll` or `.uring`, never `.automatic`.
     public let backend: ReactorOptions.Backend
 
-    let epoll: EpollBackend
+    let io: IO
     let inbox: JobInbox<Connection>
 
     var records: [Record?] = []
@@ -70,45 +70,29 @@ public final class Reactor<Connection: SansIOConnection> {
     /// Live connections.
     public private(set) var connectionCount = 0
 
-    /// Creates a reactor and its kernel resources (an epoll instance and an eventfd).
+    /// Creates a reactor and its kernel resources (an epoll instance or an io_uring, and
+    /// an eventfd).
     ///
-    /// - Throws: `ReactorError` when the kernel refuses them, or when `.uring` is asked for
-    ///   explicitly (through `options` or `AMQP_REACTOR_BACKEND`) and is not available.
+    /// - Throws: `ReactorError` when the kernel refuses them, for instance when `.uring`
+    ///   is asked for explicitly (through `options` or `AMQP_REACTOR_BACKEND`) and
+    ///   io_uring_setup is refused here.
     public init(options: ReactorOptions = ReactorOptions()) throws(ReactorError) {
         self.options = options
-        backend = try Self.chooseBackend(options.backend)
-        epoll = try EpollBackend(batch: options.eventBatch)
+        (io, backend) = try Self.makeIO(options)
         inbox = try JobInbox()
-        try epoll.add(inbox.eventFD, token: Token(kind: .wake), interest: EpollBackend.inputInterest)
+        try watchWakeUps()
     }
 
     deinit {
+        // io_uring first: no request may still point into a ring when it is unmapped.
+        cancelAllRequests()
         for case let record? in records where record.phase != .closed {
-            epoll.remove(record.fd)
-            Syscall.close(record.fd)
+            closeSocket(record)
         }
         for case let listener? in listeners {
-            epoll.remove(listener.fd)
-            Syscall.close(listener.fd)
+            unwatch(listener)
         }
-        epoll.remove(inbox.eventFD)
-    }
-
-    static func chooseBackend(_ asked: ReactorOptions.Backend) throws(ReactorError) -> ReactorOptions.Backend {
-        var choice = asked
-        if choice == .automatic, let env = getenv("AMQP_REACTOR_BACKEND") {
-            let value = String(cString: env)
-            guard let named = ReactorOptions.Backend(rawValue: value), named != .automatic else {
-                throw ReactorError(.invalidArgument, operation: "AMQP_REACTOR_BACKEND", detail: "'\(value)' is not epoll or uring")
-            }
-            choice = named
-        }
-        switch choice {
-        case .epoll, .automatic:
-            return .epoll
-        case .uring:
-            throw ReactorError(.unsupported, operation: "Reactor", detail: "the io_uring backend is not built yet")
-        }
+        if case .epoll(let epoll) = io { epoll.remove(inbox.eventFD) }
     }
 
     /// A handle other threads may use to hand work to this reactor or stop it.
@@ -129,6 +113,9 @@ public final class Reactor<Connection: SansIOConnection> {
     /// Failures of the connect itself (refused, unreachable, `options.timeout` passed)
     /// arrive as `.closed(error)` through `handler`, like every later failure.
     ///
+    /// With epoll the connect starts here; with io_uring the request goes to the kernel
+    /// with the next tick's batch (so a thousand connects cost one system call).
+    ///
     /// - Throws: `ReactorError` when no socket can be made at all (out of descriptors).
     @discardableResult
     public func connect(
@@ -145,7 +132,7 @@ public final class Reactor<Connection: SansIOConnection> {
         }
         record.remote = address
         do throws(ReactorError) {
-            if try Socket.startConnect(fd, to: address) {
+            if try startConnect(record, to: address) {
                 try established(record, peer: address)
             } else {
                 record.phase = .connecting
@@ -258,14 +245,15 @@ public final class Reactor<Connection: SansIOConnection> {
         let id = ListenerID(slot: UInt32(slot), generation: listenerGenerations[slot])
         do throws(ReactorError) {
             let bound = try Socket.localAddress(fd)
-            try epoll.add(fd, token: Token(kind: .listener, slot: slot, generation: id.generation), interest: EpollBackend.inputInterest)
-            listeners[slot] = ListenerRecord(id: id, fd: fd, address: bound, options: options, accept: accept, handler: handler)
+            let listener = ListenerRecord(id: id, fd: fd, address: bound, options: options, accept: accept, handler: handler)
+            try watch(listener)
+            listeners[slot] = listener
         } catch {
             Syscall.close(fd)
             throw error
         }
-        // Connections may already be waiting (an edge before registration is not lost:
-        // epoll reports the current state on ADD), but try at once anyway.
+        // Connections may already be waiting (the kernel reports the current state when
+        // the socket is first watched), but try at once anyway.
         listeners[slot]!.pending = true
         return id
     }
@@ -276,17 +264,17 @@ public final class Reactor<Connection: SansIOConnection> {
     /// Closes a listening socket; connections it accepted are not affected.
     public func stopListening(_ id: ListenerID) {
         guard let listener = listener(id) else { return }
-        epoll.remove(listener.fd)
-        Syscall.close(listener.fd)
+        unwatch(listener)
         listeners[Int(id.slot)] = nil
         listenerGenerations[Int(id.slot)] &+= 1
     }
 
     // MARK: Records
 
+    /// The record `id` names, unless its `.closed` event has been delivered.
     func record(_ id: ConnectionID) -> Record? {
         let slot = Int(id.slot)
-        guard slot < records.count, let record = records[slot], record.id == id else { return nil }
+        guard slot < records.count, let record = records[slot], record.id == id, !record.retiring else { return nil }
         return record
     }
 
@@ -331,7 +319,7 @@ public final class Reactor<Connection: SansIOConnection> {
     ) throws(ReactorError) -> Record {
         let record = try makeRecord(fd: fd, connection: connection, socketOptions: socketOptions, handler: handler)
         do throws(ReactorError) {
-            try epoll.add(fd, token: record.token, interest: EpollBackend.connectionInterest)
+            try watch(record)
         } catch {
             freeSlots.append(Int(record.id.slot))
             throw error
@@ -341,14 +329,22 @@ public final class Reactor<Connection: SansIOConnection> {
         return record
     }
 
-    /// Frees a closed record's slot once its last event has been delivered.
+    /// Retires a closed record once its `.closed` event has been delivered: its id is no
+    /// longer valid, and its slot is freed as soon as no io_uring request of it is left
+    /// in flight (until then, the kernel may still point into its rings).
     func retire(_ record: Record) {
+        guard !record.retiring else { return }
+        record.retiring = true
+        connectionCount -= 1
+        if !record.hasRequestsInFlight { freeSlot(of: record) }
+    }
+
+    func freeSlot(of record: Record) {
         let slot = Int(record.id.slot)
         guard records[slot] === record else { return }
         records[slot] = nil
         generations[slot] &+= 1
         retiredSlots.append(slot)
-        connectionCount -= 1
     }
 
     /// Puts a connection on the ready list (once).
@@ -419,6 +415,20 @@ extension Reactor {
         var queued = false
         /// The machine had output but wrote nothing into the room it was given.
         var outputStalled = false
+        /// io_uring: bytes a recv completion committed that the machine has not seen.
+        var arrived = false
+        /// io_uring: a failure a completion reported, acted upon when the record is served.
+        var ioError: ReactorError? = nil
+        /// io_uring: the connect request's result, once it completed.
+        var connectResult: Int32? = nil
+        /// io_uring: the connect request's address, which must stay put until submitted.
+        var connectAddress = sockaddr_storage()
+        var recvInFlight = false
+        var sendInFlight = false
+        var connectInFlight = false
+        var cancelsInFlight = 0
+        /// The `.closed` event has been delivered; the id no longer names anything.
+        var retiring = false
         /// Inbound bytes the machine has consumed but whose events are not yet delivered:
         /// released (consumed from the ring) only after delivery, since events may borrow
         /// them.
@@ -439,7 +449,13 @@ extension Reactor {
             self.socketOptions = socketOptions
         }
 
-        var token: Token { Token(kind: .connection, slot: Int(id.slot), generation: id.generation) }
+        /// The token for this connection's readiness (epoll) or one of its requests.
+        func token(_ operation: URingBackend.Operation? = nil) -> Token {
+            Token(kind: .connection, operation: operation?.rawValue ?? 0, slot: Int(id.slot), generation: id.generation)
+        }
+
+        /// io_uring requests that may still touch the socket or the rings.
+        var hasRequestsInFlight: Bool { recvInFlight || sendInFlight || connectInFlight || cancelsInFlight > 0 }
     }
 
     /// One listening socket.

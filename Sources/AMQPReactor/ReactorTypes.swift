@@ -70,7 +70,7 @@ public struct ReactorOptions: Sendable {
         case automatic
         /// epoll, edge-triggered.
         case epoll
-        /// io_uring.
+        /// io_uring: recv into and send from the rings, completions instead of readiness.
         case uring
     }
 
@@ -90,6 +90,20 @@ public struct ReactorOptions: Sendable {
     /// Most connections one listener accepts per tick, so a burst of connects cannot
     /// starve established connections.
     public var acceptsPerTick = 64
+    /// io_uring: the thread that creates the reactor is the only thread that will ever
+    /// drive it (`run`, `runOnce`, `tick`, every call made from handlers and jobs, and the
+    /// release of the last reference).
+    /// Then the ring is set up with SINGLE_ISSUER and DEFER_TASKRUN where the kernel
+    /// accepts them: completions are posted only when that thread waits, instead of
+    /// interrupting it. Break the promise and submissions fail with EEXIST. Off by default.
+    public var uringSingleIssuer = false
+    /// io_uring: submission queue entries (a power of two). Requests beyond it are
+    /// submitted in several batches within a tick.
+    public var uringEntries: UInt32 = 256
+    /// io_uring: completion queue entries: at least the requests that can be in flight at
+    /// once (two per connection, plus listeners), or completions overflow into the
+    /// kernel's slower backlog.
+    public var uringCompletionEntries: UInt32 = 8192
 
     /// Creates the default options.
     public init() {}

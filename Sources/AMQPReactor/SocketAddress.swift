@@ -116,10 +116,10 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
     /// AF_INET or AF_INET6.
     var domain: Int32 { family == .ipv4 ? AF_INET : AF_INET6 }
 
-    /// Calls `body` with this address as a `sockaddr` and its length.
-    func withSockaddr<R, E: Error>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws(E) -> R) throws(E) -> R {
-        var storage = sockaddr_storage()
-        let length: socklen_t
+    /// Writes this address into `storage` as a `sockaddr_in` or `sockaddr_in6`; returns
+    /// its length.
+    func fill(_ storage: inout sockaddr_storage) -> socklen_t {
+        storage = sockaddr_storage()
         switch family {
         case .ipv4:
             var v4 = sockaddr_in()
@@ -129,7 +129,7 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
                 for i in 0..<4 { raw[i] = bytes[i] }
             }
             withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: v4, as: sockaddr_in.self) }
-            length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            return socklen_t(MemoryLayout<sockaddr_in>.size)
         case .ipv6:
             var v6 = sockaddr_in6()
             v6.sin6_family = sa_family_t(AF_INET6)
@@ -139,8 +139,14 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
                 for i in 0..<16 { raw[i] = bytes[i] }
             }
             withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: v6, as: sockaddr_in6.self) }
-            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+            return socklen_t(MemoryLayout<sockaddr_in6>.size)
         }
+    }
+
+    /// Calls `body` with this address as a `sockaddr` and its length.
+    func withSockaddr<R, E: Error>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws(E) -> R) throws(E) -> R {
+        var storage = sockaddr_storage()
+        let length = fill(&storage)
         // Result(catching:) keeps the typed error through the rethrowing pointer scope.
         let result: Result<R, E> = withUnsafePointer(to: &storage) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in Result { () throws(E) -> R in try body(sa, length) } }

@@ -110,9 +110,14 @@ func rawListener(backlog: Int32 = 16) throws -> (fd: Int32, address: SocketAddre
     return (fd, .loopbackIPv4(port: port))
 }
 
-/// Accepts one connection on a raw listener (bounded wait).
-func rawAccept(_ listener: Int32) throws -> RawSocket {
-    guard waitFor(listener, events: Int16(POLLIN), seconds: 5) else { throw SystemCallFailed("accept (wait)", ETIMEDOUT) }
+/// Accepts one connection on a raw listener (bounded wait), calling `step` while it waits
+/// (to run the reactor whose connect it is: io_uring submits requests with its ticks).
+func rawAccept(_ listener: Int32, while step: () throws -> Void = {}) throws -> RawSocket {
+    let deadline = secondsNow() + 5
+    while !waitFor(listener, events: Int16(POLLIN), seconds: 0.01) {
+        guard secondsNow() < deadline else { throw SystemCallFailed("accept (wait)", ETIMEDOUT) }
+        try step()
+    }
     let fd = camqp_accept(listener, nil, nil)
     guard fd >= 0 else { throw SystemCallFailed("accept", -fd) }
     return RawSocket(fd: fd)

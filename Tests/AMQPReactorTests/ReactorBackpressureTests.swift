@@ -54,9 +54,8 @@ extension ReactorTests {
     @Suite("backpressure")
     struct Backpressure {
         @Test("a peer that stops reading: the outbound ring fills, production stops, nothing hangs", arguments: testBackends)
-        func peerStopsReading(backend: ReactorOptions.Backend) throws {
-            var options = ReactorOptions()
-            options.backend = backend
+        func peerStopsReading(backend: TestBackend) throws {
+            let options = backend.options()
             let reactor = try Reactor<FloodMachine>(options: options)
             let (listenFD, address) = try rawListener()
             defer { close(listenFD) }
@@ -64,7 +63,7 @@ extension ReactorTests {
             let id = try reactor.connect(to: address, connection: FloodMachine()) { _, _, event in
                 if case .closed(let error) = event { closed = .some(error) }
             }
-            let peer = try rawAccept(listenFD)
+            let peer = try rawAccept(listenFD) { try reactor.runOnce(timeout: .milliseconds(5)) }
             let capacity = try #require(reactor.ringInfo(id)).outbound
 
             // The kernel's socket buffers fill first (megabytes on loopback), then the ring.
@@ -96,15 +95,14 @@ extension ReactorTests {
         }
 
         @Test("a machine that consumes nothing: reading stops at a full inbound ring", arguments: testBackends)
-        func inboundStopsWhenFullAndUnconsumed(backend: ReactorOptions.Backend) throws {
-            var options = ReactorOptions()
-            options.backend = backend
+        func inboundStopsWhenFullAndUnconsumed(backend: TestBackend) throws {
+            var options = backend.options()
             options.inboundCapacity = 8192
             let reactor = try Reactor<StubbornMachine>(options: options)
             let (listenFD, address) = try rawListener()
             defer { close(listenFD) }
             let id = try reactor.connect(to: address, connection: StubbornMachine()) { _, _, _ in }
-            let peer = try rawAccept(listenFD)
+            let peer = try rawAccept(listenFD) { try reactor.runOnce(timeout: .milliseconds(5)) }
             let capacity = try #require(reactor.ringInfo(id)).inbound
             // Far more than the ring: the rest must stay in the kernel.
             let chunk = [UInt8](repeating: 0x55, count: 64 << 10)

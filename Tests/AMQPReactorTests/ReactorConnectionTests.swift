@@ -14,7 +14,7 @@ extension ReactorTests {
     @Suite("connections over loopback TCP")
     struct Connections {
         @Test("open, heartbeats across several idle time-outs, close", arguments: testBackends)
-        func openHeartbeatsClose(backend: ReactorOptions.Backend) throws {
+        func openHeartbeatsClose(backend: TestBackend) throws {
             let h = try EngineHarness(backend: backend)
             // 400 ms idle time-outs on both sides and heartbeats at a quarter of the peer's:
             // a tick may run up to 300 ms late before anything breaks.
@@ -50,7 +50,7 @@ extension ReactorTests {
         }
 
         @Test("IPv6 loopback", arguments: testBackends)
-        func ipv6(backend: ReactorOptions.Backend) throws {
+        func ipv6(backend: TestBackend) throws {
             let h = try EngineHarness(backend: backend)
             let (_, address) = try h.listen(on: .loopbackIPv6(), serverConfiguration())
             #expect(address.family == .ipv6 && address.port != 0)
@@ -62,7 +62,7 @@ extension ReactorTests {
         }
 
         @Test("a name is resolved (blocking) and connected to", arguments: testBackends)
-        func connectByName(backend: ReactorOptions.Backend) throws {
+        func connectByName(backend: TestBackend) throws {
             let h = try EngineHarness(backend: backend)
             let (_, address) = try h.listen(serverConfiguration())
             // "localhost" comes from /etc/hosts: no DNS traffic leaves the machine.
@@ -76,7 +76,7 @@ extension ReactorTests {
         }
 
         @Test("connect to a closed port: typed connection-refused error", arguments: testBackends)
-        func connectRefused(backend: ReactorOptions.Backend) throws {
+        func connectRefused(backend: TestBackend) throws {
             let h = try EngineHarness(backend: backend)
             // A port that was just free: bind, read it, close.
             let (fd, address) = try rawListener()
@@ -94,7 +94,7 @@ extension ReactorTests {
         /// listener whose accept queue is full: Linux then drops the SYN, and the client
         /// retries for ever, as it would for an unreachable host.
         @Test("connect time-out: a listener with a full backlog", arguments: testBackends)
-        func connectTimeout(backend: ReactorOptions.Backend) throws {
+        func connectTimeout(backend: TestBackend) throws {
             let (fd, address) = try rawListener(backlog: 0)
             defer { close(fd) }
             // Backlog 0 still queues one connection; this one fills the queue.
@@ -112,7 +112,7 @@ extension ReactorTests {
         }
 
         @Test("peer resets in the middle of a frame: typed connection-reset error", arguments: testBackends)
-        func peerResetMidFrame(backend: ReactorOptions.Backend) throws {
+        func peerResetMidFrame(backend: TestBackend) throws {
             let h = try EngineHarness(backend: backend)
             let (_, address) = try h.listen(serverConfiguration())
             let peer = try RawSocket(connectingTo: address)
@@ -131,7 +131,7 @@ extension ReactorTests {
         }
 
         @Test("the peer closes before the connection finished: end of stream", arguments: testBackends)
-        func peerClosesEarly(backend: ReactorOptions.Backend) throws {
+        func peerClosesEarly(backend: TestBackend) throws {
             let h = try EngineHarness(backend: backend)
             let (_, address) = try h.listen(serverConfiguration())
             do {

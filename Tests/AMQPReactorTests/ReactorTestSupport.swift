@@ -5,9 +5,40 @@ import CAMQPLinux
 import Glibc
 import Testing
 
-/// The backends every reactor test runs on: epoll always, io_uring when this kernel lets
-/// a ring be set up.
-let testBackends: [ReactorOptions.Backend] = [.epoll]
+/// A backend configuration a reactor test runs on.
+struct TestBackend: Sendable, CustomTestStringConvertible {
+    var backend: ReactorOptions.Backend
+    /// io_uring with SINGLE_ISSUER/DEFER_TASKRUN: tests are synchronous, so the thread that
+    /// creates the reactor is the one that drives it.
+    var singleIssuer = false
+
+    func apply(to options: inout ReactorOptions) {
+        options.backend = backend
+        options.uringSingleIssuer = singleIssuer
+    }
+
+    func options() -> ReactorOptions {
+        var o = ReactorOptions()
+        apply(to: &o)
+        return o
+    }
+
+    var testDescription: String {
+        backend == .epoll ? "epoll" : singleIssuer ? "io_uring (single issuer)" : "io_uring"
+    }
+}
+
+/// io_uring_setup works here (a sandbox may refuse it).
+let uringAvailable: Bool = {
+    var err: Int32 = 0
+    return camqp_uring_probe(0, &err) == 0
+}()
+
+/// The backends every reactor test runs on: epoll always; io_uring, in both its
+/// any-thread and its single-issuer set-up, when this kernel lets a ring be set up.
+let testBackends: [TestBackend] =
+    [TestBackend(backend: .epoll)]
+    + (uringAvailable ? [TestBackend(backend: .uring), TestBackend(backend: .uring, singleIssuer: true)] : [])
 
 /// Why a bounded wait gave up.
 struct WaitTimedOut: Error, CustomStringConvertible {
@@ -63,9 +94,8 @@ final class EngineHarness {
     /// Called after each event is logged (to react: open, close).
     var onEvent: ((EngineHarness, ConnectionID, ReactorEvent<ConnectionEvent>) -> Void)? = nil
 
-    init(backend: ReactorOptions.Backend, configure: (inout ReactorOptions) -> Void = { _ in }) throws {
-        var options = ReactorOptions()
-        options.backend = backend
+    init(backend: TestBackend, configure: (inout ReactorOptions) -> Void = { _ in }) throws {
+        var options = backend.options()
         configure(&options)
         reactor = try Reactor(options: options)
     }
