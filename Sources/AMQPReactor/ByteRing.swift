@@ -83,7 +83,9 @@ public struct ByteRing: ~Copyable {
     ) throws(ReactorError) -> (UnsafeMutableRawPointer, Storage) {
         if preference != .compacting {
             var mirror = camqp_mirror_t()
-            let rc = camqp_mirror_map(capacity, &mirror)
+            // Named, so byte rings are recognizable in /proc/<pid>/maps (and told apart
+            // from other mirrors of the process).
+            let rc = camqp_mirror_map_named(capacity, "amqp-byte-ring", &mirror)
             if rc == 0, let mapped = mirror.base {
                 return (UnsafeMutableRawPointer(mapped), .mirrored)
             }

@@ -133,4 +133,18 @@ struct ByteRingTests {
         #expect(!moved4)
         #expect(ring.writable.count == 10)
     }
+
+    /// The two views are real mappings of one named memfd, back to back.
+    @Test func mirroredRingsAreTwoAdjacentViewsOfANamedMemfd() throws {
+        let ring = try ByteRing(minimumCapacity: 3 * Self.page, storage: .mirrored)
+        let base = UInt(bitPattern: ring.readable.baseAddress!)
+        let capacity = UInt(ring.capacity)
+        let ours = procSelfMaps().filter { $0.contains("amqp-byte-ring") }.compactMap { line -> (UInt, UInt)? in
+            let range = line.split(separator: " ")[0].split(separator: "-")
+            guard let lo = UInt(range[0], radix: 16), let hi = UInt(range[1], radix: 16) else { return nil }
+            return (lo, hi)
+        }.filter { $0.0 >= base && $0.1 <= base + 2 * capacity }
+        #expect(ours.map(\.0).sorted() == [base, base + capacity])
+        #expect(ours.allSatisfy { $0.1 - $0.0 == capacity })
+    }
 }

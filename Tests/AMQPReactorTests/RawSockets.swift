@@ -191,3 +191,15 @@ func raiseDescriptorLimit(to count: UInt64) -> UInt64 {
     }
     return UInt64(limit.rlim_cur)
 }
+
+/// Lines of /proc/self/maps.
+func procSelfMaps() -> [String] {
+    guard let f = fopen("/proc/self/maps", "r") else { return [] }
+    defer { fclose(f) }
+    var lines: [String] = []
+    var buf = [CChar](repeating: 0, count: 4096)
+    while fgets(&buf, Int32(buf.count), f) != nil {
+        lines.append(String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+    return lines
+}
