@@ -56,9 +56,15 @@ extension Reactor {
         collectDueDeadlines(now: now)
 
         swap(&ready, &batch)
+        // A slot can be listed twice when its record was retired by `tick(only:)` and the
+        // slot reused while still listed; serve each record once.
+        batch.removeAll { slot in
+            guard let record = records[slot], record.queued else { return true }
+            record.queued = false
+            return false
+        }
         for slot in batch {
             guard let record = records[slot] else { continue }
-            record.queued = false
             serve(record, now: now)
         }
         for slot in batch {

@@ -31,8 +31,10 @@ public enum ReactorEvent<Event> {
     /// ring and are valid only during the handler call.
     case connection(Event)
     /// The socket is closed and the id retired; this is the last event. `nil` when the
-    /// protocol finished cleanly (`isFinished`), otherwise why the transport failed
-    /// (connect refused or timed out, reset, end of stream, abort).
+    /// protocol machine finished (`isFinished`) and its output was written: whether the
+    /// protocol itself ended well is in the machine's own events (for AMQP,
+    /// `ConnectionEvent.closed`). Otherwise why the transport failed: connect refused or
+    /// timed out, reset, end of stream, abort.
     case closed(ReactorError?)
 }
 
