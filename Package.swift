@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "AMQPCodec", targets: ["AMQPCodec"]),
         .library(name: "AMQPEngine", targets: ["AMQPEngine"]),
         .library(name: "AMQPTesting", targets: ["AMQPTesting"]),
+        .library(name: "AMQPReactor", targets: ["AMQPReactor"]),
         .library(name: "AMQPTool", targets: ["AMQPTool"]),
         .library(name: "AMQP", targets: ["AMQP"]),
         .executable(name: "amqp", targets: ["amqp"]),
@@ -45,6 +46,13 @@ let package = Package(
         .target(
             name: "CAMQPLinux",
             linkerSettings: [.linkedLibrary("uring")]
+        ),
+        // One thread driving many connections over epoll or io_uring: byte rings,
+        // sockets, timers, wake-ups.
+        .target(
+            name: "AMQPReactor",
+            dependencies: ["AMQPEngine", "AMQPCodec", "CAMQPLinux"],
+            swiftSettings: strict
         ),
         // What the `amqp` command does, as a library so tests can drive it in-process.
         .target(
@@ -76,6 +84,11 @@ let package = Package(
         .testTarget(
             name: "AMQPTests",
             dependencies: ["AMQP", "AMQPEngine", "AMQPCodec", "AMQPTesting", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AMQPReactorTests",
+            dependencies: ["AMQPReactor", "AMQPEngine", "AMQPCodec", "AMQPTesting", "CAMQPLinux"],
             swiftSettings: strict
         ),
         .testTarget(name: "CAMQPLinuxTests", dependencies: ["CAMQPLinux"], swiftSettings: strict),

@@ -39,6 +39,12 @@ let package = Package(
             path: "Benchmarks/EngineBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Mirrored against compacting ByteRing storage (Docs/reactor.md).
+        .executableTarget(
+            name: "RingProbe",
+            dependencies: [.product(name: "AMQPReactor", package: amqp)],
+            path: "Benchmarks/RingProbe"
+        ),
         .executableTarget(
             name: "CodecBenchmarks",
             dependencies: [

@@ -15,11 +15,18 @@ size_t camqp_page_size(void) {
 }
 
 int camqp_mirror_map(size_t size, camqp_mirror_t *out) {
+    return camqp_mirror_map_named(size, "camqp-ring", out);
+}
+
+int camqp_mirror_map_named(size_t size, const char *name, camqp_mirror_t *out) {
     if (out == NULL) {
         return -EINVAL;
     }
     out->base = NULL;
     out->size = 0;
+    if (name == NULL) {
+        return -EINVAL;
+    }
 
     size_t page = camqp_page_size();
     /* Both views must start on a page boundary, and 2 * size must not wrap. */
@@ -29,7 +36,7 @@ int camqp_mirror_map(size_t size, camqp_mirror_t *out) {
 
     /* MFD_CLOEXEC: the fd lives only inside this call, but a concurrent
      * fork+exec on another thread must not inherit it. */
-    int fd = memfd_create("camqp-ring", MFD_CLOEXEC);
+    int fd = memfd_create(name, MFD_CLOEXEC);
     if (fd < 0) {
         return -errno;
     }

@@ -405,6 +405,10 @@ size_t camqp_page_size(void);
 /// (-EINVAL for a bad size) with `*out` zeroed and nothing leaked. Uses one
 /// fd only transiently: the mappings keep the memory alive.
 int camqp_mirror_map(size_t size, camqp_mirror_t *out);
+/// camqp_mirror_map with the memfd named `name` (at most 249 bytes; it shows in
+/// /proc/<pid>/maps as "/memfd:<name> (deleted)"), so each user of mirrors can
+/// tell its own mappings apart. -EINVAL if `name` is NULL.
+int camqp_mirror_map_named(size_t size, const char *name, camqp_mirror_t *out);
 /// Unmap a mirror created by camqp_mirror_map and zero `*m`. Returns 0, or
 /// -EINVAL if `m` does not describe a mapping.
 int camqp_mirror_unmap(camqp_mirror_t *m);

@@ -1,0 +1,179 @@
+import CAMQPLinux
+import Glibc
+
+/// A fixed-size byte queue for one direction of one connection: the transport writes at
+/// the tail, the protocol reads (and later releases) at the head, and both sides always
+/// see one contiguous span.
+///
+/// ```swift
+/// var ring = try ByteRing(minimumCapacity: 64 << 10)
+/// let n = recv(fd, ring.writable.baseAddress, ring.writable.count, 0)
+/// ring.commitWrite(n)
+/// let used = engine.receive(ring.readable, now: now)
+/// ring.consume(used)
+/// ```
+///
+/// Two storages, same behaviour:
+///
+/// - `.mirrored`: one memfd mapped twice back to back (`camqp_mirror_map`), so byte
+///   `capacity + k` is byte `k`. Readable and writable regions are contiguous even when
+///   they wrap, and nothing is ever moved.
+/// - `.compacting`: a plain allocation; `reclaim()` moves the unread bytes to the front
+///   (`memmove`) once the space released there is at least the space left at the end. Used when memfd or mmap is unavailable (or refused: `vm.max_map_count`).
+///
+/// `Docs/reactor.md` has the measurements behind the default (`.automatic` prefers
+/// `.mirrored`).
+///
+/// Pointers from `readable` and `writable` stay valid until the next call that changes
+/// the ring (`commitWrite`, `consume`, `reclaim`) and never outlive the ring. Bytes in `readable` are not overwritten until they are
+/// consumed, so a parser may hand out views into them and release them later.
+public struct ByteRing: ~Copyable {
+    /// How the bytes are stored.
+    public enum Storage: Hashable, Sendable, CustomStringConvertible {
+        /// A memfd mapped twice back to back: never copies.
+        case mirrored
+        /// A plain buffer that moves unread bytes to the front when it must.
+        case compacting
+
+        /// `mirrored` or `compacting`.
+        public var description: String { self == .mirrored ? "mirrored" : "compacting" }
+    }
+
+    /// Which storage to use.
+    public enum StoragePreference: Hashable, Sendable {
+        /// Mirrored when the system allows it, else compacting.
+        case automatic
+        /// Mirrored, or fail.
+        case mirrored
+        /// Compacting.
+        case compacting
+    }
+
+    /// Bytes the ring holds when full: a multiple of the page size.
+    public let capacity: Int
+    /// The storage in use.
+    public let storage: Storage
+    private let base: UnsafeMutableRawPointer
+    /// Offset of the first unread byte; always < `capacity` (mirrored) or <= it.
+    private var head = 0
+    /// Bytes written and not yet consumed.
+    public private(set) var count = 0
+    /// Bytes moved to the front by compaction so far (always 0 when mirrored).
+    public private(set) var bytesCompacted = 0
+
+    /// Creates an empty ring of at least `minimumCapacity` bytes, rounded up to a whole
+    /// number of pages.
+    ///
+    /// - Throws: `ReactorError` when `.mirrored` was required and the mapping failed, or
+    ///   when no memory could be had at all.
+    public init(minimumCapacity: Int, storage preference: StoragePreference = .automatic) throws(ReactorError) {
+        precondition(minimumCapacity > 0, "a ring needs room for at least one byte")
+        let page = Int(camqp_page_size())
+        let (rounded, overflow) = minimumCapacity.addingReportingOverflow(page - 1)
+        guard !overflow else {
+            throw ReactorError(.invalidArgument, operation: "ByteRing", detail: "\(minimumCapacity) bytes is too large")
+        }
+        let capacity = rounded / page * page
+        (base, storage) = try Self.allocate(capacity, preference)
+        self.capacity = capacity
+    }
+
+    private static func allocate(
+        _ capacity: Int, _ preference: StoragePreference
+    ) throws(ReactorError) -> (UnsafeMutableRawPointer, Storage) {
+        if preference != .compacting {
+            var mirror = camqp_mirror_t()
+            // Named, so byte rings are recognizable in /proc/<pid>/maps (and told apart
+            // from other mirrors of the process).
+            let rc = camqp_mirror_map_named(capacity, "amqp-byte-ring", &mirror)
+            if rc == 0, let mapped = mirror.base {
+                return (UnsafeMutableRawPointer(mapped), .mirrored)
+            }
+            if preference == .mirrored {
+                throw ReactorError.system("camqp_mirror_map", errno: -rc, detail: "\(capacity) bytes")
+            }
+        }
+        guard let memory = malloc(capacity) else {
+            throw ReactorError(.outOfMemory, errno: ENOMEM, operation: "malloc", detail: "\(capacity) bytes")
+        }
+        return (memory, .compacting)
+    }
+
+    deinit {
+        switch storage {
+        case .mirrored:
+            var mirror = camqp_mirror_t(base: base.assumingMemoryBound(to: UInt8.self), size: capacity)
+            let rc = camqp_mirror_unmap(&mirror)
+            precondition(rc == 0, "camqp_mirror_unmap failed with \(ErrnoName.of(-rc)): the ring's mapping was damaged")
+        case .compacting:
+            free(base)
+        }
+    }
+
+    /// True when no byte is waiting to be read.
+    public var isEmpty: Bool { count == 0 }
+    /// True when no byte can be written.
+    public var isFull: Bool { count == capacity }
+    /// Bytes that can still be written.
+    public var freeCount: Int { capacity - count }
+
+    /// The unread bytes, oldest first, as one contiguous span.
+    public var readable: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + head, count: count)
+    }
+
+    /// The space after the unread bytes, as one contiguous span.
+    ///
+    /// Mirrored: all of `freeCount`. Compacting: the space between the unread bytes and
+    /// the end of the buffer, which is less than `freeCount` once bytes have been consumed
+    /// from the front; `reclaim()` moves the unread bytes back to the front. Reading this
+    /// never moves anything, so views into `readable` stay valid.
+    public var writable: UnsafeMutableRawBufferPointer {
+        // Mirrored: head < capacity and count <= capacity, so head + capacity stays inside
+        // the second mapping.
+        let room = storage == .mirrored ? capacity - count : capacity - head - count
+        return UnsafeMutableRawBufferPointer(start: base + head + count, count: room)
+    }
+
+    /// Compacting storage: moves the unread bytes to the front when the space released at
+    /// the front is at least as large as the space left at the end, so that every move at
+    /// least doubles `writable` and its cost is amortized over the bytes written since.
+    /// Mirrored storage: does nothing. Returns true if bytes moved.
+    ///
+    /// Moving invalidates every pointer into `readable`: call it only when no view into
+    /// the unread bytes is held (the reactor calls it right after releasing what the
+    /// application has seen).
+    @discardableResult
+    public mutating func reclaim() -> Bool {
+        guard storage == .compacting, head > 0 else { return false }
+        if count == 0 {
+            // Nothing to move: starting over at the front is free, and it keeps a reader
+            // that keeps up from ever paying for a move.
+            head = 0
+            return false
+        }
+        guard head >= capacity - head - count else { return false }
+        memmove(base, base + head, count)
+        bytesCompacted += count
+        head = 0
+        return true
+    }
+
+    /// Marks `n` bytes at the start of `writable` as written.
+    public mutating func commitWrite(_ n: Int) {
+        let room = storage == .mirrored ? capacity - count : capacity - head - count
+        precondition(n >= 0 && n <= room, "commitWrite(\(n)) with \(room) bytes writable")
+        count += n
+    }
+
+    /// Releases the first `n` unread bytes; their memory may be written again.
+    ///
+    /// Never moves or re-bases anything, so a transfer into `writable` that is still in
+    /// flight (an io_uring recv) lands where `commitWrite` expects it.
+    public mutating func consume(_ n: Int) {
+        precondition(n >= 0 && n <= count, "consume(\(n)) with \(count) bytes readable")
+        count -= n
+        head += n
+        if storage == .mirrored && head >= capacity { head -= capacity }
+    }
+}

@@ -1,0 +1,168 @@
+import AMQPEngine
+import CAMQPLinux
+import Glibc
+
+// Serving one connection: connect completion, reads, deadlines, output. No user code runs
+// here; events are only queued, and delivered by the tick afterwards.
+
+extension Reactor {
+    /// Does all the I/O and protocol work one connection has, without blocking.
+    func serve(_ record: Record, now: UInt64) {
+        if record.phase == .connecting {
+            finishConnect(record, now: now)
+        }
+        guard record.phase == .established else { return }
+        let instant = EngineInstant(nanoseconds: now)
+        do throws(ReactorError) {
+            if record.dirty || record.arrived {
+                // New bytes from a recv completion, or the application may have changed
+                // what the machine accepts: offer what is unparsed.
+                record.dirty = false
+                record.arrived = false
+                parse(record, now: instant)
+            }
+            if let error = record.ioError { throw error }
+            try readInbound(record, now: instant)
+            // Deadlines after reading, so bytes that arrived just in time count as
+            // received before the idle time-out is checked.
+            if let due = record.machine.nextDeadline, due.nanoseconds <= now {
+                record.machine.poll(now: instant)
+            }
+            try writeOutbound(record, now: instant)
+        } catch {
+            close(record, error: record.machine.isFinished ? nil : error)
+            return
+        }
+        drainEvents(record)
+        if record.machine.isFinished && (record.outbound.isEmpty || record.peerClosed) {
+            close(record, error: nil)
+        } else if record.peerClosed {
+            close(record, error: ReactorError(.endOfStream, operation: "recv", detail: "the peer closed the connection"))
+        } else {
+            updateDeadline(record)
+        }
+    }
+
+    /// A connect in flight: done, failed, or timed out?
+    func finishConnect(_ record: Record, now: UInt64) {
+        if let result = record.connectResult {
+            // io_uring: the connect request completed.
+            record.connectResult = nil
+            do throws(ReactorError) {
+                if result < 0 {
+                    throw ReactorError.system("connect", errno: -result, detail: record.remote.map { "\($0)" } ?? "")
+                }
+                if let options = record.socketOptions { try Socket.apply(options, to: record.fd) }
+                try established(record, peer: record.remote)
+            } catch {
+                close(record, error: error)
+            }
+        } else if case .epoll = io, record.writeReady || record.hangUp {
+            let remote = record.remote.map { "\($0)" } ?? ""
+            do {
+                let error = try Socket.pendingError(record.fd)
+                if error != 0 {
+                    close(record, error: .system("connect", errno: error, detail: remote))
+                    return
+                }
+                if let options = record.socketOptions { try Socket.apply(options, to: record.fd) }
+                try established(record, peer: record.remote)
+            } catch {
+                close(record, error: error)
+            }
+        } else if let deadline = record.connectDeadline, now >= deadline {
+            let remote = record.remote.map { "\($0)" } ?? "the peer"
+            close(record, error: ReactorError(
+                .timedOut, errno: ETIMEDOUT, operation: "connect",
+                detail: "\(remote) did not answer within \(record.connectTimeout)"))
+        } else {
+            updateDeadline(record)
+        }
+    }
+
+    /// The socket is up: drive the machine from now on.
+    func established(_ record: Record, peer: SocketAddress?) throws(ReactorError) {
+        record.phase = .established
+        record.connectDeadline = nil
+        record.hangUp = false
+        // Try both directions at once: a read that finds nothing costs one EAGAIN, and
+        // output queued before the connect finished goes out in this tick. (io_uring reads
+        // through requests instead, armed after delivery.)
+        if case .epoll = io { record.readReady = true }
+        record.writeReady = !record.sendInFlight
+        record.events.append(.connected(peer: peer))
+        updateDeadline(record)
+    }
+
+    /// epoll: reads until EAGAIN, end of stream or a full inbound ring, parsing after each
+    /// read. (io_uring's recv completions commit bytes as they arrive; `readReady` stays
+    /// false there.)
+    func readInbound(_ record: Record, now: EngineInstant) throws(ReactorError) {
+        while record.readReady {
+            let room = record.inbound.writable
+            // Full: the unparsed bytes are not a whole unit yet, or the machine takes no
+            // more for now. Stop reading (memory stays bounded; the kernel's buffer and
+            // then TCP flow control hold the peer back) until delivery releases bytes or
+            // the application changes the machine.
+            guard !room.isEmpty else { return }
+            switch try Socket.receive(record.fd, into: room) {
+            case .wouldBlock:
+                record.readReady = false
+            case .completed(0):
+                record.readReady = false
+                record.peerClosed = true
+            case .completed(let n):
+                record.inbound.commitWrite(n)
+                parse(record, now: now)
+            }
+        }
+    }
+
+    /// Hands the bytes the machine has not consumed yet to `receive`.
+    func parse(_ record: Record, now: EngineInstant) {
+        let unparsed = UnsafeRawBufferPointer(rebasing: record.inbound.readable[record.parsed...])
+        guard !unparsed.isEmpty else { return }
+        let used = record.machine.receive(unparsed, now: now)
+        precondition(used >= 0 && used <= unparsed.count, "receive consumed \(used) of \(unparsed.count) bytes")
+        record.parsed += used
+        drainEvents(record)
+    }
+
+    /// Lets the machine produce into the outbound ring, then writes the ring's unread span
+    /// with one `send` (or one send request).
+    func writeOutbound(_ record: Record, now: EngineInstant) throws(ReactorError) {
+        if record.machine.hasPendingOutput {
+            // Nothing borrows the outbound ring, so it may be compacted, unless the kernel
+            // is reading from it.
+            if !record.sendInFlight { record.outbound.reclaim() }
+            let room = record.outbound.writable
+            if room.isEmpty {
+                record.outputStalled = true
+            } else {
+                let n = record.machine.produce(into: room, now: now)
+                precondition(n >= 0 && n <= room.count, "produce wrote \(n) bytes into \(room.count)")
+                record.outbound.commitWrite(n)
+                record.outputStalled = n == 0
+            }
+        }
+        try transmit(record)
+    }
+
+    /// Moves the machine's events to the connection's queue.
+    func drainEvents(_ record: Record) {
+        while let event = record.machine.nextEvent() {
+            record.events.append(.connection(event))
+        }
+    }
+
+    /// Closes the socket and queues `.closed(error)` after the connection's other events.
+    func close(_ record: Record, error: ReactorError?) {
+        guard record.phase != .closed else { return }
+        if record.phase == .established { drainEvents(record) }
+        record.phase = .closed
+        closeSocket(record)
+        deadlines.set(Int(record.id.slot), to: nil)
+        record.events.append(.closed(error))
+        enqueue(record)
+    }
+}

@@ -1,0 +1,241 @@
+import AMQPEngine
+import CAMQPLinux
+import Glibc
+import Synchronization
+
+// Ticks: wait, take note of readiness, serve connections, then deliver events.
+
+extension Reactor {
+    /// Runs ticks until `stop()` (here, from a handler or job) or `handle.stop()` (from
+    /// any thread). Between ticks the thread sleeps in the kernel until the next deadline
+    /// or I/O, so an idle reactor uses no CPU.
+    public func run() throws(ReactorError) {
+        defer { inbox.stopRequested.store(false, ordering: .relaxed) }
+        while !inbox.stopRequested.load(ordering: .acquiring) {
+            try runOnce(timeout: nil)
+        }
+    }
+
+    /// One tick for every connection.
+    ///
+    /// 1. Waits for readiness (epoll) or completions (io_uring), at most until the
+    ///    earliest deadline and at most `timeout` (`nil`: no limit of its own; `.zero`: do
+    ///    not wait). It does not wait at all while any connection still has work from an
+    ///    earlier tick. What the kernel reports is only noted per connection (readiness
+    ///    flags; with io_uring, received bytes committed to the inbound ring); nothing else
+    ///    happens while it is walked.
+    /// 2. Runs jobs handed over with `execute`.
+    /// 3. Accepts waiting connections (up to `acceptsPerTick` per listener), asking each
+    ///    listener's acceptor for a machine.
+    /// 4. Serves every connection with something to do: completes connects, reads until
+    ///    EAGAIN or a full inbound ring (io_uring: takes what its recv completed) and hands
+    ///    the bytes to `receive`, runs due deadlines (`poll`), `produce`s into the outbound
+    ///    ring and writes it with one `send` (io_uring: one send request). No user code
+    ///    runs in this step.
+    /// 5. Delivers each served connection's events to its handler, then releases the
+    ///    inbound bytes the events could borrow.
+    /// 6. Writes what the handlers asked for (`withConnection`) at once; with io_uring,
+    ///    puts a recv in flight for each connection with room, and submits every request
+    ///    the tick prepared in one system call.
+    ///
+    /// Must not be called from a handler or job.
+    public func runOnce(timeout: Duration? = nil) throws(ReactorError) {
+        precondition(!inCallback, "runOnce called from an event handler or job")
+        var wait: UInt64? = timeout?.wholeNanoseconds
+        if !ready.isEmpty || wakePending || listeners.contains(where: { $0?.pending == true }) {
+            wait = 0
+        } else if let earliest = deadlines.earliest {
+            let now = monotonicNow()
+            let untilDeadline = earliest > now ? earliest - now : 0
+            wait = min(wait ?? .max, untilDeadline)
+        }
+        try collect(timeoutNanoseconds: wait)
+        let now = monotonicNow()
+        if wakePending { runJobs() }
+        acceptWaiting()
+        collectDueDeadlines(now: now)
+
+        swap(&ready, &batch)
+        // A slot can be listed twice when its record was retired by `tick(only:)` and the
+        // slot reused while still listed; serve each record once.
+        batch.removeAll { slot in
+            guard let record = records[slot], record.queued else { return true }
+            record.queued = false
+            return false
+        }
+        for slot in batch {
+            guard let record = records[slot] else { continue }
+            serve(record, now: now)
+        }
+        for slot in batch {
+            guard let record = records[slot] else { continue }
+            deliver(record)
+        }
+        for slot in batch {
+            guard let record = records[slot] else { continue }
+            afterDelivery(record, now: now)
+        }
+        batch.removeAll(keepingCapacity: true)
+        freeRetiredSlots()
+        try submitRequests()
+    }
+
+    /// One tick for one connection: the work `Connection.work()` does.
+    ///
+    /// Takes note of readiness the kernel has for every connection (without waiting), then
+    /// serves only `id`: completes its connect, reads what its socket has (until EAGAIN or
+    /// a full inbound ring) and parses it, runs its due deadlines, produces and writes its
+    /// output, and delivers its events to its handler. It never blocks: when nothing is
+    /// ready it returns at once.
+    ///
+    /// Every other connection is left as it was: readiness and due deadlines noted here
+    /// are kept for its own turn (its `tick(only:)` or the next `runOnce`), its bytes stay
+    /// unparsed (in its socket; with io_uring, possibly already in its inbound ring, where
+    /// a recv in flight put them), and no handler but this connection's runs. Jobs and
+    /// accepts also wait for `runOnce`.
+    ///
+    /// - Returns: false if `id` is closed (its `.closed` event may have been delivered by
+    ///   this call).
+    @discardableResult
+    public func tick(only id: ConnectionID) throws(ReactorError) -> Bool {
+        precondition(!inCallback, "tick(only:) called from an event handler or job")
+        try collect(timeoutNanoseconds: 0)
+        let now = monotonicNow()
+        collectDueDeadlines(now: now)
+        guard let record = record(id) else { return false }
+        serve(record, now: now)
+        deliver(record)
+        afterDelivery(record, now: now)
+        freeRetiredSlots()
+        try submitRequests()
+        return record.phase != .closed
+    }
+
+    // MARK: Steps
+
+    func runJobs() {
+        wakePending = false
+        let jobs = inbox.take()
+        inCallback = true
+        defer { inCallback = false }
+        for job in jobs { job(self) }
+    }
+
+    func acceptWaiting() {
+        for slot in listeners.indices {
+            guard let listener = listeners[slot], listener.pending else { continue }
+            var accepted = 0
+            accepting: while accepted < options.acceptsPerTick {
+                let outcome: Syscall.Outcome<(Int32, SocketAddress?)>
+                do {
+                    outcome = try Socket.accept(listener.fd)
+                } catch {
+                    switch error.code {
+                    case .connectionAborted, .permissionDenied, .other:
+                        // The one connection failed (ECONNABORTED, EPROTO, a firewall's
+                        // EPERM); the listener is fine.
+                        continue accepting
+                    default:
+                        // Out of descriptors or memory: stop for now. The waiting
+                        // connections are tried again on the listener's next edge.
+                        listener.pending = false
+                        break accepting
+                    }
+                }
+                guard case .completed(let (fd, peer)) = outcome else {
+                    listener.pending = false
+                    break accepting
+                }
+                accepted += 1
+                inCallback = true
+                let machine = listener.accept(peer)
+                inCallback = false
+                guard let machine else {
+                    Syscall.close(fd)
+                    continue accepting
+                }
+                let record: Record
+                do {
+                    try Socket.apply(listener.options.socket, to: fd)
+                    record = try register(fd: fd, connection: machine, socketOptions: listener.options.socket, handler: listener.handler)
+                } catch {
+                    // A socket we could not set up is dropped; the peer sees it close.
+                    Syscall.close(fd)
+                    continue accepting
+                }
+                do {
+                    try established(record, peer: peer)
+                } catch {
+                    close(record, error: error)
+                }
+                enqueue(record)
+            }
+            // Left pending when the per-tick limit was reached: continue next tick.
+        }
+    }
+
+    func collectDueDeadlines(now: UInt64) {
+        while let slot = deadlines.popDue(now: now) {
+            guard let record = records[slot] else { continue }
+            enqueue(record)
+        }
+    }
+
+    /// Delivers the queued events of one connection to its handler, then releases the
+    /// inbound bytes they could borrow (or retires the record after `.closed`).
+    func deliver(_ record: Record) {
+        while !record.events.isEmpty {
+            swap(&record.events, &record.delivering)
+            inCallback = true
+            for event in record.delivering {
+                record.handler(self, record.id, event)
+            }
+            inCallback = false
+            record.delivering.removeAll(keepingCapacity: true)
+        }
+        if record.phase == .closed {
+            retire(record)
+            return
+        }
+        if record.parsed > 0 {
+            record.inbound.consume(record.parsed)
+            record.parsed = 0
+        }
+        // No view into the inbound ring exists now: the one safe moment to compact
+        // (unless the kernel is writing into it).
+        if !record.recvInFlight { record.inbound.reclaim() }
+    }
+
+    /// Serves what handlers asked for, and keeps the connection on the ready list while it
+    /// has work that needs no new readiness.
+    func afterDelivery(_ record: Record, now: UInt64) {
+        guard record.phase != .closed else { return }
+        if record.dirty { serve(record, now: now) }
+        armReceive(record)
+        if record.hasWork { enqueue(record) }
+    }
+
+    func freeRetiredSlots() {
+        guard !retiredSlots.isEmpty else { return }
+        freeSlots.append(contentsOf: retiredSlots)
+        retiredSlots.removeAll(keepingCapacity: true)
+    }
+}
+
+extension Reactor.Record {
+    /// Work that can be done without waiting for the kernel.
+    var hasWork: Bool {
+        switch phase {
+        case .closed: return !events.isEmpty
+        case .connecting: return !events.isEmpty
+        case .established:
+            if !events.isEmpty || dirty || arrived || ioError != nil || peerClosed { return true }
+            if readReady && !inbound.isFull { return true }
+            if writeReady && !outbound.isEmpty { return true }
+            // Produce ahead into the ring even while the socket is full, until the ring is
+            // full too: the next writable edge then sends a whole ring at once. A machine
+            // that wrote nothing into the room it had waits for more room.
+            return machine.hasPendingOutput && !outputStalled && !outbound.isFull
+        }
+    }
+}

@@ -1,0 +1,112 @@
+/// Names one connection on one reactor.
+///
+/// Ids are never reused while a connection lives and are rejected once it has closed:
+/// the slot is recycled, the generation is not, so a stale id finds nothing instead of
+/// someone else's connection.
+public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
+    let slot: UInt32
+    let generation: UInt32
+
+    /// `#slot.generation`.
+    public var description: String { "connection #\(slot).\(generation)" }
+}
+
+/// Names one listening socket on one reactor.
+public struct ListenerID: Hashable, Sendable, CustomStringConvertible {
+    let slot: UInt32
+    let generation: UInt32
+
+    /// `listener #slot.generation`.
+    public var description: String { "listener #\(slot).\(generation)" }
+}
+
+/// What a reactor tells the application about one connection, in order, after each
+/// connection's I/O for the tick is done (never while the reactor walks readiness or
+/// completions).
+public enum ReactorEvent<Event> {
+    /// The transport is up: an outgoing connect finished, or a listener accepted the
+    /// socket. `peer` is the remote address when the system reports one.
+    case connected(peer: SocketAddress?)
+    /// Something the connection's protocol reported. Views inside it borrow the inbound
+    /// ring and are valid only during the handler call.
+    case connection(Event)
+    /// The socket is closed and the id retired; this is the last event. `nil` when the
+    /// protocol machine finished (`isFinished`) and its output was written: whether the
+    /// protocol itself ended well is in the machine's own events (for AMQP,
+    /// `ConnectionEvent.closed`). Otherwise why the transport failed: connect refused or
+    /// timed out, reset, end of stream, abort.
+    case closed(ReactorError?)
+}
+
+/// How an outgoing connection is made.
+public struct ConnectOptions: Hashable, Sendable {
+    /// Give up on a connect that has not completed after this long.
+    public var timeout: Duration = .seconds(30)
+    /// TCP options for the socket.
+    public var socket = SocketOptions()
+
+    /// Creates the default options: a 30 s connect time-out, TCP_NODELAY.
+    public init() {}
+}
+
+/// How a listener accepts.
+public struct ListenOptions: Hashable, Sendable {
+    /// listen(2)'s backlog.
+    public var backlog: Int32 = 128
+    /// SO_REUSEADDR, so a restarted server can bind while old connections linger in
+    /// TIME_WAIT.
+    public var reuseAddress = true
+    /// TCP options for each accepted socket.
+    public var socket = SocketOptions()
+
+    /// Creates the default options.
+    public init() {}
+}
+
+/// How a reactor is built.
+public struct ReactorOptions: Sendable {
+    /// Which kernel interface waits for I/O.
+    public enum Backend: String, Hashable, Sendable {
+        /// `AMQP_REACTOR_BACKEND` (`epoll` or `uring`) if set; else io_uring when the
+        /// kernel allows it, else epoll.
+        case automatic
+        /// epoll, edge-triggered.
+        case epoll
+        /// io_uring: recv into and send from the rings, completions instead of readiness.
+        case uring
+    }
+
+    /// The backend; an explicit choice here wins over the environment.
+    public var backend: Backend = .automatic
+    /// Bytes of each connection's inbound ring (raised to the protocol's
+    /// `minimumInboundCapacity`, rounded up to whole pages). It bounds what one connection
+    /// reads per tick and holds at any time.
+    public var inboundCapacity = 64 << 10
+    /// Bytes of each connection's outbound ring (whole pages). Give it at least the
+    /// peer's largest frame, or frames that large wait for room forever.
+    public var outboundCapacity = 64 << 10
+    /// Mirrored rings when possible, or a choice.
+    public var ringStorage: ByteRing.StoragePreference = .automatic
+    /// Readiness events or completions taken from the kernel per wait.
+    public var eventBatch = 256
+    /// Most connections one listener accepts per tick, so a burst of connects cannot
+    /// starve established connections.
+    public var acceptsPerTick = 64
+    /// io_uring: the thread that creates the reactor is the only thread that will ever
+    /// drive it (`run`, `runOnce`, `tick`, every call made from handlers and jobs, and the
+    /// release of the last reference).
+    /// Then the ring is set up with SINGLE_ISSUER and DEFER_TASKRUN where the kernel
+    /// accepts them: completions are posted only when that thread waits, instead of
+    /// interrupting it. Break the promise and submissions fail with EEXIST. Off by default.
+    public var uringSingleIssuer = false
+    /// io_uring: submission queue entries (a power of two). Requests beyond it are
+    /// submitted in several batches within a tick.
+    public var uringEntries: UInt32 = 256
+    /// io_uring: completion queue entries: at least the requests that can be in flight at
+    /// once (two per connection, plus listeners), or completions overflow into the
+    /// kernel's slower backlog.
+    public var uringCompletionEntries: UInt32 = 8192
+
+    /// Creates the default options.
+    public init() {}
+}

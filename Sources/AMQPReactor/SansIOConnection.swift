@@ -1,0 +1,43 @@
+public import AMQPEngine
+
+/// What a reactor drives: a connection's protocol as a sans-I/O state machine. Bytes and
+/// `now` go in; bytes to write, events and a deadline come out; it never performs I/O,
+/// reads a clock or calls user code.
+///
+/// `ConnectionEngine` (AMQP 1.0) is the implementation that matters; the protocol exists
+/// so the reactor states exactly what it relies on, and so tests can drive it with
+/// synthetic protocols (a peer that floods, one that never consumes).
+public protocol SansIOConnection {
+    /// What the machine reports to the application.
+    associatedtype Event
+
+    /// Parses what it can of `bytes` and returns how many bytes it consumed; the rest is
+    /// offered again, with more appended, next time. Events may borrow `bytes`: the
+    /// reactor keeps them in place until the events are delivered.
+    mutating func receive(_ bytes: UnsafeRawBufferPointer, now: EngineInstant) -> Int
+    /// The next event, or `nil` when all have been drained.
+    mutating func nextEvent() -> Event?
+    /// Writes pending output into `buffer` and returns the number of bytes written.
+    mutating func produce(into buffer: UnsafeMutableRawBufferPointer, now: EngineInstant) -> Int
+    /// True when `produce` would write something now, given room.
+    var hasPendingOutput: Bool { get }
+    /// When `poll(now:)` must next be called, or `nil`.
+    var nextDeadline: EngineInstant? { get }
+    /// Runs the deadlines due at `now`.
+    mutating func poll(now: EngineInstant)
+    /// True when everything has been produced and the transport may be closed.
+    var isFinished: Bool { get }
+    /// The smallest inbound ring that holds any unit the machine must see whole (for AMQP,
+    /// a frame of the largest size it accepts); the reactor never makes a smaller one.
+    var minimumInboundCapacity: Int { get }
+}
+
+extension SansIOConnection {
+    /// No minimum: the reactor's configured ring size.
+    public var minimumInboundCapacity: Int { 0 }
+}
+
+extension ConnectionEngine: SansIOConnection {
+    /// The largest frame this engine accepts (its `max-frame-size`), which must fit whole.
+    public var minimumInboundCapacity: Int { Int(configuration.maxFrameSize) }
+}
