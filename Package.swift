@@ -75,6 +75,7 @@ let package = Package(
             name: "AMQPCodecTests",
             dependencies: [
                 "AMQPCodec",
+                "AMQPTesting",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [.copy("Resources")],

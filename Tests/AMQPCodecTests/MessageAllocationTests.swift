@@ -1,8 +1,9 @@
 import AMQPCodec
+import AMQPTesting
 import Testing
 
 // The receive and send hot paths must not allocate (DESIGN.md: steady-state send and
-// receive allocate nothing per message). See MessageAllocationHarness.swift for how
+// receive allocate nothing per message). See AMQPTesting.AllocationHarness for how
 // allocations are counted.
 
 @Suite struct MessageAllocationTests {

@@ -1,5 +1,6 @@
 import AMQPCodec
 import AMQPEngine
+import AMQPTesting
 import Glibc
 import Testing
 

@@ -1,38 +1,57 @@
-// A copy of Tests/AMQPCodecTests/MessageAllocationHarness.swift: test targets cannot
-// import one another.
-
 import Glibc
 
-// Counts heap allocations by re-running this test binary with glibc's
-// libc_malloc_debug.so preloaded, which honours `__malloc_hook`. The hook counts `malloc`
-// calls made on the measuring thread only and forwards to `__libc_malloc`, so it is safe
-// while other threads allocate. The child runs only the probe test and writes
-// `<scenario> <count>` lines to a file the parent reads.
-
-enum AllocationHarness {
-    static let outputVariable = "AMQP_MALLOC_PROBE_OUT"
+/// Counts heap allocations of code under test, for "steady state allocates nothing"
+/// assertions in Swift Testing suites.
+///
+/// It re-runs the test binary with glibc's `libc_malloc_debug.so` preloaded, which
+/// honours `__malloc_hook`. In that child the hook counts `malloc` calls made on the
+/// measuring thread only and forwards to `__libc_malloc`, so it is safe while other
+/// threads (the test runner's) allocate. The child runs only the probe test and writes
+/// `<scenario> <count>` lines to a file the parent reads.
+///
+/// Use it as a pair of tests:
+/// ```swift
+/// @Test(.enabled(if: AllocationHarness.canMeasure)) func allocatesNothing() {
+///     guard case .counts(let c) = AllocationHarness.run(probeTestName: "probe") else { return }
+///     #expect(c["send"] == 0)
+/// }
+/// @Test(.enabled(if: AllocationHarness.isProbe)) func probe() {
+///     guard AllocationHarness.install() else { return AllocationHarness.finish(unavailable: "no hook") }
+///     defer { AllocationHarness.finish() }
+///     AllocationHarness.measure("send") { /* the code under test */ }
+/// }
+/// ```
+/// Debug builds allocate in places release builds do not (e.g. `for … in` over
+/// arrays), so measure what release code does, or allow for it.
+public enum AllocationHarness {
+    /// The environment variable that marks the child and names its output file.
+    public static let outputVariable = "AMQP_MALLOC_PROBE_OUT"
+    /// glibc's debug allocator, which honours `__malloc_hook`.
     #if arch(arm64)
-        static let debugLibrary = "/lib/aarch64-linux-gnu/libc_malloc_debug.so.0"
+        public static let debugLibrary = "/lib/aarch64-linux-gnu/libc_malloc_debug.so.0"
     #else
         static let debugLibrary = "/lib/x86_64-linux-gnu/libc_malloc_debug.so.0"
     #endif
 
     /// True inside the child process.
-    static var isProbe: Bool { getenv(outputVariable) != nil }
+    public static var isProbe: Bool { getenv(outputVariable) != nil }
 
     /// True in the parent process on a system whose glibc ships the debug allocator
     /// (Debian's libc6 does, from glibc 2.34).
-    static var canMeasure: Bool { !isProbe && access(debugLibrary, R_OK) == 0 }
+    public static var canMeasure: Bool { !isProbe && access(debugLibrary, R_OK) == 0 }
 
     // MARK: Parent
 
-    enum Outcome {
+    /// What the child measured.
+    public enum Outcome: Sendable {
+        /// Allocation counts by scenario name.
         case counts([String: Int])
+        /// Why nothing could be measured.
         case unavailable(String)
     }
 
     /// Runs `probeTestName` in a child with the debug allocator, and returns its counts.
-    static func run(probeTestName: String) -> Outcome {
+    public static func run(probeTestName: String) -> Outcome {
         guard access(debugLibrary, R_OK) == 0 else { return .unavailable("\(debugLibrary) is missing") }
         var exe = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &exe, exe.count - 1)
@@ -108,7 +127,7 @@ enum AllocationHarness {
     }
 
     /// Installs the hook; false when the debug allocator is not loaded.
-    static func install() -> Bool {
+    public static func install() -> Bool {
         // The hook is a compatibility symbol (no default version), which plain dlsym
         // does not see; ask for its version, in the preloaded library.
         // (Swift's Glibc module does not declare the GNU `dlvsym`, so look it up too.)
@@ -125,7 +144,7 @@ enum AllocationHarness {
 
     /// Runs `body` once to warm up lazy state, then `iterations` times counted, and
     /// records the count under `name`.
-    static func measure(_ name: String, iterations: Int = 100, _ body: () -> Void) {
+    public static func measure(_ name: String, iterations: Int = 100, _ body: () -> Void) {
         body()
         count = 0
         measuredThread = pthread_self()
@@ -135,7 +154,7 @@ enum AllocationHarness {
     }
 
     /// Writes the recorded counts for the parent.
-    static func finish(unavailable reason: String? = nil) {
+    public static func finish(unavailable reason: String? = nil) {
         guard let path = getenv(outputVariable), let f = fopen(path, "w") else { return }
         if let reason { fputs("unavailable \(reason)\n", f) }
         for line in lines { fputs(line + "\n", f) }
