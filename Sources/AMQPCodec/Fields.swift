@@ -1,8 +1,8 @@
 /// AMQP `fields`: a map with symbol keys (connection, session and link properties,
 /// error info, node properties), kept in wire order.
-public struct Fields: Hashable, Sendable, ExpressibleByDictionaryLiteral {
+public struct Fields: Hashable, Sendable, ExpressibleByDictionaryLiteral, OrderedEntries {
     /// One entry.
-    public struct Entry: Hashable, Sendable {
+    public struct Entry: Hashable, Sendable, KeyedEntry {
         /// The key.
         public var key: Symbol
         /// The value.
@@ -20,20 +20,6 @@ public struct Fields: Hashable, Sendable, ExpressibleByDictionaryLiteral {
     /// Creates fields from a literal, keeping its order.
     public init(dictionaryLiteral elements: (Symbol, AMQPValue)...) {
         entries = elements.map { Entry(key: $0.0, value: $0.1) }
-    }
-    /// True when there are no entries.
-    public var isEmpty: Bool { entries.isEmpty }
-    /// The value for `key`; setting appends a new key or replaces the existing value, and
-    /// setting `nil` removes it.
-    public subscript(key: Symbol) -> AMQPValue? {
-        get { entries.first { $0.key == key }?.value }
-        set {
-            if let i = entries.firstIndex(where: { $0.key == key }) {
-                if let newValue { entries[i].value = newValue } else { entries.remove(at: i) }
-            } else if let newValue {
-                entries.append(Entry(key: key, value: newValue))
-            }
-        }
     }
 
     /// Encodes as a map with symbol keys.

@@ -24,9 +24,9 @@ public enum AnnotationKey: Hashable, Sendable, ExpressibleByStringLiteral, Expre
 
 /// An `annotations` map, in wire order: the delivery-annotations, message-annotations
 /// and footer sections.
-public struct Annotations: Hashable, Sendable, ExpressibleByDictionaryLiteral {
+public struct Annotations: Hashable, Sendable, ExpressibleByDictionaryLiteral, OrderedEntries {
     /// One key/value pair.
-    public struct Entry: Hashable, Sendable {
+    public struct Entry: Hashable, Sendable, KeyedEntry {
         /// The key.
         public var key: AnnotationKey
         /// The value, of any type.
@@ -48,23 +48,6 @@ public struct Annotations: Hashable, Sendable, ExpressibleByDictionaryLiteral {
         entries = elements.map { Entry(key: $0.0, value: $0.1) }
     }
 
-    /// Number of entries.
-    public var count: Int { entries.count }
-    /// True when there are no entries.
-    public var isEmpty: Bool { entries.isEmpty }
-
-    /// The value for `key`; setting appends a new key or replaces the value in place, and
-    /// setting `nil` removes the entry.
-    public subscript(key: AnnotationKey) -> AMQPValue? {
-        get { entries.first { $0.key == key }?.value }
-        set {
-            if let i = entries.firstIndex(where: { $0.key == key }) {
-                if let newValue { entries[i].value = newValue } else { entries.remove(at: i) }
-            } else if let newValue {
-                entries.append(Entry(key: key, value: newValue))
-            }
-        }
-    }
 
     /// Encodes the map (without a descriptor).
     public func encode(into e: inout AMQPEncoder) throws(EncodeError) {

@@ -9,9 +9,9 @@
 // `null` is a simple value and is allowed.
 
 /// The application-properties section: string keys and simple values, in wire order.
-public struct ApplicationProperties: Hashable, Sendable, ExpressibleByDictionaryLiteral {
+public struct ApplicationProperties: Hashable, Sendable, ExpressibleByDictionaryLiteral, OrderedEntries {
     /// One key/value pair.
-    public struct Entry: Hashable, Sendable {
+    public struct Entry: Hashable, Sendable, KeyedEntry {
         /// The key.
         public var key: String
         /// The value: any type but list, map and array.
@@ -33,23 +33,6 @@ public struct ApplicationProperties: Hashable, Sendable, ExpressibleByDictionary
         entries = elements.map { Entry(key: $0.0, value: $0.1) }
     }
 
-    /// Number of entries.
-    public var count: Int { entries.count }
-    /// True when there are no entries.
-    public var isEmpty: Bool { entries.isEmpty }
-
-    /// The value for `key`; setting appends a new key or replaces the value in place, and
-    /// setting `nil` removes the entry.
-    public subscript(key: String) -> AMQPValue? {
-        get { entries.first { $0.key == key }?.value }
-        set {
-            if let i = entries.firstIndex(where: { $0.key == key }) {
-                if let newValue { entries[i].value = newValue } else { entries.remove(at: i) }
-            } else if let newValue {
-                entries.append(Entry(key: key, value: newValue))
-            }
-        }
-    }
 
     /// Encodes the map (without a descriptor); a list, map or array value is refused
     /// with `EncodeError.invalidFieldValue`.
