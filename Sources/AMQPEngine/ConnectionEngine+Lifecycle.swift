@@ -365,6 +365,26 @@ extension ConnectionEngine {
         if control.isEmpty && !state.isFinal { transition(to: .error) }
     }
 
+    /// Tells the engine that the byte stream below it failed or ended before the
+    /// connection did (a reset, end of stream, a write error, a time-out at the socket).
+    ///
+    /// Nothing more can be sent or received: the connection goes to ERROR with an
+    /// `amqp:connection:forced` error from the transport (retryable by the reference's
+    /// policy), every session and link ends, and every unsettled outgoing delivery is
+    /// reported `.lost` so no message's fate is silently dropped. Does nothing once the
+    /// connection has ended.
+    public mutating func transportClosed(_ description: String) {
+        guard !state.isFinal else { return }
+        if failure == nil {
+            failure = EngineError(.connectionForced, "the transport closed: \(description)", origin: .transport)
+        }
+        sessionsConnectionClosed(error: failure?.error)
+        control.removeAll()
+        endAfterFlush = false
+        phase = .finished
+        transition(to: .error)
+    }
+
     /// A local error that needs no CLOSE (or one that is already queued).
     mutating func fail(_ error: EngineError, sendClose: Bool) {
         if sendClose {

@@ -158,7 +158,12 @@ extension Reactor {
     /// Closes the socket and queues `.closed(error)` after the connection's other events.
     func close(_ record: Record, error: ReactorError?) {
         guard record.phase != .closed else { return }
-        if record.phase == .established { drainEvents(record) }
+        if record.phase == .established {
+            // A machine that has not finished learns that its transport is gone, so it
+            // can end its sessions and report what was in flight.
+            if let error, !record.machine.isFinished { record.machine.transportClosed("\(error)") }
+            drainEvents(record)
+        }
         record.phase = .closed
         closeSocket(record)
         deadlines.set(Int(record.id.slot), to: nil)

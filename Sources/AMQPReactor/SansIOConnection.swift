@@ -27,12 +27,18 @@ public protocol SansIOConnection {
     mutating func poll(now: EngineInstant)
     /// True when everything has been produced and the transport may be closed.
     var isFinished: Bool { get }
+    /// The socket failed or ended under a machine that had not finished; it must end
+    /// too and say what was lost (`description` says why).
+    mutating func transportClosed(_ description: String)
     /// The smallest inbound ring that holds any unit the machine must see whole (for AMQP,
     /// a frame of the largest size it accepts); the reactor never makes a smaller one.
     var minimumInboundCapacity: Int { get }
 }
 
 extension SansIOConnection {
+    /// Machines with nothing to report about a dead transport need not say so.
+    public mutating func transportClosed(_ description: String) {}
+
     /// No minimum: the reactor's configured ring size.
     public var minimumInboundCapacity: Int { 0 }
 }

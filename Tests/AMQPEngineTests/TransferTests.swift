@@ -1,5 +1,6 @@
 import AMQPCodec
 import AMQPEngine
+import AMQPTesting
 import Testing
 
 @Suite struct TransferTests {
@@ -359,4 +360,30 @@ import Testing
         let tail = l.p.clientEvents.filter { $0.hasPrefix("detached:") || $0.hasPrefix("ended:") }
         #expect(tail == ["detached:0/0:detached:-", "ended:0:-"])
     }
+}
+
+/// A transport that dies under an open connection: the engine ends in ERROR with a
+/// retryable transport error and reports every unsettled delivery as lost.
+@Test func transportClosedReportsUnsettledDeliveriesLost() throws {
+    var pair = EnginePair(client: ConnectionConfiguration(role: .client, containerID: "c"),
+                          server: { var s = ConnectionConfiguration(role: .server, containerID: "s"); s.autoAccept = AutoAcceptPolicy(); return s }())
+    pair.client.open()
+    pair.server.open()
+    let session = try pair.client.beginSession()
+    let link = try pair.client.attachLink(session: session, .sender(name: "out", to: "q"))
+    try pair.pump(until: "the link has credit") { ($0.client.credit(on: link) ?? 0) > 0 }
+    for i in 0..<5 { _ = try pair.client.send(on: link, payload: [UInt8(i)]) }
+    _ = try pair.step()  // the transfers leave; no disposition has come back yet
+    var lost = 0
+    var sawError: EngineError? = nil
+    pair.client.transportClosed("connection reset by peer")
+    while let e = pair.client.nextEvent() {
+        if case .link(.lost) = e { lost += 1 }
+        if case .closed(let error) = e { sawError = error }
+    }
+    #expect(pair.client.state == .error)
+    #expect(pair.client.isFinished)
+    #expect(sawError?.origin == .transport)
+    #expect(sawError?.condition == .connectionForced)
+    #expect(lost == 5)
 }
