@@ -123,6 +123,16 @@ extension SessionEndpoint {
                 return .endSession(AMQPError(
                     condition: .invalidField, description: "continuation TRANSFER with delivery-id \(given) during delivery \(current.id)"))
             }
+            // Part 2, section 2.7.5: a continuation may repeat the tag and format, not change them.
+            if let tag = t.deliveryTag, tag != current.tag {
+                return .endSession(AMQPError(
+                    condition: .invalidField, description: "continuation TRANSFER with another delivery-tag during delivery \(current.id)"))
+            }
+            if let format = t.messageFormat, format != current.messageFormat {
+                return .endSession(AMQPError(
+                    condition: .invalidField,
+                    description: "continuation TRANSFER with message-format \(format) during delivery \(current.id) (format \(current.messageFormat))"))
+            }
             id = current.id
         } else {
             guard let given = t.deliveryID ?? expectedDeliveryID else {
