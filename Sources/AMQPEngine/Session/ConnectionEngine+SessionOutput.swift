@@ -59,7 +59,7 @@ extension ConnectionEngine {
                 case .flow(let link): sessions.slots[s]!.flowWritten(link)
                 case .end:
                     if sessions.slots[s]!.state == .ending {
-                        sessions.slots[s] = nil
+                        sessions.remove(at: s)
                         return .done
                     }
                 default: break

@@ -192,7 +192,7 @@ extension ConnectionEngine {
         switch session.state {
         case .endSent:
             // The answer to ours: the session is over.
-            sessions.slots[s] = nil
+            sessions.remove(at: s)
             events.append(.session(.ended(session.id, session.endError ?? peerError)))
         case .ending:
             break

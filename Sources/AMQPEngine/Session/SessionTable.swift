@@ -63,6 +63,21 @@ struct SessionTable {
         slots[c] = session
     }
 
+    /// Frees the slot of channel `s`. A free tail of the table is dropped, and its storage
+    /// given back once mostly unused, so a burst of sessions does not leave the
+    /// connection holding a table sized for it.
+    mutating func remove(at s: Int) {
+        slots[s] = nil
+        guard s == slots.count - 1 else { return }
+        while let last = slots.last, last == nil { slots.removeLast() }
+        if slots.capacity > 64 && slots.count < slots.capacity / 4 {
+            var fresh: [SessionEndpoint?] = []
+            fresh.reserveCapacity(slots.count)
+            fresh.append(contentsOf: slots)
+            slots = fresh
+        }
+    }
+
     /// The slot of `id`, if the session still exists.
     func index(_ id: SessionID) -> Int? {
         let c = Int(id.channel)
