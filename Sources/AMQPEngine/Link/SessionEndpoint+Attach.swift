@@ -147,6 +147,7 @@ extension SessionEndpoint {
         }
         if let remote = link.remoteHandle, remoteHandles[remote] == handle { remoteHandles[remote] = nil }
         links[h] = nil
+        takenHandles.remove(h)
         while let last = links.last, last == nil { links.removeLast() }
         events.append(.link(.detached(link.id, closed: closed, error: error)))
     }

@@ -225,6 +225,7 @@ extension ConnectionEngine {
             sessions.slots[s] = nil
         }
         sessions.slots.removeAll()
+        sessions.taken.removeAll()
         sessions.remoteChannels.removeAll()
         sessions.shared.bufferedDeliveryBytes = 0
     }

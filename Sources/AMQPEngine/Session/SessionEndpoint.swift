@@ -66,6 +66,8 @@ struct SessionEndpoint {
 
     /// Links by local handle.
     var links: [LinkEndpoint?] = []
+    /// The handles in `links` that hold a link.
+    var takenHandles = SlotBitmap()
     /// Peer handle → local handle.
     var remoteHandles: [UInt32: UInt32] = [:]
     /// Deliveries we sent and the peer has not settled.
@@ -141,10 +143,8 @@ struct SessionEndpoint {
 
     /// The lowest free local handle not above `max`.
     func freeHandle(max: UInt32) -> UInt32? {
-        for (i, l) in links.enumerated() where l == nil {
-            return UInt32(i) <= max ? UInt32(i) : nil
-        }
-        return UInt32(links.count) <= max ? UInt32(links.count) : nil
+        let h = takenHandles.lowestFree
+        return UInt64(h) <= UInt64(max) ? UInt32(h) : nil
     }
 
     /// Takes a link's slot (growing the table when `handle` is past its end).
@@ -152,6 +152,7 @@ struct SessionEndpoint {
         let h = Int(link.id.handle)
         while links.count <= h { links.append(nil) }
         links[h] = link
+        takenHandles.insert(h)
     }
 
     /// The link named by `id`, if it still exists.
