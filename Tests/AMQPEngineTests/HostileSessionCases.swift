@@ -161,6 +161,30 @@ extension HostileCase {
                 #expect(peer.engine.footprint.links == 2)
             }),
         HostileCase(
+            "answers to a name the application attached twice", at: .opened, setup: .session(), send: [],
+            expect: .recovers { peer, context in
+                // Not the peer's doing, but pairing must still answer the first waiting
+                // link first, and the name must be free once both are gone.
+                let session = try #require(context.session)
+                var ours: [LinkID] = []
+                try peer.perform { e in
+                    for _ in 0..<2 { if let l = try? e.attachLink(session: session, .receiver(name: "dup", from: "q", credit: .manual)) { ours.append(l) } }
+                }
+                peer.skipFrames(peer.pendingFrames.count)
+                try #require(ours.count == 2)
+                try peer.send(bytes: attachSender("dup", handle: 10))
+                #expect(peer.engine.isAttached(ours[0]) && !peer.engine.isAttached(ours[1]))
+                try peer.send(bytes: attachSender("dup", handle: 11))
+                #expect(peer.engine.isAttached(ours[1]))
+                try peer.send(bytes: frame(.detach(Detach(handle: 10, closed: true))))
+                try peer.perform { $0.detachLink(ours[1]) }
+                try peer.send(bytes: frame(.detach(Detach(handle: 11, closed: true))))
+                peer.skipFrames(peer.pendingFrames.count)
+                #expect(peer.engine.footprint.links == 0)
+                try peer.send(bytes: attachSender("dup", handle: 12))
+                #expect(peer.events.linkSummaries.last == "remoteAttach:dup")
+            }),
+        HostileCase(
             "more links than the peer's own handle-max", at: .opened,
             setup: .session(peerBegin: Begin(remoteChannel: 0, nextOutgoingID: 0, incomingWindow: 10, outgoingWindow: 10, handleMax: 1)),
             send: attachSender("a", handle: 0) + attachSender("b", handle: 1) + attachSender("c", handle: 2),
