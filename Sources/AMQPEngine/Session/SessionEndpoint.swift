@@ -68,6 +68,11 @@ struct SessionEndpoint {
     var links: [LinkEndpoint?] = []
     /// The handles in `links` that hold a link.
     var takenHandles = SlotBitmap()
+    /// Links by name and our role (one of them, when several share both).
+    var linkNames: [LinkName: UInt32] = [:]
+    /// Links sharing their name and role with another one (only the application can
+    /// make these): while there are any, pairing walks the table.
+    var sharedLinkNames = 0
     /// Peer handle → local handle.
     var remoteHandles: [UInt32: UInt32] = [:]
     /// Deliveries we sent and the peer has not settled.
@@ -153,6 +158,7 @@ struct SessionEndpoint {
         while links.count <= h { links.append(nil) }
         links[h] = link
         takenHandles.insert(h)
+        rememberName(of: link, at: link.id.handle)
     }
 
     /// The link named by `id`, if it still exists.
