@@ -345,7 +345,7 @@ extension HostileCase {
             },
             expect: .closes(.resourceLimitExceeded, "partly received deliveries exceed 4000 buffered bytes")),
         HostileCase(
-            "aborted deliveries in a loop", at: .opened, setup: .receiver(credit: .prefetch(10)), maxEvents: 1_100,
+            "aborted deliveries in a loop", at: .opened, setup: .receiver(credit: .prefetch(2_000)), maxEvents: 1_100,
             send: (0..<1_000).flatMap { transfer(UInt32($0), more: true, payload: 200) + transfer(nil, aborted: true) },
             expect: .recovers { peer, context in
                 #expect(peer.events.linkSummaries.filter { $0.hasPrefix("aborted:") }.count == 1_000)
