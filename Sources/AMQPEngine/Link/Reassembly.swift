@@ -185,7 +185,7 @@ extension SessionEndpoint {
     }
 
     /// A delivery arrived: one credit used (part 2, section 2.6.7); a prefetching link
-    /// tops its credit up when half is gone.
+    /// tops its credit up when half is gone (once the FLOW saying so is written).
     mutating func consumeCredit(_ h: Int, events: inout RingQueue<ConnectionEvent>) {
         links[h]!.credit &-= 1
         links[h]!.deliveryCount &+= 1
@@ -194,8 +194,10 @@ extension SessionEndpoint {
             links[h]!.drain = false
             events.append(.link(.drained(links[h]!.id)))
         }
-        if case .prefetch(let n) = links[h]!.receiver.policy, !links[h]!.receiver.drainRequested, links[h]!.credit <= n / 2 {
-            links[h]!.credit = n
+        if case .prefetch(let n) = links[h]!.receiver.policy, !links[h]!.receiver.drainRequested, links[h]!.credit <= n / 2,
+            !links[h]!.receiver.refillPending
+        {
+            links[h]!.receiver.refillPending = true
             queueLinkFlow(h)
         }
     }

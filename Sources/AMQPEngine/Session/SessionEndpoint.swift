@@ -119,6 +119,7 @@ struct SessionEndpoint {
             f.handle = link.id.handle
             f.deliveryCount = link.deliveryCountKnown ? link.deliveryCount : nil
             f.linkCredit = link.credit
+            if link.receiver.refillPending, case .prefetch(let n) = link.receiver.policy { f.linkCredit = n }
             f.drain = link.drain
             if link.role == .sender { f.available = UInt32(truncatingIfNeeded: link.sender.queue.count) }
         }
