@@ -13,6 +13,12 @@ import Testing
         #expect(Set(HostileCase.connection.map(\.name)).count == HostileCase.connection.count)
     }
 
+    @Test func thereAreEnoughSessionCases() {
+        #expect(HostileCase.sessions.count >= 30)
+        let names = (HostileCase.connection + HostileCase.sessions).map(\.name)
+        #expect(Set(names).count == names.count)
+    }
+
     @Test(arguments: HostileRun.all, [CutPolicy.whole, .oneByte, .random(seed: 0xBAD, maxChunk: 17)])
     func hostilePeer(run: HostileRun, cut: CutPolicy) throws {
         let c = run.hostile
@@ -93,6 +99,7 @@ import Testing
             let ended = peer.events.sessionEnds.last
             #expect(ended?.0 == session, "ended: \(ended.map { "\($0)" } ?? "nothing")")
             #expect(ended?.1?.condition == condition && ended?.1?.origin == .local)
+            #expect(ended?.1?.error.errorDescription?.contains(text) == true)
             #expect(!peer.engine.isActive(session))
             #expect(peer.engine.footprint.sessions == context.baseline.sessions - 1)
             try Self.closeCleanly(&peer)
