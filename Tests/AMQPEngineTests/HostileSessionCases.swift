@@ -3,8 +3,9 @@ import AMQPEngine
 import AMQPTesting
 import Testing
 
-// What a hostile (or merely broken) peer can do to the session and link layers, and what
-// the engine must answer. Run by HostilePeerTests with the connection cases: each for both
+// What a hostile (or merely broken) peer can do to the session layer (channels, BEGIN,
+// END, session lifecycles), and what the engine must answer; link cases are in
+// HostileLinkCases.swift. Run by HostilePeerTests with the connection cases: each for both
 // roles, under whole, one-byte and random cuts. Most cases strike after a setup (see
 // `HostileSetup`): the engine began a session on channel 0, which the peer answered on
 // channel 5, and attached a link on handle 0, which the peer answered on handle 3.
@@ -14,104 +15,104 @@ import Testing
 // protocol error ends the session with `amqp:invalid-field` or `amqp:not-allowed`, a
 // frame on a channel without a session closes the connection with `amqp:not-allowed`.
 
-private let channel = HostileSetup.peerChannel
-private let handle = HostileSetup.peerHandle
+/// The peer's channel for the setup's session.
+let setupChannel = HostileSetup.peerChannel
+/// The peer's handle for the setup's link.
+let setupHandle = HostileSetup.peerHandle
 
 /// A frame from the peer, on the setup's channel unless told.
-private func frame(_ p: Performative, on c: UInt16 = channel, payload: [UInt8] = []) -> [UInt8] {
+func peerFrame(_ p: Performative, on c: UInt16 = setupChannel, payload: [UInt8] = []) -> [UInt8] {
     FrameBytes.frame(p, channel: c, payload: payload)
 }
 
-/// A TRANSFER on the setup's link: the first frame of delivery `id` (tag `id`, format 0)
-/// unless `id` is nil.
-private func transfer(
+/// A TRANSFER from the peer on the setup's link (or `h`): the first frame of delivery `id`
+/// (tag `id`, format 0), or a continuation when `id` is nil.
+func peerTransfer(
     _ id: UInt32?, more: Bool = false, payload: Int = 10, tag: DeliveryTag? = nil, format: UInt32? = nil,
-    settled: Bool? = nil, aborted: Bool = false, on h: UInt32 = handle
+    settled: Bool? = nil, aborted: Bool = false, on h: UInt32 = setupHandle
 ) -> [UInt8] {
     let t = Transfer(
         handle: h, deliveryID: id, deliveryTag: tag ?? id.map { DeliveryTag(UInt64($0)) },
         messageFormat: format ?? (id == nil ? nil : 0), settled: settled, more: more, aborted: aborted)
-    return frame(.transfer(t), payload: [UInt8](repeating: 0x5A, count: payload))
+    return peerFrame(.transfer(t), payload: [UInt8](repeating: 0x5A, count: payload))
 }
 
 /// A FLOW from the peer; with `link`, about the setup's link.
-private func flow(
+func peerFlow(
     nextIncomingID: UInt32? = 0, incomingWindow: UInt32 = 1_000, nextOutgoingID: UInt32 = 0, link: Bool = true,
     deliveryCount: UInt32? = 0, credit: UInt32? = nil, drain: Bool = false, echo: Bool = false
 ) -> [UInt8] {
-    frame(.flow(Flow(
+    peerFrame(.flow(Flow(
         nextIncomingID: nextIncomingID, incomingWindow: incomingWindow, nextOutgoingID: nextOutgoingID, outgoingWindow: 1_000,
-        handle: link ? handle : nil, deliveryCount: link ? deliveryCount : nil, linkCredit: link ? credit : nil,
+        handle: link ? setupHandle : nil, deliveryCount: link ? deliveryCount : nil, linkCredit: link ? credit : nil,
         drain: drain, echo: echo)))
 }
 
-/// The peer attaching a link as sender on `h`.
-private func attachSender(_ name: String, handle h: UInt32) -> [UInt8] {
-    frame(.attach(Attach(name: name, handle: h, role: .sender, source: Source(address: "q"), target: .target(Target()), initialDeliveryCount: 0)))
+/// The peer attaching a link `name` as sender on `h`.
+func peerAttach(_ name: String, handle h: UInt32) -> [UInt8] {
+    peerFrame(.attach(Attach(
+        name: name, handle: h, role: .sender, source: Source(address: "q"), target: .target(Target()), initialDeliveryCount: 0)))
 }
 
-private let begin = Begin(nextOutgoingID: 0, incomingWindow: 1_000, outgoingWindow: 1_000)
-
-/// An ATTACH whose fields are given as raw encodings.
-private func rawAttach(_ fields: [[UInt8]]) -> [UInt8] {
-    FrameBytes.rawFrame(channel: channel, body: FrameBytes.describedList(0x12, rawFields: fields))
+/// An ATTACH from the peer whose fields are given as raw encodings.
+func peerRawAttach(_ fields: [[UInt8]]) -> [UInt8] {
+    FrameBytes.rawFrame(channel: setupChannel, body: FrameBytes.describedList(0x12, rawFields: fields))
 }
 
-private let str8R: [UInt8] = [0xA1, 1, 0x72]  // "r"
-private let redirect = AMQPError(
-    condition: .linkRedirect, description: "moved to the other node",
-    info: ["network-host": .string("other.example"), "port": .int(5671), "hostname": .string("other"), "address": .string("q2")])
+/// The peer beginning a session of its own.
+let unansweredBegin = Begin(nextOutgoingID: 0, incomingWindow: 1_000, outgoingWindow: 1_000)
 
 extension HostileCase {
-    static let sessions: [HostileCase] = channelCases + attachCases + transferCases + flowCases + lifecycleCases
+    /// Every session and link case.
+    static let sessions: [HostileCase] = channelCases + lifecycleCases + attachCases + transferCases + flowCases
 
     // MARK: Channels, BEGIN and END
 
     static let channelCases: [HostileCase] = [
         HostileCase(
-            "BEGIN on a channel in use", at: .opened, setup: .session(), send: frame(.begin(begin)),
+            "BEGIN on a channel in use", at: .opened, setup: .session(), send: peerFrame(.begin(unansweredBegin)),
             expect: .closes(.notAllowed, "BEGIN on channel 5, which is in use")),
         HostileCase(
-            "BEGIN beyond channel-max", at: .opened, configure: { $0.channelMax = 3 }, send: frame(.begin(begin), on: 4),
+            "BEGIN beyond channel-max", at: .opened, configure: { $0.channelMax = 3 }, send: peerFrame(.begin(unansweredBegin), on: 4),
             expect: .closes(.framingError, "BEGIN on channel 4, above channel-max 3")),
         HostileCase(
             "BEGIN whose remote-channel names a channel we never used", at: .opened,
-            send: frame(.begin(Begin(remoteChannel: 7, nextOutgoingID: 0, incomingWindow: 10, outgoingWindow: 10))),
+            send: peerFrame(.begin(Begin(remoteChannel: 7, nextOutgoingID: 0, incomingWindow: 10, outgoingWindow: 10))),
             expect: .closes(.invalidField, "BEGIN answers channel 7, where we began no session")),
         HostileCase(
             "BEGIN answering a session that is already answered", at: .opened, setup: .session(),
-            send: frame(.begin(Begin(remoteChannel: 0, nextOutgoingID: 0, incomingWindow: 10, outgoingWindow: 10)), on: 6),
+            send: peerFrame(.begin(Begin(remoteChannel: 0, nextOutgoingID: 0, incomingWindow: 10, outgoingWindow: 10)), on: 6),
             expect: .closes(.invalidField, "BEGIN answers channel 0")),
         HostileCase(
-            "END on a channel without a session", at: .opened, send: frame(.end(End()), on: 9),
+            "END on a channel without a session", at: .opened, send: peerFrame(.end(End()), on: 9),
             expect: .closes(.notAllowed, "END on channel 9, where no session has begun")),
         HostileCase(
-            "END twice", at: .opened, setup: .session(), send: frame(.end(End())) + frame(.end(End())),
+            "END twice", at: .opened, setup: .session(), send: peerFrame(.end(End())) + peerFrame(.end(End())),
             expect: .closes(.notAllowed, "END on channel 5, where no session has begun")),
         HostileCase(
-            "ATTACH on a channel without a session", at: .opened, send: attachSender("x", handle: 0),
+            "ATTACH on a channel without a session", at: .opened, send: peerAttach("x", handle: 0),
             expect: .closes(.notAllowed, "attach on channel 5, where no session has begun")),
         HostileCase(
-            "FLOW on a channel without a session", at: .opened, send: flow(link: false),
+            "FLOW on a channel without a session", at: .opened, send: peerFlow(link: false),
             expect: .closes(.notAllowed, "flow on channel 5, where no session has begun")),
         HostileCase(
-            "TRANSFER on a channel without a session", at: .opened, send: transfer(0),
+            "TRANSFER on a channel without a session", at: .opened, send: peerTransfer(0),
             expect: .closes(.notAllowed, "transfer on channel 5, where no session has begun")),
         HostileCase(
             "DISPOSITION on a channel without a session", at: .opened,
-            send: frame(.disposition(Disposition(role: .receiver, first: 0, settled: true))),
+            send: peerFrame(.disposition(Disposition(role: .receiver, first: 0, settled: true))),
             expect: .closes(.notAllowed, "disposition on channel 5, where no session has begun")),
         HostileCase(
-            "DETACH on a channel without a session", at: .opened, send: frame(.detach(Detach(handle: 0, closed: true))),
+            "DETACH on a channel without a session", at: .opened, send: peerFrame(.detach(Detach(handle: 0, closed: true))),
             expect: .closes(.notAllowed, "detach on channel 5, where no session has begun")),
         HostileCase(
             "BEGIN on a channel reused before our END went out, every channel taken", at: .opened,
             configure: { $0.channelMax = 3 },
-            send: (0..<4).flatMap { frame(.begin(begin), on: $0) } + frame(.end(End()), on: 0) + frame(.begin(begin), on: 0),
+            send: (0..<4).flatMap { peerFrame(.begin(unansweredBegin), on: $0) } + peerFrame(.end(End()), on: 0) + peerFrame(.begin(unansweredBegin), on: 0),
             expect: .closes(.resourceLimitExceeded, "the peer began more sessions than we have channels")),
         HostileCase(
             "4,000 sessions begun at once", at: .opened, maxEvents: 4_000,
-            send: (0..<4_000).flatMap { frame(.begin(begin), on: UInt16($0)) },
+            send: (0..<4_000).flatMap { peerFrame(.begin(unansweredBegin), on: UInt16($0)) },
             expect: .recovers { peer, _ in
                 // Each waits for the application; a new channel costs the same however many
                 // are taken.
@@ -121,368 +122,7 @@ extension HostileCase {
             }),
         HostileCase(
             "frames after the peer's own END", at: .opened, setup: .receiver(credit: .prefetch(10)),
-            send: frame(.end(End())) + transfer(0), expect: .closes(.notAllowed, "transfer on channel 5, where no session has begun")),
-    ]
-
-    // MARK: ATTACH and DETACH
-
-    static let attachCases: [HostileCase] = [
-        HostileCase(
-            "ATTACH beyond handle-max", at: .opened, setup: .session(handleMax(7)), send: attachSender("far", handle: 8),
-            expect: .closes(.framingError, "ATTACH with handle 8, above handle-max 7")),
-        HostileCase(
-            "ATTACH on a handle in use", at: .opened, setup: .receiver(), send: attachSender("other", handle: handle),
-            expect: .endsSession(.handleInUse, "ATTACH on handle 3, which is in use")),
-        HostileCase(
-            "ATTACH of a link that is already attached", at: .opened, setup: .receiver(), send: attachSender("r", handle: 4),
-            expect: .endsSession(.notAllowed, "ATTACH of link \"r\", which is already attached")),
-        HostileCase(
-            "ATTACH without a name", at: .opened, setup: .session(), send: rawAttach([[0x40], [0x52, 1], [0x41]]),
-            expect: .closes(.decodeError, "attach.name")),
-        HostileCase(
-            "ATTACH without a role", at: .opened, setup: .session(), send: rawAttach([str8R, [0x52, 1]]),
-            expect: .closes(.decodeError, "attach.role")),
-        HostileCase(
-            "ATTACH as sender without initial-delivery-count", at: .opened, setup: .session(),
-            send: rawAttach([str8R, [0x52, 1], [0x42]]), expect: .closes(.decodeError, "attach.initial-delivery-count")),
-        HostileCase(
-            "ATTACH with our own role answers nothing: it is another link", at: .opened, setup: .session(), send: [],
-            expect: .recovers { peer, context in
-                // Names identify a link together with its direction (part 2, section
-                // 2.6.1): the peer's receiver "x" is not the answer to our receiver "x".
-                let session = try #require(context.session)
-                var ours: LinkID? = nil
-                try peer.perform { ours = try? $0.attachLink(session: session, .receiver(name: "x", from: "q", credit: .manual)) }
-                peer.skipFrames(peer.pendingFrames.count)
-                try peer.send(bytes: frame(.attach(Attach(name: "x", handle: 4, role: .receiver, source: Source(address: "q")))))
-                #expect(peer.events.linkSummaries.suffix(1) == ["remoteAttach:x"])
-                let ourLink = try #require(ours)
-                #expect(!peer.engine.isAttached(ourLink))
-                #expect(peer.engine.footprint.links == 2)
-            }),
-        HostileCase(
-            "answers to a name the application attached twice", at: .opened, setup: .session(), send: [],
-            expect: .recovers { peer, context in
-                // Not the peer's doing, but pairing must still answer the first waiting
-                // link first, and the name must be free once both are gone.
-                let session = try #require(context.session)
-                var ours: [LinkID] = []
-                try peer.perform { e in
-                    for _ in 0..<2 { if let l = try? e.attachLink(session: session, .receiver(name: "dup", from: "q", credit: .manual)) { ours.append(l) } }
-                }
-                peer.skipFrames(peer.pendingFrames.count)
-                try #require(ours.count == 2)
-                try peer.send(bytes: attachSender("dup", handle: 10))
-                #expect(peer.engine.isAttached(ours[0]) && !peer.engine.isAttached(ours[1]))
-                try peer.send(bytes: attachSender("dup", handle: 11))
-                #expect(peer.engine.isAttached(ours[1]))
-                try peer.send(bytes: frame(.detach(Detach(handle: 10, closed: true))))
-                try peer.perform { $0.detachLink(ours[1]) }
-                try peer.send(bytes: frame(.detach(Detach(handle: 11, closed: true))))
-                peer.skipFrames(peer.pendingFrames.count)
-                #expect(peer.engine.footprint.links == 0)
-                try peer.send(bytes: attachSender("dup", handle: 12))
-                #expect(peer.events.linkSummaries.last == "remoteAttach:dup")
-            }),
-        HostileCase(
-            "more links than the peer's own handle-max", at: .opened,
-            setup: .session(peerBegin: Begin(remoteChannel: 0, nextOutgoingID: 0, incomingWindow: 10, outgoingWindow: 10, handleMax: 1)),
-            send: attachSender("a", handle: 0) + attachSender("b", handle: 1) + attachSender("c", handle: 2),
-            expect: .endsSession(.resourceLimitExceeded, "no free handle up to the peer's handle-max 1")),
-        HostileCase(
-            "DETACH on an unattached handle", at: .opened, setup: .receiver(), send: frame(.detach(Detach(handle: 9, closed: true))),
-            expect: .endsSession(.unattachedHandle, "DETACH on handle 9, which is not attached")),
-        HostileCase(
-            "FLOW on an unattached handle", at: .opened, setup: .receiver(),
-            send: frame(.flow(Flow(nextIncomingID: 0, incomingWindow: 10, nextOutgoingID: 0, outgoingWindow: 10, handle: 9, linkCredit: 5))),
-            expect: .endsSession(.unattachedHandle, "FLOW on handle 9, which is not attached")),
-        HostileCase(
-            "TRANSFER on an unattached handle", at: .opened, setup: .receiver(), send: transfer(0, on: 9),
-            expect: .endsSession(.unattachedHandle, "TRANSFER on handle 9, which is not attached")),
-        HostileCase(
-            "DETACH with closed=false, then the same link again", at: .opened, setup: .receiver(),
-            send: frame(.detach(Detach(handle: handle, closed: false))),
-            expect: .recovers { peer, context in
-                let link = try #require(context.link)
-                try peer.expectPerformative("DETACH(closed: false)", channel: 0) {
-                    if case .detach(let d) = $0 { return d.handle == 0 && !d.closed && d.error == nil }
-                    return false
-                }
-                #expect(peer.events.linkDetaches.last?.0 == link && peer.events.linkDetaches.last?.1 == nil)
-                #expect(peer.engine.footprint.links == 0)
-                // The engine keeps no link state for resuming: the link comes back as new.
-                try peer.send(bytes: attachSender("r", handle: handle))
-                var again: LinkID? = nil
-                for case .link(.remoteAttach(let id, _)) in peer.events.events { again = id }
-                let id = try #require(again)
-                try peer.perform { try? $0.acceptLink(id) }
-                try peer.expectPerformative("ATTACH(r, receiver)", channel: 0) {
-                    if case .attach(let a) = $0 { return a.name == "r" && a.role == .receiver && a.handle == 0 }
-                    return false
-                }
-                peer.skipFrames { if case .amqp(_, .flow, _) = $0 { true } else { false } }
-                #expect(peer.engine.isAttached(id))
-            }),
-        HostileCase(
-            "DETACH with a redirect reaches the application intact", at: .opened, setup: .receiver(),
-            send: frame(.detach(Detach(handle: handle, closed: true, error: redirect))),
-            expect: .recovers { peer, context in
-                try peer.expectPerformative("DETACH(closed)", channel: 0) {
-                    if case .detach(let d) = $0 { return d.handle == 0 && d.closed && d.error == nil }
-                    return false
-                }
-                let detached = try #require(peer.events.linkDetaches.last)
-                #expect(detached.0 == context.link)
-                #expect(detached.1 == EngineError(redirect, origin: .remote))
-                #expect(peer.engine.footprint.links == 0)
-            }),
-        HostileCase(
-            "4,000 links attached at once", at: .opened, setup: .session(), maxEvents: 4_000,
-            send: (0..<4_000).flatMap { attachSender("l\($0)", handle: UInt32($0)) },
-            expect: .recovers { peer, _ in
-                // Each is paired by name and given a handle at a cost that does not grow
-                // with the links already attached.
-                #expect(peer.events.linkSummaries.filter { $0.hasPrefix("remoteAttach:") }.count == 4_000)
-                #expect(peer.engine.footprint.links == 4_000)
-            }),
-        HostileCase(
-            "links attached and detached 10,000 times", at: .opened, setup: .session(), maxEvents: 20_000, maxReplyBytes: 10_000 * 120,
-            send: (0..<10_000).flatMap { _ in attachSender("churn", handle: 7) + frame(.detach(Detach(handle: 7, closed: true))) },
-            expect: .recovers { peer, context in
-                // Each is refused (null terminus, then DETACH) as the application never
-                // accepted it; nothing of them is left.
-                #expect(peer.events.linkSummaries.filter { $0 == "remoteAttach:churn" }.count == 10_000)
-                #expect(peer.pendingFrames.count == 20_000)
-                peer.skipFrames(peer.pendingFrames.count)
-                #expect(peer.engine.footprint == context.baseline)
-            }),
-    ]
-
-    // MARK: TRANSFER
-
-    static let transferCases: [HostileCase] = [
-        HostileCase(
-            "TRANSFER without credit", at: .opened, setup: .receiver(credit: .manual), send: transfer(0),
-            expect: .detachesLink(.transferLimitExceeded, "TRANSFER of delivery 0 without link credit")),
-        HostileCase(
-            "TRANSFERs beyond the prefetch credit, before its top-up went out", at: .opened, setup: .receiver(credit: .prefetch(10)),
-            send: (0..<11).flatMap { transfer(UInt32($0)) },
-            expect: .detachesLink(.transferLimitExceeded, "TRANSFER of delivery 10 without link credit")),
-        HostileCase(
-            "TRANSFER on a link not yet accepted", at: .opened, setup: .session(),
-            send: attachSender("early", handle: 4) + transfer(0, on: 4),
-            expect: .recovers { peer, _ in
-                // No credit was granted: the link is refused (null target) and detached.
-                try peer.expectPerformative("ATTACH(early, null target)", channel: 0) {
-                    if case .attach(let a) = $0 { return a.name == "early" && a.target == nil }
-                    return false
-                }
-                try peer.expectPerformative("DETACH(transfer-limit-exceeded)", channel: 0) {
-                    if case .detach(let d) = $0 { return d.closed && d.error?.condition == .transferLimitExceeded }
-                    return false
-                }
-                try peer.send(bytes: frame(.detach(Detach(handle: 4, closed: true))))
-                #expect(peer.events.linkDetaches.last?.1?.condition == .transferLimitExceeded)
-                #expect(peer.engine.footprint.links == 0)
-            }),
-        HostileCase(
-            "TRANSFER beyond the incoming window", at: .opened, setup: .receiver(credit: .prefetch(100), session: incomingWindow(4)),
-            send: (0..<5).flatMap { transfer($0) },
-            expect: .endsSession(.windowViolation, "TRANSFER 4 beyond the incoming window")),
-        HostileCase(
-            "delivery-id out of sequence", at: .opened, setup: .receiver(credit: .prefetch(100)), send: transfer(0) + transfer(5),
-            expect: .endsSession(.invalidField, "delivery-id 5 out of sequence: expected 1")),
-        HostileCase(
-            "the first TRANSFER without a delivery-id", at: .opened, setup: .receiver(credit: .prefetch(100)),
-            send: transfer(nil, payload: 1),
-            expect: .endsSession(.invalidField, "the first TRANSFER of a delivery has no delivery-id")),
-        HostileCase(
-            "a continuation that changes the delivery-id", at: .opened, setup: .receiver(credit: .prefetch(100)),
-            send: transfer(0, more: true) + transfer(1),
-            expect: .endsSession(.invalidField, "continuation TRANSFER with delivery-id 1 during delivery 0")),
-        HostileCase(
-            "a continuation that changes the delivery-tag", at: .opened, setup: .receiver(credit: .prefetch(100)),
-            send: transfer(0, more: true) + transfer(nil, tag: DeliveryTag(UInt64(99))),
-            expect: .endsSession(.invalidField, "continuation TRANSFER with another delivery-tag during delivery 0")),
-        HostileCase(
-            "a continuation that changes the message-format", at: .opened, setup: .receiver(credit: .prefetch(100)),
-            send: transfer(0, more: true) + transfer(nil, format: 0x8000_0001),
-            expect: .endsSession(.invalidField, "continuation TRANSFER with message-format 2147483649 during delivery 0 (format 0)")),
-        HostileCase(
-            "a TRANSFER on a link where we are the sender", at: .opened, setup: .sender(credit: 10), send: transfer(0),
-            expect: .endsSession(.notAllowed, "TRANSFER on handle 3, where the peer is the receiver")),
-        HostileCase(
-            "a one-frame delivery above max-message-size", at: .opened, setup: .receiver(credit: .prefetch(10), maxMessageSize: 100),
-            send: transfer(0, payload: 150), expect: .detachesLink(.messageSizeExceeded, "delivery 0 reached 150 bytes, above max-message-size 100")),
-        HostileCase(
-            "a multi-frame delivery growing past max-message-size", at: .opened,
-            setup: .receiver(credit: .prefetch(10), maxMessageSize: 100),
-            send: transfer(0, more: true, payload: 60) + transfer(nil, more: true, payload: 60) + transfer(nil, more: true, payload: 60) + transfer(nil),
-            expect: .detachesLink(.messageSizeExceeded, "delivery 0 reached 120 bytes, above max-message-size 100")),
-        HostileCase(
-            "an unfinished delivery held up to the buffered-bytes cap", at: .opened, setup: .receiver(credit: .prefetch(10)),
-            configure: { $0.limits.maxBufferedDeliveryBytes = 1_000 },
-            send: transfer(0, more: true, payload: 100) + (1..<10).flatMap { _ in transfer(nil, more: true, payload: 100) },
-            expect: .recovers { peer, _ in
-                #expect(peer.engine.footprint.bufferedDeliveryBytes == 1_000)
-                // Aborting it gives every byte back.
-                try peer.send(bytes: transfer(nil, aborted: true))
-                #expect(peer.events.linkSummaries.last == "aborted:0")
-                #expect(peer.engine.footprint.bufferedDeliveryBytes == 0)
-            }),
-        HostileCase(
-            "an unfinished delivery one byte beyond the buffered-bytes cap", at: .opened, setup: .receiver(credit: .prefetch(10)),
-            configure: { $0.limits.maxBufferedDeliveryBytes = 1_000 },
-            send: transfer(0, more: true, payload: 100) + (1..<10).flatMap { _ in transfer(nil, more: true, payload: 100) }
-                + transfer(nil, more: true, payload: 1),
-            expect: .closes(.resourceLimitExceeded, "partly received deliveries exceed 1000 buffered bytes")),
-        HostileCase(
-            "unfinished deliveries on many links until the buffered-bytes cap", at: .opened,
-            setup: HostileSetup(session: .init(), link: .receiver(name: "r", from: "q", credit: .prefetch(10)), linkCount: 8),
-            configure: { $0.limits.maxBufferedDeliveryBytes = 4_000 },
-            send: (0..<8).flatMap { k in
-                transfer(UInt32(k), more: true, payload: 300, on: handle + UInt32(k)) + transfer(nil, more: true, payload: 300, on: handle + UInt32(k))
-            },
-            expect: .closes(.resourceLimitExceeded, "partly received deliveries exceed 4000 buffered bytes")),
-        HostileCase(
-            "aborted deliveries in a loop", at: .opened, setup: .receiver(credit: .prefetch(2_000)), maxEvents: 1_100,
-            send: (0..<1_000).flatMap { transfer(UInt32($0), more: true, payload: 200) + transfer(nil, aborted: true) },
-            expect: .recovers { peer, context in
-                #expect(peer.events.linkSummaries.filter { $0.hasPrefix("aborted:") }.count == 1_000)
-                peer.skipFrames { if case .amqp(_, .flow, _) = $0 { true } else { false } }
-                var after = peer.engine.footprint
-                after.queuedFrames = context.baseline.queuedFrames
-                #expect(after == context.baseline)
-            }),
-        HostileCase(
-            "unsettled deliveries the application never settles", at: .opened, setup: .receiver(credit: .prefetch(10)),
-            maxEvents: 2_000, send: [],
-            expect: .recovers { peer, _ in
-                // The peer sends what each FLOW allows, and waits for the next one.
-                var sent: UInt32 = 0
-                while sent < 2_000 {
-                    try peer.send(bytes: (sent..<sent + 5).flatMap { transfer($0) })
-                    sent += 5
-                }
-                // GAP: prefetch tops credit up as deliveries arrive, not as they are
-                // settled, so what the application leaves unsettled is held (one 24-byte
-                // entry each) for as long as the peer keeps sending. Bounded by the
-                // application settling, not by the engine.
-                peer.skipFrames { if case .amqp(_, .flow, _) = $0 { true } else { false } }
-                #expect(peer.engine.footprint.unsettledIncoming == 2_000)
-            }),
-        HostileCase(
-            "delivery-ids and transfer-ids wrapping around", at: .opened,
-            setup: HostileSetup(
-                session: incomingWindow(8),
-                peerBegin: Begin(remoteChannel: 0, nextOutgoingID: .max - 1, incomingWindow: 10, outgoingWindow: 10),
-                link: .receiver(name: "r", from: "q", credit: .prefetch(10))),
-            send: transfer(.max - 1) + transfer(.max) + transfer(0) + transfer(1),
-            expect: .recovers { peer, _ in
-                #expect(peer.events.linkSummaries.suffix(4) == ["delivery:4294967294", "delivery:4294967295", "delivery:0", "delivery:1"])
-                peer.skipFrames { if case .amqp(_, .flow, _) = $0 { true } else { false } }
-            }),
-    ]
-
-    // MARK: FLOW and DISPOSITION
-
-    static let flowCases: [HostileCase] = [
-        HostileCase(
-            "DISPOSITION with first after last", at: .opened, setup: .sender(credit: 10, deliveries: 3),
-            send: frame(.disposition(Disposition(role: .receiver, first: 2, last: 0, settled: true, state: .accepted))),
-            expect: .recovers { peer, context in
-                // Serial order: 2…0 wraps through 2^32 − 1. Only ids at or after 2 in the
-                // unsettled map are walked; nothing is spent on the ids in between.
-                #expect(peer.events.outcomes == [context.sent[2]])
-                #expect(peer.engine.footprint.unsettledOutgoing == 3)
-            }),
-        HostileCase(
-            "DISPOSITION of 0…UInt32.max", at: .opened, setup: .sender(credit: 10, deliveries: 3),
-            send: frame(.disposition(Disposition(role: .receiver, first: 0, last: .max, settled: true, state: .accepted))),
-            expect: .recovers { peer, context in
-                #expect(peer.events.outcomes == context.sent)
-                #expect(peer.engine.footprint.unsettledOutgoing == 0)
-            }),
-        HostileCase(
-            "DISPOSITION for delivery ids never sent", at: .opened, setup: .sender(credit: 10, deliveries: 3),
-            send: frame(.disposition(Disposition(role: .receiver, first: 1_000, last: 2_000_000_000, settled: true)))
-                + frame(.disposition(Disposition(role: .sender, first: 0, last: .max, settled: true))),
-            expect: .recovers { peer, context in
-                #expect(peer.events.outcomes.isEmpty)
-                #expect(peer.engine.footprint == context.baseline)
-            }),
-        HostileCase(
-            "FLOW with link-credit UInt32.max", at: .opened, setup: .sender(), send: flow(credit: .max),
-            expect: .recovers { peer, context in
-                let link = try #require(context.link)
-                #expect(peer.engine.credit(on: link) == .max)
-                #expect(peer.engine.sendable(on: link) == Int(UInt32.max))
-                try peer.perform { for _ in 0..<3 { _ = try? $0.send(on: link, payload: [1]) } }
-                #expect(peer.pendingFrames.count == 3)
-                peer.skipFrames(3)
-                #expect(peer.engine.credit(on: link) == UInt32.max - 3)
-            }),
-        HostileCase(
-            "FLOW with the receiver's delivery-count far ahead", at: .opened, setup: .sender(),
-            send: flow(deliveryCount: 0x8000_0000, credit: 10),
-            expect: .recovers { peer, context in
-                // link-credit = delivery-count(rcv) + link-credit(rcv) − delivery-count(snd)
-                // in serial arithmetic: 2^31 ahead is behind, so no credit at all.
-                let link = try #require(context.link)
-                #expect(peer.engine.credit(on: link) == 0)
-            }),
-        HostileCase(
-            "FLOW with the sender's delivery-count far ahead", at: .opened, setup: .receiver(credit: .prefetch(10)),
-            send: flow(deliveryCount: 0x7FFF_FFFF),
-            expect: .recovers { peer, context in
-                // The sender says it used the credit without transfers: none is left.
-                let link = try #require(context.link)
-                #expect(peer.engine.credit(on: link) == 0)
-            }),
-        HostileCase(
-            "drain on a sender with nothing queued", at: .opened, setup: .sender(), send: flow(credit: 5, drain: true),
-            expect: .recovers { peer, context in
-                try peer.expectPerformative("FLOW(delivery-count: 5, link-credit: 0)", channel: 0) {
-                    if case .flow(let f) = $0 { return f.handle == 0 && f.deliveryCount == 5 && f.linkCredit == 0 }
-                    return false
-                }
-                #expect(peer.events.linkSummaries.suffix(2) == ["credit:5:drain", "drained"])
-                let link = try #require(context.link)
-                #expect(peer.engine.credit(on: link) == 0)
-            }),
-        HostileCase(
-            "a storm of link FLOWs asking for echo", at: .opened, setup: .sender(credit: 1), maxEvents: 1_000,
-            send: (0..<1_000).flatMap { _ in flow(credit: 1, echo: true) },
-            expect: .recovers { peer, _ in
-                // However many ask, one FLOW answers what is pending.
-                #expect(peer.pendingFrames.count == 1)
-                try peer.expectPerformative("FLOW", channel: 0) { if case .flow(let f) = $0 { f.handle == 0 } else { false } }
-            }),
-        HostileCase(
-            "a storm of session FLOWs asking for echo", at: .opened, setup: .session(),
-            send: (0..<1_000).flatMap { _ in flow(link: false, echo: true) },
-            expect: .recovers { peer, _ in
-                #expect(peer.pendingFrames.count == 1)
-                try peer.expectPerformative("FLOW", channel: 0) { if case .flow(let f) = $0 { f.handle == nil } else { false } }
-            }),
-        HostileCase(
-            "a session window of zero, forever", at: .opened, setup: .sender(credit: 100), send: flow(incomingWindow: 0, credit: 100),
-            expect: .recovers { peer, context in
-                let link = try #require(context.link)
-                try peer.perform { for _ in 0..<50 { _ = try? $0.send(on: link, payload: [UInt8](repeating: 1, count: 100)) } }
-                // Blocked: nothing to write, nothing to poll, nothing held but the queue.
-                #expect(peer.pendingFrames.isEmpty)
-                #expect(!peer.engine.hasPendingOutput)
-                #expect(peer.engine.nextDeadline == nil)
-                try peer.advance(byMilliseconds: 3_600_000)
-                #expect(peer.pendingFrames.isEmpty)
-                #expect(peer.engine.footprint.queuedDeliveries == 50)
-                // A window of one lets exactly one frame through.
-                try peer.send(bytes: flow(incomingWindow: 1, credit: 100))
-                #expect(peer.pendingFrames.count == 1)
-                try peer.expectPerformative("TRANSFER", channel: 0) { if case .transfer = $0 { true } else { false } }
-                #expect(peer.engine.footprint.queuedDeliveries == 49)
-            }),
+            send: peerFrame(.end(End())) + peerTransfer(0), expect: .closes(.notAllowed, "transfer on channel 5, where no session has begun")),
     ]
 
     // MARK: Lifecycles
@@ -490,7 +130,7 @@ extension HostileCase {
     static let lifecycleCases: [HostileCase] = [
         HostileCase(
             "sessions begun and ended 10,000 times", at: .opened, maxEvents: 20_000, maxReplyBytes: 10_000 * 80,
-            send: (0..<10_000).flatMap { _ in frame(.begin(begin)) + frame(.end(End())) },
+            send: (0..<10_000).flatMap { _ in peerFrame(.begin(unansweredBegin)) + peerFrame(.end(End())) },
             expect: .recovers { peer, context in
                 // Each is refused (BEGIN, then END) as the application never accepted it.
                 #expect(peer.events.sessionEnds.count == 10_000)
@@ -502,7 +142,7 @@ extension HostileCase {
             }),
         HostileCase(
             "END with an error reaches the application", at: .opened, setup: .receiver(),
-            send: frame(.end(End(error: AMQPError(condition: .errantLink, description: "errant", info: ["k": .string("v")])))),
+            send: peerFrame(.end(End(error: AMQPError(condition: .errantLink, description: "errant", info: ["k": .string("v")])))),
             expect: .recovers { peer, context in
                 try peer.expectPerformative("END", channel: 0) { if case .end(let e) = $0 { e.error == nil } else { false } }
                 let error = EngineError(.errantLink, "errant", origin: .remote, info: ["k": .string("v")])
@@ -520,7 +160,7 @@ extension HostileCase {
                 try peer.expectPerformative("DETACH", channel: 0) { if case .detach = $0 { true } else { false } }
                 #expect(peer.engine.nextDeadline == nil)
                 try peer.advance(byMilliseconds: 3_600_000)
-                try peer.send(bytes: transfer(0) + flow(credit: 5))
+                try peer.send(bytes: peerTransfer(0) + peerFlow(credit: 5))
                 #expect(peer.engine.footprint.links == 1)
                 #expect(peer.engine.footprint.bufferedDeliveryBytes == 0)
                 #expect(!peer.engine.isAttached(link))
@@ -536,12 +176,12 @@ extension HostileCase {
                 #expect(peer.engine.nextDeadline == nil)
                 let events = peer.events.count
                 try peer.advance(byMilliseconds: 3_600_000)
-                try peer.send(bytes: (0..<20).flatMap { transfer($0) } + flow(credit: 5, echo: true)
-                    + frame(.disposition(Disposition(role: .sender, first: 0, last: 19, settled: true))) + attachSender("late", handle: 9))
+                try peer.send(bytes: (0..<20).flatMap { peerTransfer($0) } + peerFlow(credit: 5, echo: true)
+                    + peerFrame(.disposition(Disposition(role: .sender, first: 0, last: 19, settled: true))) + peerAttach("late", handle: 9))
                 #expect(peer.events.count == events)
                 #expect(peer.engine.footprint.sessions == 1 && peer.engine.footprint.links == 0)
                 #expect(peer.engine.footprint.unsettledIncoming == 0)
-                try peer.send(bytes: frame(.end(End())))
+                try peer.send(bytes: peerFrame(.end(End())))
                 #expect(peer.events.sessionEnds.last.map { $0.0 == session && $0.1 == nil } == true)
                 #expect(peer.engine.footprint.sessions == 0)
             }),
