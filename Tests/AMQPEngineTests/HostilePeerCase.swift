@@ -44,6 +44,84 @@ enum HostileOutcome: Sendable {
     /// Hold the incomplete frame (without consuming or allocating it) and keep going:
     /// the application can still close.
     case waitsForMore
+    /// End the session of the setup with END carrying `condition` and a description
+    /// containing the text; when the peer answers, report it ended with that (local)
+    /// error. The connection stays open and closes cleanly afterwards.
+    case endsSession(ErrorCondition, String)
+    /// Detach the link of the setup (closed) with `condition` and a description
+    /// containing the text; when the peer answers, report it detached with that (local)
+    /// error. Session and connection stay up and close cleanly afterwards.
+    case detachesLink(ErrorCondition, String)
+    /// Take it and keep working: `check` consumes and checks what the engine wrote and
+    /// reported (it may act further), then the engine must still be OPENED without a
+    /// failure and close cleanly.
+    case recovers(@Sendable (inout ScriptedPeer, HostileContext) throws -> Void)
+}
+
+/// What the engine holds before a session or link case strikes: a session it began on
+/// channel 0, which the peer answered on channel `peerChannel`, and optionally one link
+/// it attached on handle 0, which the peer answered on handle `peerHandle`.
+struct HostileSetup: Sendable {
+    /// The peer's channel for the session (not 0, so that local and remote channels
+    /// cannot be confused).
+    static let peerChannel: UInt16 = 5
+    /// The peer's handle for the link (not 0, for the same reason).
+    static let peerHandle: UInt32 = 3
+
+    /// The engine's session, or `nil` for no session.
+    var session: SessionConfiguration? = nil
+    /// The peer's answer to the engine's BEGIN.
+    var peerBegin = Begin(remoteChannel: 0, nextOutgoingID: 0, incomingWindow: 1_000, outgoingWindow: 1_000)
+    /// The engine's link on that session, if any.
+    var link: LinkConfiguration? = nil
+    /// How many such links (the second is named `<name>-1` and so on, on the engine's
+    /// handles 0, 1, … and the peer's 3, 4, …).
+    var linkCount = 1
+    /// Credit the peer grants the engine's sender.
+    var credit: UInt32 = 0
+    /// Unsettled deliveries the engine's sender sends (ids 0…n-1) before the strike.
+    var deliveries = 0
+
+    /// Nothing beyond OPEN.
+    static let none = HostileSetup()
+
+    /// A session, begun by the engine.
+    static func session(_ c: SessionConfiguration = .init(), peerBegin: Begin? = nil) -> HostileSetup {
+        var s = HostileSetup(session: c)
+        if let peerBegin { s.peerBegin = peerBegin }
+        return s
+    }
+
+    /// A session and a receiving link (the peer sends), attached by the engine.
+    static func receiver(
+        credit policy: CreditPolicy = .manual, maxMessageSize: UInt64? = nil, session: SessionConfiguration = .init()
+    ) -> HostileSetup {
+        var link = LinkConfiguration.receiver(name: "r", from: "q", credit: policy)
+        link.maxMessageSize = maxMessageSize
+        return HostileSetup(session: session, link: link)
+    }
+
+    /// A session and a sending link, attached by the engine; the peer grants `credit`
+    /// and the engine sends `deliveries` unsettled deliveries.
+    static func sender(credit: UInt32 = 0, deliveries: Int = 0, session: SessionConfiguration = .init()) -> HostileSetup {
+        HostileSetup(session: session, link: .sender(name: "s", to: "q"), credit: credit, deliveries: deliveries)
+    }
+}
+
+/// What a session or link case's check gets besides the peer.
+struct HostileContext {
+    /// The engine's footprint after the setup, before the strike.
+    var baseline: EngineFootprint
+    /// The session of the setup.
+    var session: SessionID?
+    /// The link of the setup (the first, when there are several).
+    var link: LinkID? { links.first }
+    /// The links of the setup.
+    var links: [LinkID] = []
+    /// Bytes the peer sent in the strike.
+    var inputBytes: Int
+    /// The delivery handles the setup's sender sent.
+    var sent: [DeliveryHandle]
 }
 
 /// One hostile input, run against each role it lists under several cut policies.
@@ -60,6 +138,14 @@ struct HostileCase: Sendable {
     var maxFrameSize: UInt32 = 4_096
     /// The server engine's authenticator (SASL cases).
     var authenticator: any SASLAuthenticator = Directory()
+    /// Sessions and links in place before the strike (only at `.opened`).
+    var setup: HostileSetup = .none
+    /// Changes to the engine's configuration (limits, channel-max).
+    var configure: @Sendable (inout ConnectionConfiguration) -> Void = { _ in }
+    /// The most events the strike may produce.
+    var maxEvents = 16
+    /// The most bytes the engine may write in reply to the strike.
+    var maxReplyBytes = 4_096
     /// The bytes the peer sends, given the engine's role.
     let input: @Sendable (EngineRole) -> [UInt8]
     /// What the engine must do, given its role.
@@ -67,7 +153,9 @@ struct HostileCase: Sendable {
 
     init(
         _ name: String, roles: [EngineRole] = EngineRole.both, sasl: Bool = false, at stage: HostileStage,
-        maxFrameSize: UInt32 = 4_096, authenticator: any SASLAuthenticator = Directory(),
+        maxFrameSize: UInt32 = 4_096, authenticator: any SASLAuthenticator = Directory(), setup: HostileSetup = .none,
+        configure: @escaping @Sendable (inout ConnectionConfiguration) -> Void = { _ in }, maxEvents: Int = 16,
+        maxReplyBytes: Int = 4_096,
         send input: @escaping @Sendable (EngineRole) -> [UInt8], expect outcome: @escaping @Sendable (EngineRole) -> HostileOutcome
     ) {
         self.name = name
@@ -76,6 +164,10 @@ struct HostileCase: Sendable {
         self.stage = stage
         self.maxFrameSize = maxFrameSize
         self.authenticator = authenticator
+        self.setup = setup
+        self.configure = configure
+        self.maxEvents = maxEvents
+        self.maxReplyBytes = maxReplyBytes
         self.input = input
         self.outcome = outcome
     }
@@ -83,11 +175,14 @@ struct HostileCase: Sendable {
     /// A case whose input and outcome do not depend on the role.
     init(
         _ name: String, roles: [EngineRole] = EngineRole.both, sasl: Bool = false, at stage: HostileStage,
-        maxFrameSize: UInt32 = 4_096, authenticator: any SASLAuthenticator = Directory(),
+        maxFrameSize: UInt32 = 4_096, authenticator: any SASLAuthenticator = Directory(), setup: HostileSetup = .none,
+        configure: @escaping @Sendable (inout ConnectionConfiguration) -> Void = { _ in }, maxEvents: Int = 16,
+        maxReplyBytes: Int = 4_096,
         send bytes: [UInt8], expect outcome: HostileOutcome
     ) {
         self.init(
             name, roles: roles, sasl: sasl, at: stage, maxFrameSize: maxFrameSize, authenticator: authenticator,
+            setup: setup, configure: configure, maxEvents: maxEvents, maxReplyBytes: maxReplyBytes,
             send: { _ in bytes }, expect: { _ in outcome })
     }
 
@@ -98,6 +193,7 @@ struct HostileCase: Sendable {
                 ? .client(.plain(username: "guest", password: "secret"))
                 : .server(mechanisms: ["PLAIN", "ANONYMOUS", "EXTERNAL"], authenticator: authenticator)
         }
+        configure(&c)
         return c
     }
 }

@@ -13,6 +13,12 @@ import Testing
         #expect(Set(HostileCase.connection.map(\.name)).count == HostileCase.connection.count)
     }
 
+    @Test func thereAreEnoughSessionCases() {
+        #expect(HostileCase.sessions.count >= 30)
+        let names = (HostileCase.connection + HostileCase.sessions).map(\.name)
+        #expect(Set(names).count == names.count)
+    }
+
     @Test(arguments: HostileRun.all, [CutPolicy.whole, .oneByte, .random(seed: 0xBAD, maxChunk: 17)])
     func hostilePeer(run: HostileRun, cut: CutPolicy) throws {
         let c = run.hostile
@@ -20,6 +26,7 @@ import Testing
         var peer = ScriptedPeer(configuration: configuration, cutPolicy: cut)
         if run.role == .server { try peer.perform { $0.open() } }
         try Self.reach(c.stage, sasl: c.sasl, &peer)
+        var context = try Self.establish(c.setup, &peer)
 
         let openSent = peer.fromEngine.frames.contains { if case .amqp(_, .open, _) = $0.frame { true } else { false } }
         let stateBefore = peer.engine.state
@@ -28,15 +35,18 @@ import Testing
         peer.skipFrames(peer.pendingFrames.count)
 
         let input = c.input(run.role)
+        context.inputBytes = input.count
         try peer.send(bytes: input)
 
         // Bounded memory: whatever the engine did not consume is at most one frame it
-        // is still waiting for, never a growing backlog.
+        // is still waiting for, never a growing backlog; partly received deliveries stay
+        // within their budget.
         #expect(peer.toEngine.unconsumedBytes <= min(input.count, Int(min(c.maxFrameSize, 1 << 20))))
-        #expect(peer.events.count - eventsBefore <= 16, "events: \(peer.events.summaries.dropFirst(eventsBefore))")
-        // A reply is a few small frames (OPEN, CLOSE, a header, SASL challenges), never
-        // proportional to what the peer sent.
-        #expect(peer.fromEngine.bytesWritten - writtenBefore <= 4_096)
+        #expect(peer.engine.footprint.bufferedDeliveryBytes <= configuration.limits.maxBufferedDeliveryBytes)
+        #expect(peer.events.count - eventsBefore <= c.maxEvents, "events: \(peer.events.summaries.dropFirst(eventsBefore).prefix(40))")
+        // A reply is a few small frames (OPEN, CLOSE, END, DETACH, a header, SASL
+        // challenges); only floods that each call for an answer get a larger bound.
+        #expect(peer.fromEngine.bytesWritten - writtenBefore <= c.maxReplyBytes)
 
         switch c.outcome(run.role) {
         case .fails(let condition, let text):
@@ -82,6 +92,44 @@ import Testing
             try peer.expectClose(condition: nil)
             try peer.expectFinished(.end, condition: nil)
 
+        case .endsSession(let condition, let text):
+            let session = try #require(context.session, "the case has no session")
+            try Self.expectEnd(&peer, condition: condition, text: text)
+            try peer.send(.end(End()), channel: HostileSetup.peerChannel)
+            let ended = peer.events.sessionEnds.last
+            #expect(ended?.0 == session, "ended: \(ended.map { "\($0)" } ?? "nothing")")
+            #expect(ended?.1?.condition == condition && ended?.1?.origin == .local)
+            #expect(ended?.1?.error.errorDescription?.contains(text) == true)
+            #expect(!peer.engine.isActive(session))
+            #expect(peer.engine.footprint.sessions == context.baseline.sessions - 1)
+            try Self.closeCleanly(&peer)
+
+        case .detachesLink(let condition, let text):
+            let link = try #require(context.link, "the case has no link")
+            let detach = try peer.expectPerformative("DETACH(closed, error: \(condition))", channel: link.session.channel) {
+                if case .detach(let d) = $0 { return d.handle == link.handle && d.closed && d.error?.condition == condition }
+                return false
+            }
+            if case .detach(let d) = detach {
+                #expect(d.error?.errorDescription?.contains(text) == true, "DETACH says \(d.error.map { "\($0)" } ?? "nothing")")
+            }
+            try peer.expectNothingMore()
+            try peer.send(.detach(Detach(handle: HostileSetup.peerHandle, closed: true)), channel: HostileSetup.peerChannel)
+            let detached = peer.events.linkDetaches.last
+            #expect(detached?.0 == link, "detached: \(detached.map { "\($0)" } ?? "nothing")")
+            #expect(detached?.1?.condition == condition && detached?.1?.origin == .local)
+            #expect(detached?.1?.error.errorDescription?.contains(text) == true)
+            #expect(peer.engine.footprint.links == context.baseline.links - 1)
+            #expect(peer.engine.footprint.bufferedDeliveryBytes == 0)
+            #expect(peer.engine.footprint.remoteHandles == context.baseline.remoteHandles - 1)
+            #expect(peer.engine.isActive(link.session))
+            try Self.closeCleanly(&peer)
+
+        case .recovers(let check):
+            try check(&peer, context)
+            try peer.expectNothingMore()
+            try Self.closeCleanly(&peer)
+
         case .waitsForMore:
             try peer.expectNothingMore()
             try peer.expectState(stateBefore)
@@ -103,6 +151,78 @@ import Testing
         #expect(peer.engine.isFinished)
         #expect(peer.engine.nextDeadline == nil)
         expectConsistentEvents(peer)
+    }
+
+    /// The engine begins the setup's session and attaches its link; the peer answers
+    /// each (on channel 5, handle 3), grants credit, and the engine sends its deliveries.
+    static func establish(_ setup: HostileSetup, _ peer: inout ScriptedPeer) throws -> HostileContext {
+        var context = HostileContext(baseline: peer.engine.footprint, inputBytes: 0, sent: [])
+        peer.skipFrames(peer.pendingFrames.count)
+        guard let sessionConfiguration = setup.session else { return context }
+        var session: SessionID? = nil
+        try peer.perform { session = try? $0.beginSession(sessionConfiguration) }
+        let sid = try #require(session)
+        try peer.expectPerformative("BEGIN", channel: sid.channel) { if case .begin = $0 { true } else { false } }
+        try peer.send(.begin(setup.peerBegin), channel: HostileSetup.peerChannel)
+        context.session = sid
+        if let first = setup.link {
+            for k in 0..<setup.linkCount {
+                var linkConfiguration = first
+                if k > 0 { linkConfiguration.name += "-\(k)" }
+                var link: LinkID? = nil
+                try peer.perform { link = try? $0.attachLink(session: sid, linkConfiguration) }
+                let lid = try #require(link)
+                let peerRole: Role = linkConfiguration.role == .sender ? .receiver : .sender
+                try peer.send(
+                    .attach(Attach(
+                        name: linkConfiguration.name, handle: HostileSetup.peerHandle + UInt32(k), role: peerRole,
+                        source: linkConfiguration.source, target: linkConfiguration.target,
+                        initialDeliveryCount: peerRole == .sender ? 0 : nil)),
+                    channel: HostileSetup.peerChannel)
+                #expect(peer.engine.isAttached(lid))
+                context.links.append(lid)
+            }
+            let lid = context.links[0]
+            if setup.credit > 0 {
+                try peer.send(
+                    .flow(Flow(
+                        nextIncomingID: 0, incomingWindow: 1_000, nextOutgoingID: 0, outgoingWindow: 1_000,
+                        handle: HostileSetup.peerHandle, deliveryCount: 0, linkCredit: setup.credit)),
+                    channel: HostileSetup.peerChannel)
+            }
+            for i in 0..<setup.deliveries {
+                var handle: DeliveryHandle? = nil
+                try peer.perform { handle = try? $0.send(on: lid, payload: [UInt8(truncatingIfNeeded: i)]) }
+                context.sent.append(try #require(handle))
+            }
+        }
+        #expect(peer.engine.failure == nil)
+        peer.skipFrames(peer.pendingFrames.count)
+        context.baseline = peer.engine.footprint
+        return context
+    }
+
+    /// Expects END on the setup's session (channel 0) with `condition`, its description
+    /// containing `text`, and nothing else.
+    static func expectEnd(_ peer: inout ScriptedPeer, condition: ErrorCondition, text: String) throws {
+        let end = try peer.expectPerformative("END(error: \(condition))", channel: 0) {
+            if case .end(let e) = $0 { return e.error?.condition == condition }
+            return false
+        }
+        if case .end(let e) = end {
+            #expect(e.error?.errorDescription?.contains(text) == true, "END says \(e.error.map { "\($0)" } ?? "nothing")")
+        }
+        try peer.expectNothingMore()
+    }
+
+    /// The engine is still OPENED without a failure; the peer closes and the engine
+    /// answers and ends cleanly.
+    static func closeCleanly(_ peer: inout ScriptedPeer) throws {
+        try peer.expectState(.opened)
+        #expect(peer.engine.failure == nil)
+        try peer.send(.close(Close()))
+        try peer.expectClose(condition: nil)
+        try peer.expectFinished(.end, condition: nil)
     }
 
     /// Plays the conversation up to `stage` for an engine of either role.

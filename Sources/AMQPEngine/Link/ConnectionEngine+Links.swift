@@ -159,6 +159,7 @@ extension ConnectionEngine {
             throw EngineError(.illegalState, "\(link) is not attached", origin: .local)
         }
         sessions.slots[s].links[h].credit = credit
+        sessions.slots[s].links[h].receiver.refillPending = false
         sessions.slots[s].links[h].drain = drain
         sessions.slots[s].links[h].receiver.drainRequested = drain && credit > 0
         sessions.slots[s].queueLinkFlow(h)

@@ -124,6 +124,17 @@ extension SessionEndpoint {
                 return .endSession(AMQPError(
                     condition: .invalidField, description: "continuation TRANSFER with delivery-id \(given) during delivery \(currentID)"))
             }
+            // Part 2, section 2.7.5: a continuation may repeat the tag and format, not change them.
+            if let tag = t.deliveryTag, tag != links[h].receiver.current.unsafelyUnwrapped.tag {
+                return .endSession(AMQPError(
+                    condition: .invalidField, description: "continuation TRANSFER with another delivery-tag during delivery \(currentID)"))
+            }
+            let currentFormat = links[h].receiver.current.unsafelyUnwrapped.messageFormat
+            if let format = t.messageFormat, format != currentFormat {
+                return .endSession(AMQPError(
+                    condition: .invalidField,
+                    description: "continuation TRANSFER with message-format \(format) during delivery \(currentID) (format \(currentFormat))"))
+            }
             id = currentID
         } else {
             guard let given = t.deliveryID ?? expectedDeliveryID else {
@@ -187,7 +198,7 @@ extension SessionEndpoint {
     }
 
     /// A delivery arrived: one credit used (part 2, section 2.6.7); a prefetching link
-    /// tops its credit up when half is gone.
+    /// tops its credit up when half is gone (once the FLOW saying so is written).
     mutating func consumeCredit(_ h: Int, events: inout RingQueue<ConnectionEvent>) {
         links[h].credit &-= 1
         links[h].deliveryCount &+= 1
@@ -196,8 +207,10 @@ extension SessionEndpoint {
             links[h].drain = false
             events.append(.link(.drained(links[h].id)))
         }
-        if case .prefetch(let n) = links[h].receiver.policy, !links[h].receiver.drainRequested, links[h].credit <= n / 2 {
-            links[h].credit = n
+        if case .prefetch(let n) = links[h].receiver.policy, !links[h].receiver.drainRequested, links[h].credit <= n / 2,
+            !links[h].receiver.refillPending
+        {
+            links[h].receiver.refillPending = true
             queueLinkFlow(h)
         }
     }

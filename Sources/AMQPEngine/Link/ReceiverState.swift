@@ -6,6 +6,10 @@ struct ReceiverState {
     var streaming = false
     /// The application asked the sender to drain; cleared when credit reaches 0.
     var drainRequested = false
+    /// Prefetch: a FLOW restoring the credit is queued. The credit is restored when it is
+    /// written, as the sender learns of it only then: until that, transfers beyond the
+    /// credit it knows are a transfer-limit violation.
+    var refillPending = false
     /// The delivery whose frames are arriving, between its first and last frame.
     var current: PartialDelivery? = nil
 }

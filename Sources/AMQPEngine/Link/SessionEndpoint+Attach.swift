@@ -15,13 +15,9 @@ extension SessionEndpoint {
             return .endSession(AMQPError(condition: .handleInUse, description: "ATTACH on handle \(a.handle), which is in use"))
         }
         let ours: Role = a.role == .sender ? .receiver : .sender
-        // Our attach waiting for this answer: same name, opposite role, no peer handle yet.
-        for h in links.indices {
-            guard links[h].isLive else { continue }
+        let key = LinkName(name: a.name, role: ours)
+        if let h = awaitingAnswer(key) {
             let l = links[h]
-            guard l.remoteHandle == nil, l.role == ours, l.name == a.name,
-                l.state == .attachSent || l.state == .detachSent
-            else { continue }
             remoteHandles[a.handle] = UInt32(h)
             links[h].attached(by: a)
             if l.state == .attachSent {
@@ -30,7 +26,7 @@ extension SessionEndpoint {
             }
             return .ok
         }
-        for l in links where l.isLive && l.name == a.name && l.role == ours {
+        if linkNames[key] != nil {
             return .endSession(AMQPError(condition: .notAllowed, description: "ATTACH of link \"\(a.name)\", which is already attached"))
         }
         // The peer starts a link.
@@ -149,6 +145,8 @@ extension SessionEndpoint {
         }
         if let remote = link.remoteHandle, remoteHandles[remote] == handle { remoteHandles[remote] = nil }
         links[h] = .vacant
+        takenHandles.remove(h)
+        forgetName(of: link, at: handle)
         while let last = links.last, !last.isLive { links.removeLast() }
         events.append(.link(.detached(link.id, closed: closed, error: error)))
     }

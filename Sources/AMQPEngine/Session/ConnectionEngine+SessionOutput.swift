@@ -59,7 +59,7 @@ extension ConnectionEngine {
                 case .flow(let link): sessions.slots[s].flowWritten(link)
                 case .end:
                     if sessions.slots[s].state == .ending {
-                        sessions.slots[s] = .vacant
+                        sessions.remove(at: s)
                         return .done
                     }
                 default: break
@@ -113,6 +113,14 @@ extension SessionEndpoint {
     mutating func flowWritten(_ id: LinkID?) {
         sessionFlowQueued = false
         incomingLimit = nextIncomingID &+ incomingWindow
-        if let id, let h = linkIndex(id) { links[h].flowQueued = false }
+        guard let id, let h = linkIndex(id) else { return }
+        links[h].flowQueued = false
+        // The prefetch top-up this FLOW carried is the sender's to use from now on.
+        if links[h].receiver.refillPending, case .prefetch(let n) = links[h].receiver.policy,
+            links[h].state == .attached || links[h].state == .attachSent
+        {
+            links[h].credit = n
+        }
+        links[h].receiver.refillPending = false
     }
 }

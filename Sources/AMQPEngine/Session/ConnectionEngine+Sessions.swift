@@ -235,7 +235,7 @@ extension ConnectionEngine {
         switch session.state {
         case .endSent:
             // The answer to ours: the session is over.
-            sessions.slots[s] = .vacant
+            sessions.remove(at: s)
             events.append(.session(.ended(session.id, session.endError ?? peerError)))
         case .ending:
             break
@@ -269,6 +269,7 @@ extension ConnectionEngine {
             sessions.slots[s] = .vacant
         }
         sessions.slots.removeAll()
+        sessions.taken.removeAll()
         sessions.remoteChannels.removeAll()
         sessions.shared.bufferedDeliveryBytes = 0
     }

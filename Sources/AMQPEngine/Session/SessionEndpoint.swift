@@ -67,6 +67,13 @@ struct SessionEndpoint {
     /// Links by local handle; free handles hold `LinkEndpoint.vacant` (not optionals:
     /// reading a field of an optional element copies the whole endpoint first).
     var links: [LinkEndpoint] = []
+    /// The handles in `links` that hold a link.
+    var takenHandles = SlotBitmap()
+    /// Links by name and our role (one of them, when several share both).
+    var linkNames: [LinkName: UInt32] = [:]
+    /// Links sharing their name and role with another one (only the application can
+    /// make these): while there are any, pairing walks the table.
+    var sharedLinkNames = 0
     /// Peer handle → local handle.
     var remoteHandles: [UInt32: UInt32] = [:]
     /// `localHandle(remote:)`'s last answer.
@@ -124,6 +131,7 @@ struct SessionEndpoint {
             f.handle = link.id.handle
             f.deliveryCount = link.deliveryCountKnown ? link.deliveryCount : nil
             f.linkCredit = link.credit
+            if link.receiver.refillPending, case .prefetch(let n) = link.receiver.policy { f.linkCredit = n }
             f.drain = link.drain
             if link.role == .sender { f.available = UInt32(truncatingIfNeeded: link.sender.queue.count) }
         }
@@ -153,10 +161,8 @@ struct SessionEndpoint {
 
     /// The lowest free local handle not above `max`.
     func freeHandle(max: UInt32) -> UInt32? {
-        for (i, l) in links.enumerated() where !l.isLive {
-            return UInt32(i) <= max ? UInt32(i) : nil
-        }
-        return UInt32(links.count) <= max ? UInt32(links.count) : nil
+        let h = takenHandles.lowestFree
+        return UInt64(h) <= UInt64(max) ? UInt32(h) : nil
     }
 
     /// Takes a link's slot (growing the table when `handle` is past its end).
@@ -164,6 +170,8 @@ struct SessionEndpoint {
         let h = Int(link.id.handle)
         while links.count <= h { links.append(.vacant) }
         links[h] = link
+        takenHandles.insert(h)
+        rememberName(of: link, at: link.id.handle)
     }
 
     /// The link named by `id`, if it still exists.

@@ -33,12 +33,13 @@ struct SessionTable {
     /// Where the next produce round starts, for fairness between sessions.
     var cursor = 0
 
+    /// The channels in `slots` that hold a session.
+    var taken = SlotBitmap()
+
     /// The lowest free local channel not above `max`.
     func freeChannel(max: UInt16) -> UInt16? {
-        for (i, s) in slots.enumerated() where !s.isLive {
-            return i <= Int(max) ? UInt16(i) : nil
-        }
-        return slots.count <= Int(max) ? UInt16(slots.count) : nil
+        let c = taken.lowestFree
+        return c <= Int(max) ? UInt16(c) : nil
     }
 
     /// The local channel of the peer's `channel`.
@@ -64,6 +65,23 @@ struct SessionTable {
         let c = Int(session.id.channel)
         while slots.count <= c { slots.append(.vacant) }
         slots[c] = session
+        taken.insert(c)
+    }
+
+    /// Frees the slot of channel `s`. A free tail of the table is dropped, and its storage
+    /// given back once mostly unused, so a burst of sessions does not leave the
+    /// connection holding a table sized for it.
+    mutating func remove(at s: Int) {
+        slots[s] = .vacant
+        taken.remove(s)
+        guard s == slots.count - 1 else { return }
+        while let last = slots.last, !last.isLive { slots.removeLast() }
+        if slots.capacity > 64 && slots.count < slots.capacity / 4 {
+            var fresh: [SessionEndpoint] = []
+            fresh.reserveCapacity(slots.count)
+            fresh.append(contentsOf: slots)
+            slots = fresh
+        }
     }
 
     /// The slot of `id`, if the session still exists.
