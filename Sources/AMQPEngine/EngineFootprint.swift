@@ -49,14 +49,14 @@ extension ConnectionEngine {
             links: 0, linkSlots: 0, remoteHandles: 0, unsettledIncoming: 0, unsettledOutgoing: 0,
             bufferedDeliveryBytes: sessions.shared.bufferedDeliveryBytes, queuedDeliveries: 0,
             queuedFrames: control.count, pendingEvents: events.count)
-        for case let s? in sessions.slots {
+        for s in sessions.slots where s.isLive {
             f.sessions += 1
             f.linkSlots += s.links.count
             f.remoteHandles += s.remoteHandles.count
             f.unsettledIncoming += s.incoming.count
             f.unsettledOutgoing += s.outgoing.count
             f.queuedFrames += s.control.count + (s.pendingDisposition == nil ? 0 : 1)
-            for case let l? in s.links {
+            for l in s.links where l.isLive {
                 f.links += 1
                 f.queuedDeliveries += l.sender.queue.count
             }
