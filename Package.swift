@@ -87,6 +87,13 @@ let package = Package(
             dependencies: ["AMQP", "AMQPEngine", "AMQPCodec", "AMQPTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // Connection, sessions and links over real loopback sockets, against a small
+        // broker made in the test from server-role engines on a reactor.
+        .testTarget(
+            name: "AMQPConnectionTests",
+            dependencies: ["AMQP", "AMQPReactor", "AMQPEngine", "AMQPCodec"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "AMQPReactorTests",
             dependencies: ["AMQPReactor", "AMQPEngine", "AMQPCodec", "AMQPTesting", "CAMQPLinux"],
