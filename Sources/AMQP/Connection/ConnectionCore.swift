@@ -1,6 +1,5 @@
 public import AMQPEngine
 import AMQPReactor
-import Synchronization
 
 /// One transition of a connection's state (`Connection.onStateChange`,
 /// `Connection.stateTransitions()`). Every transition is reported, repeats included, as
@@ -33,7 +32,7 @@ final class ConnectionCore: Sendable {
     let lock = OwnedLock()
     /// Wakes threads blocked in `waitUntil`.
     let changes = ChangeSignal()
-    let state: Mutex<State>
+    let state: Locked<State>
 
     struct State {
         var settings: ConnectionSettings
@@ -57,7 +56,7 @@ final class ConnectionCore: Sendable {
 
     init(settings: ConnectionSettings, reactor: ConnectionReactor) {
         self.reactor = reactor
-        state = Mutex(State(settings: settings))
+        state = Locked(State(settings: settings))
     }
 
     var policy: ErrorPolicy { state.withLock { $0.settings.errorPolicy } }

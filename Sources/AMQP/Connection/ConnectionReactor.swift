@@ -48,6 +48,8 @@ public final class ConnectionReactor: @unchecked Sendable {
     private var thread: NativeThread? = nil
     private var stopping = false
     private let tickWaiters = Atomic<Int>(0)
+    /// Manual: a job that only wakes the driver is queued.
+    private let wakeQueued = Atomic<Bool>(false)
 
     /// Creates a reactor (an epoll instance or an io_uring, chosen as `options` says).
     ///
@@ -118,7 +120,7 @@ public final class ConnectionReactor: @unchecked Sendable {
         if isDriving { return try body(reactor) }
         if driving == .manual { return try drive(body) }
         let done = ThreadCondition()
-        let result = Mutex<Result<R, E>?>(nil)
+        let result = Locked<Result<R, E>?>(nil)
         perform { r in
             let outcome = Result { () throws(E) -> R in try body(r) }
             result.withLock { $0 = outcome }
@@ -170,7 +172,15 @@ public final class ConnectionReactor: @unchecked Sendable {
     func drive<R, E: Error>(_ body: (Reactor<ConnectionEngine>) throws(E) -> R) throws(E) -> R {
         let reactor = self.reactor!
         if isDriving { return try body(reactor) }
-        driveLock.lock()
+        if !driveLock.tryLock() {
+            // Another thread is driving, perhaps asleep in the kernel inside runOnce for
+            // up to its time-out: wake it so it lets go soon. One wake-up job at a time,
+            // so callers that only use tick(only:), which runs no jobs, cannot pile up.
+            if !wakeQueued.exchange(true, ordering: .acquiringAndReleasing) {
+                handle?.execute { [self] _ in wakeQueued.store(false, ordering: .releasing) }
+            }
+            driveLock.lock()
+        }
         driver.store(currentThreadID(), ordering: .releasing)
         defer {
             driver.store(0, ordering: .releasing)

@@ -1,6 +1,5 @@
 import AMQPEngine
 import AMQPReactor
-import Synchronization
 
 /// What senders and receivers share: attaching through their session, the status other
 /// threads read, and detaching.
@@ -9,7 +8,7 @@ import Synchronization
 class LinkCore: @unchecked Sendable {
     let session: SessionCore
     let configuration: LinkConfiguration
-    let status = Mutex<EndpointStatus>(.opening)
+    let status = Locked<EndpointStatus>(.opening)
 
     // Driving thread only.
     var binding: EngineBinding? = nil

@@ -1,5 +1,4 @@
 import AMQPEngine
-import Synchronization
 
 /// A sending link (the reference's `MessageSender`): messages to one target address.
 ///
@@ -128,7 +127,7 @@ public final class MessageSender: Sendable {
 
 /// One send's result, set from the driving thread, read by a blocked caller.
 final class ResultBox: Sendable {
-    private let value = Mutex<Result<Outcome, AMQPClientError>?>(nil)
+    private let value = Locked<Result<Outcome, AMQPClientError>?>(nil)
     func set(_ r: Result<Outcome, AMQPClientError>) { value.withLock { $0 = r } }
     var result: Result<Outcome, AMQPClientError>? { value.withLock { $0 } }
 }

@@ -1,6 +1,5 @@
 import AMQPEngine
 import AMQPReactor
-import Synchronization
 
 /// Handles each delivery on the driving thread while its bytes are still in the inbound
 /// ring; returns how to settle it, or `nil` to leave it unsettled.
@@ -31,7 +30,7 @@ final class ReceiverCore: LinkCore, @unchecked Sendable {
         /// `nil` while the link lives; `.some(nil)` closed by us; `.some(error)` failed.
         var terminal: AMQPClientError?? = nil
     }
-    let shared = Mutex(Shared())
+    let shared = Locked(Shared())
 
     init(session: SessionCore, configuration: LinkConfiguration, prefetch: UInt32, autoAccept: Bool) {
         self.prefetch = max(1, prefetch)

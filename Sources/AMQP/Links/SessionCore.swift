@@ -1,6 +1,5 @@
 import AMQPEngine
 import AMQPReactor
-import Synchronization
 
 /// Where a session or link is in its life, as other threads see it.
 enum EndpointStatus {
@@ -25,7 +24,7 @@ enum EndpointStatus {
 final class SessionCore: @unchecked Sendable {
     let connection: ConnectionCore
     let configuration: SessionConfiguration
-    let status = Mutex<EndpointStatus>(.opening)
+    let status = Locked<EndpointStatus>(.opening)
 
     // Driving thread only.
     private(set) var binding: EngineBinding? = nil

@@ -37,6 +37,8 @@ final class ThreadCondition: @unchecked Sendable {
     }
 
     func lock() { pthread_mutex_lock(mutex) }
+    /// Takes the mutex if it is free; false (without waiting) if another thread has it.
+    func tryLock() -> Bool { pthread_mutex_trylock(mutex) == 0 }
     func unlock() { pthread_mutex_unlock(mutex) }
 
     func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
