@@ -1,6 +1,6 @@
 import AMQP
+import AMQPReactor
 import Foundation
-import Synchronization
 import Testing
 
 func numbered(_ i: Int, outcome: String? = nil) -> Message {
@@ -18,17 +18,20 @@ func number(of m: ReceivedMessage) -> Int? {
 
 extension ConnectionTests {
     @Suite struct Messaging {
-        @Test func thousandMessagesThereAndBackBlocking() throws {
+        @Test(arguments: availableBackends)
+        func thousandMessagesThereAndBackBlocking(backend: ReactorOptions.Backend) throws {
             let broker = try TestBroker()
             defer { broker.stop() }
-            let connection = try Connection(hostname: broker.hostname)
+            let reactor = try makeReactor(.ownThread, backend)
+            defer { reactor.shutdown() }
+            let connection = try Connection(hostname: broker.hostname, reactor: reactor)
             defer { connection.destroy() }
             let session = try Session(connection: connection)
             let sender = try MessageSender(session: session, target: "q1")
 
             // All in flight at once, completions counted.
-            let outcomes = Mutex<[Int: Outcome]>([:])
-            let failures = Mutex<[AMQPClientError]>([])
+            let outcomes = Locked<[Int: Outcome]>([:])
+            let failures = Locked<[AMQPClientError]>([])
             for i in 0..<999 {
                 sender.send(numbered(i)) { result in
                     switch result {
@@ -165,7 +168,7 @@ extension ConnectionTests {
             let session = try Session(connection: connection)
             let sender = try MessageSender(session: session, target: "q5")
             let receiver = try MessageReceiver(session: session, source: "q5", prefetch: 10)
-            let seen = Mutex<[Int]>([])
+            let seen = Locked<[Int]>([])
             receiver.receiveBorrowed { delivery in
                 // Read straight from the ring: the view decodes in place.
                 guard let view = try? delivery.view(), case .int(let n)? = view.applicationProperties?["n"] else {
@@ -180,6 +183,69 @@ extension ConnectionTests {
             #expect(receiver.bufferedCount == 0)
             #expect(eventually { broker.outcomes.count == 100 })
             #expect(broker.outcomes.allSatisfy { $0 == "accepted" })
+        }
+
+        @Test func cancellingAnIterationEndsIt() async throws {
+            let broker = try TestBroker()
+            defer { broker.stop() }
+            let connection = try Connection(hostname: broker.hostname)
+            defer { connection.destroy() }
+            let session = try Session(connection: connection)
+            let receiver = try MessageReceiver(session: session, source: "empty")
+            let iteration = Task { () throws -> Int in
+                var n = 0
+                for try await _ in receiver.messages { n += 1 }
+                return n
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            iteration.cancel()
+            #expect(try await iteration.value == 0)
+        }
+
+        @Test func everySendCompletesWhenTheConnectionGoes() throws {
+            let broker = try TestBroker()
+            defer { broker.stop() }
+            let connection = try Connection(hostname: broker.hostname)
+            let session = try Session(connection: connection)
+            let sender = try MessageSender(session: session, target: "q6")
+            let results = Locked<[Result<Outcome, AMQPClientError>]>([])
+            for i in 0..<200 {
+                sender.send(numbered(i)) { r in results.withLock { $0.append(r) } }
+            }
+            connection.destroy()
+            // None hangs: each ends with its outcome or a typed error.
+            #expect(eventually { results.withLock { $0.count } == 200 })
+            for case .failure(let e) in results.withLock({ $0 }) {
+                #expect(e.kind == .clientError)
+                #expect(e.errorDescription?.contains("the message") == true)
+            }
+            // Later sends fail at once.
+            #expect(throws: AMQPClientError.self) { _ = try sender.send(numbered(0), timeout: .seconds(1)) }
+        }
+
+        @Test func losingTheBrokerFailsWaitingReceivers() throws {
+            let broker = try TestBroker()
+            let connection = try Connection(hostname: broker.hostname)
+            defer { connection.destroy() }
+            let session = try Session(connection: connection)
+            let receiver = try MessageReceiver(session: session, source: "q7")
+            #expect(eventually { receiver.isAttached })
+            let waiting = TestThread { () -> AMQPClientError? in
+                do throws(AMQPClientError) {
+                    _ = try receiver.receive(timeout: .seconds(10))
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            usleep(50_000)
+            broker.stop()
+            let error = waiting.join()
+            #expect(error??.kind == .connectionClose)
+            #expect(error??.origin == .transport)
+            #expect(connection.error?.origin == .transport)
+            #expect(connection.state == .error)
+            #expect(throws: AMQPClientError.self) { try connection.work() }
         }
     }
 }

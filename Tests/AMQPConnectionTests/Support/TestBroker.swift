@@ -1,7 +1,6 @@
 import AMQP
 import AMQPEngine
 import AMQPReactor
-import Synchronization
 
 /// A small AMQP broker for tests: a listener on 127.0.0.1 (port 0) on a reactor thread
 /// of its own, each accepted socket a server-role `ConnectionEngine` with `autoAccept`.
@@ -101,7 +100,7 @@ final class BrokerState: Sendable {
         var engineErrors: [String] = []
     }
     let options: TestBroker.Options
-    let locked = Mutex(Tables())
+    let locked = Locked(Tables())
 
     init(options: TestBroker.Options) { self.options = options }
 

@@ -1,10 +1,11 @@
+import AMQP
+import AMQPReactor
 import Foundation
-import Synchronization
 
 /// Runs `body` on a new thread (never on the cooperative pool: these bodies block) and
 /// lets the test wait for its result, at most `seconds`.
 final class TestThread<T: Sendable>: Sendable {
-    private let result = Mutex<T?>(nil)
+    private let result = Locked<T?>(nil)
     private let done = DispatchSemaphore(value: 0)
 
     init(_ body: @escaping @Sendable () -> T) {
@@ -34,4 +35,19 @@ func eventually(within seconds: Double = 5, _ condition: () -> Bool) -> Bool {
         usleep(5_000)
     }
     return true
+}
+
+/// The backends this kernel lets a reactor use: epoll always, io_uring when a ring can
+/// be set up here (sandboxes often refuse it).
+let availableBackends: [ReactorOptions.Backend] = {
+    var options = ReactorOptions()
+    options.backend = .uring
+    return [.epoll] + ((try? ConnectionReactor(driving: .manual, options: options)) != nil ? [.uring] : [])
+}()
+
+/// A reactor on `backend`.
+func makeReactor(_ driving: ConnectionReactor.Driving, _ backend: ReactorOptions.Backend) throws -> ConnectionReactor {
+    var options = ReactorOptions()
+    options.backend = backend
+    return try ConnectionReactor(driving: driving, options: options)
 }
