@@ -35,11 +35,12 @@ let package = Package(
         // Shipped test support: virtual clock, in-memory transport, scripted peer, frame
         // decoding and assertions, for stepping connections by hand.
         .target(name: "AMQPTesting", dependencies: ["AMQPEngine", "AMQPCodec"], swiftSettings: strict),
-        // The public API users import: settings, errors and retry, redirect, CBS token
-        // auth, frame tracing through swift-log (and, with the reactor, Connection).
+        // The public API users import: Connection, Session, MessageSender and
+        // MessageReceiver over the reactor; settings, errors and retry, redirect, CBS token
+        // auth, frame tracing through swift-log.
         .target(
             name: "AMQP",
-            dependencies: ["AMQPEngine", "AMQPCodec", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["AMQPReactor", "AMQPEngine", "AMQPCodec", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // C shim over epoll, eventfd, timerfd and liburing.
@@ -85,6 +86,13 @@ let package = Package(
         .testTarget(
             name: "AMQPTests",
             dependencies: ["AMQP", "AMQPEngine", "AMQPCodec", "AMQPTesting", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // Connection, sessions and links over real loopback sockets, against a small
+        // broker made in the test from server-role engines on a reactor.
+        .testTarget(
+            name: "AMQPConnectionTests",
+            dependencies: ["AMQP", "AMQPReactor", "AMQPEngine", "AMQPCodec"],
             swiftSettings: strict
         ),
         .testTarget(

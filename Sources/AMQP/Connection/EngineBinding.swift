@@ -1,0 +1,81 @@
+import AMQPEngine
+import AMQPReactor
+import Synchronization
+
+/// One `ConnectionEngine` on the reactor, and the sessions and links opened on it, so
+/// its events find their way to the objects the application holds.
+///
+/// A `Connection` has at most one binding at a time; `redirect` replaces it. Everything
+/// here except `finished` is touched only by the thread driving the reactor (inside
+/// jobs and event handlers), which is what the unchecked conformance relies on.
+final class EngineBinding: @unchecked Sendable {
+    let core: ConnectionCore
+    let generation: UInt64
+    let policy: ErrorPolicy
+    let tracer: FrameTraceLogger?
+
+    /// The reactor's id for the engine, once `connect` has run.
+    var id: ConnectionID? = nil
+    var sessions: [SessionID: SessionCore] = [:]
+    var senders: [LinkID: SenderCore] = [:]
+    var receivers: [LinkID: ReceiverCore] = [:]
+    /// The transport is closed (read by waiters on other threads).
+    private let finished = Atomic<Bool>(false)
+
+    init(core: ConnectionCore, generation: UInt64, policy: ErrorPolicy, tracer: FrameTraceLogger?) {
+        self.core = core
+        self.generation = generation
+        self.policy = policy
+        self.tracer = tracer
+    }
+
+    var isFinished: Bool { finished.load(ordering: .acquiring) }
+
+    /// Creates the engine, asks it to open, and connects it.
+    func connect(_ reactor: Reactor<ConnectionEngine>, to address: SocketAddress, configuration: ConnectionConfiguration) {
+        var engine = ConnectionEngine(configuration: configuration)
+        engine.open()
+        do throws(ReactorError) {
+            id = try reactor.connect(to: address, connection: engine) { [self] reactor, _, event in
+                handle(event, reactor: reactor)
+                core.changes.signal()
+            }
+        } catch {
+            transportClosed(error)
+        }
+    }
+
+    /// Runs `body` with the engine and lets the reactor write what it queued; `nil` when
+    /// the engine is gone (or was never connected).
+    func withEngine<R, E: Error>(
+        _ reactor: Reactor<ConnectionEngine>, _ body: (inout ConnectionEngine) throws(E) -> R
+    ) throws(E) -> R? {
+        guard let id, !isFinished else { return nil }
+        return try reactor.withConnection(id, body)
+    }
+
+    /// Closes the socket at once (after a CLOSE that got no answer in time).
+    func abort(_ reactor: Reactor<ConnectionEngine>) {
+        guard let id, !isFinished else { return }
+        reactor.abort(id)
+    }
+
+    /// The transport is gone (or could not be made): the state mirror moves on, and
+    /// every session and link still registered ends with the connection's error, since
+    /// the engine went with the socket and will report nothing more.
+    func transportClosed(_ error: ReactorError?) {
+        guard !finished.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        core.transportClosed(self, error)
+        let failure = core.terminalError(for: self, transport: error)
+        let senders = self.senders.values
+        let receivers = self.receivers.values
+        let sessions = self.sessions.values
+        self.senders = [:]
+        self.receivers = [:]
+        self.sessions = [:]
+        for s in senders { s.ended(failure) }
+        for r in receivers { r.ended(failure) }
+        for s in sessions { s.ended(failure) }
+        core.changes.signal()
+    }
+}

@@ -1,0 +1,94 @@
+import AMQPEngine
+import AMQPReactor
+
+// The one place that knows the shapes of the engine's events (`ConnectionEvent`,
+// `SessionEvent`, `LinkEvent`, `Delivery`): each is turned into a call on the connection,
+// session or link it concerns, with plain values. Everything else in this target speaks
+// to those calls, so a change in the event shapes is a change here only.
+//
+// Runs on the thread driving the reactor, while the reactor delivers the events of one
+// connection; borrowed payloads are valid only during the call.
+
+extension EngineBinding {
+    func handle(_ event: ReactorEvent<ConnectionEvent>, reactor: Reactor<ConnectionEngine>) {
+        switch event {
+        case .connected:
+            break
+        case .closed(let error):
+            transportClosed(error)
+        case .connection(let event):
+            handle(event, reactor)
+        }
+    }
+
+    private func handle(_ event: ConnectionEvent, _ reactor: Reactor<ConnectionEngine>) {
+        switch event {
+        case .stateChanged(let from, let to):
+            core.stateChanged(self, from: from, to: to)
+        case .saslOutcome(let outcome):
+            if outcome.code != .ok { core.saslFailed(self, outcome) }
+        case .authenticated:
+            break
+        case .remoteOpen(let open):
+            core.remoteOpened(self, open)
+        case .remoteClose(let error):
+            core.remoteClosed(self, error)
+        case .closed(let error):
+            core.engineEnded(self, error)
+        case .session(let event):
+            handle(event, reactor)
+        case .link(let event):
+            handle(event, reactor)
+        case .trace(let line):
+            tracer?.log(trace: line)
+        }
+    }
+
+    private func handle(_ event: SessionEvent, _ reactor: Reactor<ConnectionEngine>) {
+        switch event {
+        case .remoteBegin(let id, _):
+            // A client does not serve sessions the peer begins: refuse (BEGIN then END).
+            _ = withEngine(reactor) {
+                $0.endSession(id, error: AMQPError(condition: .notAllowed, description: "this client does not accept sessions begun by the peer"))
+            }
+        case .begun(let id, _):
+            sessions[id]?.begun()
+        case .ended(let id, let error):
+            sessions.removeValue(forKey: id)?.ended(error.map(policy.sessionError))
+        }
+    }
+
+    private func handle(_ event: LinkEvent, _ reactor: Reactor<ConnectionEngine>) {
+        switch event {
+        case .remoteAttach(let id, _):
+            _ = withEngine(reactor) {
+                $0.detachLink(id, error: AMQPError(condition: .notAllowed, description: "this client does not accept links attached by the peer"))
+            }
+        case .attached(let id, let attach):
+            senders[id]?.attached(refused: attach.target == nil)
+            receivers[id]?.attached(refused: attach.source == nil)
+        case .detached(let id, _, let error):
+            let failure = error.map(policy.linkError)
+            senders.removeValue(forKey: id)?.ended(failure)
+            receivers.removeValue(forKey: id)?.ended(failure)
+        case .delivery(let id, let delivery):
+            guard let receiver = receivers[id] else { return }
+            delivery.payload.withUnsafeBytes { bytes in
+                receiver.delivered(
+                    number: delivery.id, tag: delivery.tag, settled: delivery.settled, bytes: bytes,
+                    reactor: reactor, binding: self)
+            }
+        case .outcome(let id, let handle, let state, let settled):
+            // A non-final state (`received`) or an outcome still awaiting the settle is
+            // not the end of the send.
+            guard settled else { return }
+            senders[id]?.settled(handle, state: state)
+        case .lost(let id, let handle, let sent):
+            senders[id]?.lost(handle, sent: sent)
+        case .credit, .drained, .aborted, .remoteSettled, .deliveryChunk:
+            // Credit and drain are the engine's business for senders; receivers here
+            // neither stream nor use second-mode settlement yet.
+            break
+        }
+    }
+}

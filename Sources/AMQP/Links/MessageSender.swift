@@ -1,0 +1,133 @@
+import AMQPEngine
+
+/// A sending link (the reference's `MessageSender`): messages to one target address.
+///
+/// ```swift
+/// let sender = try MessageSender(session: session, target: "orders")
+/// let outcome = try await sender.send(message)          // awaits the peer's outcome
+/// sender.send(other) { result in … }                    // or a completion, any thread
+/// ```
+///
+/// ATTACH goes out when the sender is made; sends may start at once and wait in the
+/// engine for the peer's credit. Any number of sends may be in flight. A send ends with
+/// the peer's outcome (`rejected` included: it is an outcome, not a failure) or throws
+/// when the message could not be sent or its fate is unknown (link detached, session or
+/// connection gone: the error says whether the peer may have it). Dropping the last
+/// reference detaches the link.
+public final class MessageSender: Sendable {
+    /// The session the link belongs to.
+    public let session: Session
+    let core: SenderCore
+
+    /// Attaches a sender.
+    ///
+    /// - Parameters:
+    ///   - target: the address of the node messages go to.
+    ///   - name: the link's name; by default `sender-<uuid>`.
+    ///   - sendSettleMode: `.unsettled` (default, the reference's: every message gets an
+    ///     outcome), `.settled` (at most once, no outcomes) or `.mixed`.
+    ///   - receiveSettleMode: the receiver settle mode asked of the peer.
+    ///   - maxMessageSize: ATTACH's `max-message-size` (`nil`: no limit).
+    ///   - properties: ATTACH's `properties`.
+    ///   - desiredCapabilities: ATTACH's `desired-capabilities`.
+    public init(
+        session: Session, target: String, name: String? = nil, sendSettleMode: SenderSettleMode = .unsettled,
+        receiveSettleMode: ReceiverSettleMode = .first, maxMessageSize: UInt64? = nil, properties: Fields? = nil,
+        desiredCapabilities: [Symbol] = []
+    ) throws(AMQPClientError) {
+        try session.checkUsable()
+        var c = LinkConfiguration.sender(name: name ?? "sender-\(AMQPUUID.random())", to: target)
+        c.sndSettleMode = sendSettleMode
+        c.rcvSettleMode = receiveSettleMode
+        c.maxMessageSize = maxMessageSize
+        c.properties = properties
+        c.desiredCapabilities = desiredCapabilities
+        self.session = session
+        core = SenderCore(session: session.core, configuration: c)
+        core.attach()
+    }
+
+    deinit {
+        core.detach()
+    }
+
+    /// The link's name.
+    public var name: String { core.configuration.name }
+    /// The target address.
+    public var target: String? {
+        if case .target(let t)? = core.configuration.target { return t.address }
+        return nil
+    }
+    /// True once the peer answered the ATTACH and until the link ends.
+    public var isAttached: Bool { core.isAttached }
+    /// Why the link ended, or `nil` while it is usable.
+    public var error: AMQPClientError? { core.closedError }
+
+    /// Sends `message` and waits, without blocking a thread, for its outcome.
+    ///
+    /// Cancelling the task does not recall the message: it is on its way.
+    public func send(_ message: Message) async throws(AMQPClientError) -> Outcome {
+        let payload = try encode(message)
+        return try await send(encoded: payload)
+    }
+
+    /// Sends an already encoded message (`Message.encoded()`) and waits for its outcome.
+    public func send(encoded payload: [UInt8]) async throws(AMQPClientError) -> Outcome {
+        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<Outcome, AMQPClientError>, Never>) in
+            core.send(payload) { c.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Queues `message` and returns at once; `completion` gets its outcome or failure,
+    /// on the thread driving the reactor (keep it short; do not block in it).
+    public func send(_ message: Message, completion: @escaping @Sendable (Result<Outcome, AMQPClientError>) -> Void) {
+        do {
+            let payload = try encode(message)
+            core.send(payload, completion: completion)
+        } catch {
+            completion(.failure(error))
+        }
+    }
+
+    /// Sends `message` and blocks the calling thread until its outcome, at most
+    /// `timeout` (stepping a manual reactor meanwhile). For threads, not tasks: from
+    /// async code use `send(_:)`.
+    ///
+    /// - Throws: the send's failure, or a `.timeout` error (the message may still be
+    ///   delivered later).
+    public func send(_ message: Message, timeout: Duration?) throws(AMQPClientError) -> Outcome {
+        let payload = try encode(message)
+        let box = ResultBox()
+        let changes = core.connection.changes
+        core.send(payload) {
+            box.set($0)
+            changes.signal()
+        }
+        _ = core.connection.waitUntil(deadline(after: timeout)) { box.result != nil }
+        guard let result = box.result else {
+            throw core.policy.timeoutError("no outcome for the message within \(timeout.map { "\($0)" } ?? "the time-out")")
+        }
+        return try result.get()
+    }
+
+    /// Detaches (closes) the link; sends still waiting fail.
+    public func close() {
+        core.detach()
+    }
+
+    private func encode(_ message: Message) throws(AMQPClientError) -> [UInt8] {
+        do throws(EncodeError) {
+            return try message.encoded()
+        } catch {
+            throw core.policy.clientError("the message cannot be encoded: \(error)")
+        }
+    }
+}
+
+/// One send's result, set from the driving thread, read by a blocked caller.
+final class ResultBox: Sendable {
+    private let value = Locked<Result<Outcome, AMQPClientError>?>(nil)
+    func set(_ r: Result<Outcome, AMQPClientError>) { value.withLock { $0 = r } }
+    var result: Result<Outcome, AMQPClientError>? { value.withLock { $0 } }
+}

@@ -1,0 +1,85 @@
+import AMQPEngine
+import AMQPReactor
+
+/// Called once with what became of one sent message.
+typealias SendCompletion = @Sendable (Result<Outcome, AMQPClientError>) -> Void
+
+/// A sending link's engine side: queues payloads on the engine and completes each send
+/// when the peer settles it.
+final class SenderCore: LinkCore, @unchecked Sendable {
+    /// Sends wait for their outcome here, by the engine's handle (driving thread only).
+    private var pending: [DeliveryHandle: SendCompletion] = [:]
+    /// Sends the engine reported `lost`, completed when the link's end says why.
+    private var lost: [(SendCompletion, sent: Bool)] = []
+
+    /// Every delivery goes settled (sender settle mode `settled`).
+    var presettled: Bool { configuration.sndSettleMode == .settled }
+
+    override func register(in binding: EngineBinding, as id: LinkID) {
+        binding.senders[id] = self
+    }
+
+    /// Queues `payload` (an encoded message); `completion` runs on the driving thread.
+    func send(_ payload: [UInt8], completion: @escaping SendCompletion) {
+        if let error = closedError {
+            completion(.failure(error))
+            return
+        }
+        let queued = reactor.perform { [self] r in start(payload, completion, r) }
+        if !queued { completion(.failure(policy.clientError("the reactor is not available"))) }
+    }
+
+    private func start(_ payload: [UInt8], _ completion: @escaping SendCompletion, _ r: Reactor<ConnectionEngine>) {
+        guard let b = binding, let id else {
+            completion(.failure(closedError ?? policy.clientError("the link did not attach")))
+            return
+        }
+        do throws(EngineError) {
+            guard let handle = try b.withEngine(r, { (e) throws(EngineError) in try e.send(on: id, payload: payload) }) else {
+                completion(.failure(closedError ?? b.core.terminalError(for: b, transport: nil)))
+                return
+            }
+            if presettled {
+                completion(.success(.presettled))
+            } else {
+                pending[handle] = completion
+            }
+        } catch {
+            var e = AMQPClientError(
+                kind: ErrorPolicy.knownConditions.contains(error.condition) ? .messageSendFailed : .messageException,
+                condition: error.condition, description: error.error.errorDescription, info: error.error.info,
+                origin: .local)
+            e = b.policy.classified(e)
+            completion(.failure(e))
+        }
+    }
+
+    /// The peer settled a delivery (driving thread).
+    func settled(_ handle: DeliveryHandle, state: DeliveryState?) {
+        guard let completion = pending.removeValue(forKey: handle) else { return }
+        completion(.success(Outcome(state) ?? .accepted))
+    }
+
+    /// The delivery's fate is unknown; its link's end follows and says why.
+    func lost(_ handle: DeliveryHandle, sent: Bool) {
+        guard let completion = pending.removeValue(forKey: handle) else { return }
+        lost.append((completion, sent))
+    }
+
+    override func ended(_ error: AMQPClientError?) {
+        super.ended(error)
+        let cause = error ?? policy.clientError("the link was closed before the peer settled the message")
+        var waiting = lost
+        for completion in pending.values { waiting.append((completion, true)) }
+        pending = [:]
+        lost = []
+        for (completion, sent) in waiting {
+            var e = cause
+            let fate = sent
+                ? "the message may have reached the peer, which never settled it"
+                : "the message was never sent, so sending it again is safe"
+            e.errorDescription = (e.errorDescription.map { $0 + "; " } ?? "") + fate
+            completion(.failure(e))
+        }
+    }
+}
