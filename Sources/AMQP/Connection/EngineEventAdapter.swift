@@ -68,7 +68,9 @@ extension EngineBinding {
             senders[id]?.attached(refused: attach.target == nil)
             receivers[id]?.attached(refused: attach.source == nil)
         case .detached(let id, _, let error):
-            let failure = error.map(policy.linkError)
+            // A link that ends because the connection did (the transport died) reports
+            // the connection's error: that is what happened, and what to retry.
+            let failure = error.map { $0.origin == .transport ? policy.connectionError($0) : policy.linkError($0) }
             senders.removeValue(forKey: id)?.ended(failure)
             receivers.removeValue(forKey: id)?.ended(failure)
         case .delivery(let id, let delivery):
