@@ -65,7 +65,7 @@ extension SessionEndpoint {
         events.append(.link(.attached(l.id, l.remoteAttach!)))
         if l.role == .sender && l.credit > 0 {
             events.append(.link(.credit(l.id, credit: l.credit, drain: l.drain)))
-            if l.drain && l.sender.queue.isEmpty { drainSender(h, events: &events) }
+            if l.drain && l.sender.queue.isEmpty && l.sender.mayCompleteDrain { drainSender(h, events: &events) }
         }
     }
 
