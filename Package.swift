@@ -110,7 +110,10 @@ let package = Package(
         .testTarget(name: "CAMQPLinuxTests", dependencies: ["CAMQPLinux"], swiftSettings: strict),
         .testTarget(
             name: "AMQPToolTests",
-            dependencies: ["AMQPTool", "AMQPCodec", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "AMQPTool", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPPeer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
     ]
