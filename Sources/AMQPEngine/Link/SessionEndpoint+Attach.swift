@@ -43,7 +43,7 @@ extension SessionEndpoint {
         link.attached(by: a)
         install(link)
         remoteHandles[a.handle] = handle
-        if let policy = shared.autoAccept {
+        if let policy = shared.autoAccept, policy.links {
             var c = LinkConfiguration.accepting(a)
             c.credit = policy.credit
             c.streaming = policy.streaming
