@@ -137,6 +137,11 @@ public final class EmbeddedPeer {
         c.sasl = .server(mechanisms: authenticator.mechanisms, authenticator: authenticator)
         c.trace = configuration.trace
         c.closeTimeout = 5_000
+        // Sessions at once, so what clients pipeline behind BEGIN (Proton does) is kept;
+        // links are decided here, by address.
+        var policy = AutoAcceptPolicy()
+        policy.links = false
+        c.autoAccept = policy
         var engine = ConnectionEngine(configuration: c)
         engine.open()
         return engine
