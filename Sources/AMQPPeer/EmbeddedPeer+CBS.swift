@@ -9,6 +9,12 @@ import Glibc
 extension EmbeddedPeer {
     /// Answers a put-token request; the outcome for the request's delivery.
     func putToken(_ connection: PeerConnection, _ payload: [UInt8]) -> DeliveryState {
+        let bound = configuration.limits.maxTokensPerConnection
+        guard connection.cbsReplies.count < bound else {
+            // The client does not read its responses: refuse rather than pile them up.
+            statistics.tokensRefused += 1
+            return .rejected(AMQPError(condition: .resourceLimitExceeded, description: "\(bound) $cbs responses are waiting for a $cbs receiver"))
+        }
         let message: Message
         do {
             message = try Message(decoding: payload)
@@ -22,9 +28,12 @@ extension EmbeddedPeer {
             if let expiry = request.expiration, expiry < Self.wallClock() {
                 statistics.tokensRefused += 1
                 response = request.response(statusCode: 401, description: "the token expired at \(expiry) ms")
+            } else if !connection.authorized.contains(request.address) && connection.authorized.count >= bound {
+                statistics.tokensRefused += 1
+                response = request.response(statusCode: 403, description: "tokens for \(bound) addresses are in force on this connection")
             } else if configuration.cbs.accepts(request) {
                 statistics.tokensAccepted += 1
-                connection.authorized.append(request.address)
+                if !connection.authorized.contains(request.address) { connection.authorized.append(request.address) }
                 response = request.response(statusCode: 200, description: "OK")
             } else {
                 statistics.tokensRefused += 1

@@ -7,6 +7,9 @@ import AMQPReactor
 extension EmbeddedPeer {
     func linkRequested(_ connection: PeerConnection, _ link: LinkID, _ attach: Attach) {
         let clientSends = attach.role == .sender
+        guard connection.links.count < configuration.limits.maxLinksPerConnection else {
+            return refuse(connection, link, .resourceLimitExceeded, "a connection may attach \(configuration.limits.maxLinksPerConnection) links")
+        }
         var c = LinkConfiguration.accepting(attach)
         let address: String?
         if clientSends {

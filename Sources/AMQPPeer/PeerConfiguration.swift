@@ -55,6 +55,11 @@ public struct PeerLimits: Hashable, Sendable {
     public var maxMessageSize: UInt64 = 16 << 20
     /// Connections at once; more are refused at accept.
     public var maxConnections = 1_024
+    /// Links one connection may have attached; more are refused.
+    public var maxLinksPerConnection = 1_024
+    /// Addresses `$cbs` tokens may open on one connection, and `$cbs` responses waiting
+    /// for the client's `$cbs` receiver; requests beyond are refused.
+    public var maxTokensPerConnection = 256
 
     /// Creates the default limits.
     public init() {}

@@ -197,6 +197,17 @@ import Testing
         try client.close()
     }
 
+    @Test func linksPerConnectionAreBounded() throws {
+        let bed = try PeerTestBed { $0.limits.maxLinksPerConnection = 2 }
+        let client = try bed.openClient()
+        let a = try client.sender(to: "a", name: "a")
+        let b = try client.receiver(from: "b", name: "b")
+        let c = try client.sender(to: "c", name: "c")
+        #expect(client.detached[a] == nil && client.detached[b] == nil)
+        #expect((client.detached[c] ?? nil)?.condition == .resourceLimitExceeded)
+        try client.close()
+    }
+
     @Test func linkRedirectReachesTheClientIntact() throws {
         let bed = try PeerTestBed { $0.faults.linkRedirects["old"] = RedirectTarget(host: "10.0.0.7", port: 5673, address: "new") }
         let client = try bed.openClient()
