@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "AMQPEngine", targets: ["AMQPEngine"]),
         .library(name: "AMQPTesting", targets: ["AMQPTesting"]),
         .library(name: "AMQPReactor", targets: ["AMQPReactor"]),
+        .library(name: "AMQPPeer", targets: ["AMQPPeer"]),
         .library(name: "AMQPTool", targets: ["AMQPTool"]),
         .library(name: "AMQP", targets: ["AMQP"]),
         .executable(name: "amqp", targets: ["amqp"]),
@@ -55,12 +56,22 @@ let package = Package(
             dependencies: ["AMQPEngine", "AMQPCodec", "CAMQPLinux"],
             swiftSettings: strict
         ),
+        // The embedded peer: a small broker on the engine's listening role and one
+        // reactor (queues, at-least-once, SASL, $cbs, faults for tests). Its own target
+        // so client tests and the tool use it without each other's dependencies.
+        .target(
+            name: "AMQPPeer",
+            dependencies: ["AMQPReactor", "AMQPEngine", "AMQPCodec"],
+            swiftSettings: strict
+        ),
         // What the `amqp` command does, as a library so tests can drive it in-process.
         .target(
             name: "AMQPTool",
             dependencies: [
                 "AMQPCodec",
                 "AMQPEngine",
+                "AMQPReactor",
+                "AMQPPeer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/AMQPTool",
@@ -100,10 +111,18 @@ let package = Package(
             dependencies: ["AMQPReactor", "AMQPEngine", "AMQPCodec", "AMQPTesting", "CAMQPLinux"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "AMQPPeerTests",
+            dependencies: ["AMQPPeer", "AMQPReactor", "AMQPEngine", "AMQPCodec", "AMQP"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "CAMQPLinuxTests", dependencies: ["CAMQPLinux"], swiftSettings: strict),
         .testTarget(
             name: "AMQPToolTests",
-            dependencies: ["AMQPTool", "AMQPCodec", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "AMQPTool", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPPeer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
     ]

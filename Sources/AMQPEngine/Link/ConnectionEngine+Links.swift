@@ -138,6 +138,21 @@ extension ConnectionEngine {
         return Swift.max(0, Int(l.credit) - queued)
     }
 
+    /// Answers the receiver's drain request on a sender with `manualDrain`: once what is
+    /// queued now has been written, the credit left is given back (`LinkEvent.drained`).
+    /// Call it after queueing whatever the drain request could use. Does nothing when no
+    /// drain is pending.
+    ///
+    /// - Throws: `amqp:illegal-state` for a link that is not a sender.
+    public mutating func completeDrain(on link: LinkID) throws(EngineError) {
+        guard let (s, h) = sessions.index(link) else { throw EngineError(.illegalState, "\(link) does not exist", origin: .local) }
+        guard sessions.slots[s].links[h].role == .sender else { throw EngineError(.illegalState, "\(link) is a receiver", origin: .local) }
+        let l = sessions.slots[s].links[h]
+        guard l.drain, l.state == .attached else { return }
+        sessions.slots[s].links[h].sender.drainAnswered = true
+        if l.credit > 0 && l.sender.queue.isEmpty { sessions.slots[s].drainSender(h, events: &events) }
+    }
+
     /// Deliveries queued on a sender and not completely written.
     public func queuedDeliveries(on link: LinkID) -> Int {
         sessions.index(link).map { sessions.slots[$0.session].links[$0.link].sender.queue.count } ?? 0

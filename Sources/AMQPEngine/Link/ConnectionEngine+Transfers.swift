@@ -137,7 +137,7 @@ extension SessionEndpoint {
         links[h].sender.queue.removeFirst()
         links[h].sender.headID = nil
         links[h].sender.headOffset = 0
-        if links[h].drain && links[h].credit > 0 && links[h].sender.queue.isEmpty {
+        if links[h].drain && links[h].credit > 0 && links[h].sender.queue.isEmpty && links[h].sender.mayCompleteDrain {
             drainSender(h, events: &events)
         }
         return .complete

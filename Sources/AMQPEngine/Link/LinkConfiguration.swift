@@ -42,6 +42,13 @@ public struct LinkConfiguration: Sendable {
     /// (`LinkEvent.deliveryChunk`) instead of reassembling multi-frame deliveries, so
     /// messages of any size pass through without being buffered.
     public var streaming: Bool = false
+    /// Sender: the application answers drain requests itself. A FLOW with `drain` is
+    /// reported as `credit(…, drain: true)` and the credit is kept until the application
+    /// has queued what it has and called `ConnectionEngine.completeDrain(on:)`; only then
+    /// is unused credit given back. For applications that hold messages outside the
+    /// engine and hand them over as credit arrives (a broker): without this, a drain
+    /// finding the engine's queue empty is answered before they could send anything.
+    public var manualDrain: Bool = false
 
     /// Creates a configuration.
     public init(name: String, role: Role, source: Source? = nil, target: AttachTarget? = nil) {

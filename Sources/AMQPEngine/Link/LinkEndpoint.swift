@@ -69,6 +69,7 @@ struct LinkEndpoint {
         maxMessageSize = c.maxMessageSize ?? 0
         if role == .sender {
             sndSettleMode = c.sndSettleMode
+            sender.manualDrain = c.manualDrain
             initialDeliveryCount = c.initialDeliveryCount
             deliveryCount = c.initialDeliveryCount
         } else {

@@ -22,4 +22,12 @@ struct SenderState {
     var headOffset = 0
     /// The next automatic delivery tag.
     var nextTag: UInt64 = 0
+    /// `LinkConfiguration.manualDrain`.
+    var manualDrain = false
+    /// With `manualDrain`: the application answered the current drain request
+    /// (`completeDrain`), so unused credit goes back once the queue is empty.
+    var drainAnswered = false
+
+    /// Whether the engine may give unused credit back now, the queue being empty.
+    var mayCompleteDrain: Bool { !manualDrain || drainAnswered }
 }

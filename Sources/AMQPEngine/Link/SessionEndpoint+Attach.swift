@@ -39,7 +39,7 @@ extension SessionEndpoint {
         link.attached(by: a)
         install(link)
         remoteHandles[a.handle] = handle
-        if let policy = shared.autoAccept {
+        if let policy = shared.autoAccept, policy.links {
             var c = LinkConfiguration.accepting(a)
             c.credit = policy.credit
             c.streaming = policy.streaming
@@ -61,7 +61,7 @@ extension SessionEndpoint {
         events.append(.link(.attached(l.id, l.remoteAttach!)))
         if l.role == .sender && l.credit > 0 {
             events.append(.link(.credit(l.id, credit: l.credit, drain: l.drain)))
-            if l.drain && l.sender.queue.isEmpty { drainSender(h, events: &events) }
+            if l.drain && l.sender.queue.isEmpty && l.sender.mayCompleteDrain { drainSender(h, events: &events) }
         }
     }
 

@@ -31,11 +31,13 @@ extension SessionEndpoint {
             let credit = Int64(f.linkCredit ?? 0) + Int64(Int32(bitPattern: theirs &- links[h].deliveryCount))
             links[h].credit = UInt32(clamping: Swift.max(0, credit))
             links[h].drain = f.drain
+            // Each FLOW is a new request: a manual drain waits for its own answer.
+            links[h].sender.drainAnswered = false
             // A receiver grants credit with its ATTACH; before we accept the link, keep it
             // and report it with `attached`.
             guard linkState == .attached else { return .ok }
             events.append(.link(.credit(links[h].id, credit: links[h].credit, drain: f.drain)))
-            if f.drain && links[h].credit > 0 && links[h].sender.queue.isEmpty {
+            if f.drain && links[h].credit > 0 && links[h].sender.queue.isEmpty && links[h].sender.mayCompleteDrain {
                 drainSender(h, events: &events)
             } else if f.echo {
                 queueLinkFlow(h)

@@ -47,6 +47,12 @@ public struct AutoAcceptPolicy: Sendable {
     public var streaming: Bool = false
     /// The largest message accepted receiving links take; `nil` for no limit.
     public var maxMessageSize: UInt64? = nil
+    /// Accept links too. With `false` only sessions are accepted automatically and each
+    /// link the peer attaches is reported (`remoteAttach`) for the application to accept
+    /// or refuse, as a broker that routes by address does. (Accepting the session at once
+    /// also keeps the frames a peer pipelines behind its BEGIN: ATTACH and FLOW that
+    /// arrive while a session waits for `acceptSession` are not acted upon.)
+    public var links: Bool = true
 
     /// Creates the default policy.
     public init() {}

@@ -1,0 +1,250 @@
+public import AMQPPeer
+public import ArgumentParser
+import AMQPCodec
+import AMQPEngine
+public import AMQPReactor
+import Dispatch
+import Glibc
+
+/// `amqp peer`: runs the embedded peer (a small broker) until SIGINT or SIGTERM.
+public struct PeerCommand: ParsableCommand {
+    /// Describes the subcommand.
+    public static let configuration = CommandConfiguration(
+        commandName: "peer",
+        abstract: "Run the embedded peer: a small AMQP 1.0 broker for tests and demos.",
+        discussion: """
+            Queues by address (made on first use), at-least-once delivery, SASL ANONYMOUS and \
+            PLAIN, a $cbs node for put-token, and faults on request. Prints one line, \
+            `amqp peer listening on HOST:PORT`, when ready; runs until SIGINT or SIGTERM, then \
+            closes every connection with amqp:connection:forced.
+            """)
+
+    /// Where to listen.
+    @Option(help: "Address to listen on, HOST:PORT (port 0: any free port; IPv6 as [::1]:PORT).")
+    public var listen = "127.0.0.1:5672"
+
+    /// PLAIN users.
+    @Option(name: .customLong("user"), help: "A SASL PLAIN user, NAME:PASSWORD (repeatable).")
+    public var users: [String] = []
+
+    /// Refuse ANONYMOUS.
+    @Flag(help: "Do not offer SASL ANONYMOUS.")
+    public var noAnonymous = false
+
+    /// OPEN's container-id.
+    @Option(help: "The peer's container-id.")
+    public var containerID = "amqp-peer"
+
+    /// OPEN's max-frame-size.
+    @Option(help: "Largest frame accepted, in bytes.")
+    public var maxFrameSize: UInt32 = 63_488
+
+    /// OPEN's idle-time-out.
+    @Option(help: "Close connections silent for this many milliseconds (sent in OPEN).")
+    public var idleTimeout: UInt32?
+
+    /// Credit for client senders.
+    @Option(help: "Credit each client sender gets.")
+    public var credit: UInt32 = 1_000
+
+    /// Per-queue message bound.
+    @Option(help: "Messages one queue holds.")
+    public var queueMessages = 100_000
+
+    /// Per-queue byte bound.
+    @Option(help: "Bytes one queue holds.")
+    public var queueBytes = 64 << 20
+
+    /// Total byte bound.
+    @Option(help: "Bytes all queues hold together.")
+    public var totalBytes = 256 << 20
+
+    /// Largest message.
+    @Option(help: "Largest message accepted, in bytes.")
+    public var maxMessageSize: UInt64 = 16 << 20
+
+    /// Dead letters.
+    @Option(help: "Where rejected messages go.")
+    public var deadLetter = "$dlq"
+
+    /// Drop rejected messages.
+    @Flag(help: "Drop rejected messages instead of keeping them.")
+    public var noDeadLetter = false
+
+    /// Link redirects.
+    @Option(name: .customLong("redirect-address"), help: "Refuse links to ADDRESS with amqp:link:redirect to HOST:PORT[/NEW-ADDRESS]: ADDRESS=HOST:PORT[/NEW-ADDRESS] (repeatable).")
+    public var redirectAddresses: [String] = []
+
+    /// Connection redirect.
+    @Option(help: "Answer every OPEN with amqp:connection:redirect to HOST:PORT.")
+    public var redirectConnection: String?
+
+    /// Link errors.
+    @Option(name: .customLong("detach-address"), help: "Detach links to ADDRESS with CONDITION after N messages (0: at once): ADDRESS=CONDITION[@N] (repeatable).")
+    public var detachAddresses: [String] = []
+
+    /// Close connections after N messages.
+    @Option(help: "Close each connection (amqp:connection:forced) after N messages.")
+    public var closeAfter: Int?
+
+    /// Abort connections after N messages.
+    @Option(help: "Drop each connection's socket without a goodbye after N messages.")
+    public var abortAfter: Int?
+
+    /// Accepted CBS tokens.
+    @Option(name: .customLong("cbs-token"), help: "A token $cbs accepts (repeatable; default: any non-empty token).")
+    public var cbsTokens: [String] = []
+
+    /// CBS-protected addresses.
+    @Option(name: .customLong("cbs-protect"), help: "An address that needs a $cbs token first; `*` for all (repeatable).")
+    public var cbsProtect: [String] = []
+
+    /// I/O backend.
+    @Option(help: "Reactor backend: automatic, epoll or uring.")
+    public var backend: ReactorOptions.Backend = .automatic
+
+    /// Log connections.
+    @Flag(help: "Log connections to standard error.")
+    public var verbose = false
+
+    /// Log frames.
+    @Flag(help: "Log every frame to standard error (implies --verbose).")
+    public var trace = false
+
+    /// Creates the command (ArgumentParser fills in the options).
+    public init() {}
+
+    /// Checks the options (by building the configuration).
+    public func validate() throws {
+        _ = try peerConfiguration()
+    }
+
+    /// The peer's configuration from the options.
+    public func peerConfiguration() throws -> PeerConfiguration {
+        var c = PeerConfiguration()
+        c.address = try Self.address(listen)
+        for user in users {
+            guard let colon = user.firstIndex(of: ":"), colon != user.startIndex else {
+                throw ValidationError("--user \(user): expected NAME:PASSWORD")
+            }
+            c.users[String(user[..<colon])] = String(user[user.index(after: colon)...])
+        }
+        c.allowAnonymous = !noAnonymous
+        if noAnonymous && c.users.isEmpty { throw ValidationError("--no-anonymous needs at least one --user") }
+        c.containerID = containerID
+        guard maxFrameSize >= 512 else { throw ValidationError("--max-frame-size must be at least 512") }
+        c.maxFrameSize = maxFrameSize
+        if let idleTimeout {
+            guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be positive") }
+            c.idleTimeout = idleTimeout
+        }
+        guard credit > 0 else { throw ValidationError("--credit must be at least 1") }
+        c.credit = credit
+        guard queueMessages > 0, queueBytes > 0, totalBytes > 0, maxMessageSize > 0 else {
+            throw ValidationError("--queue-messages, --queue-bytes, --total-bytes and --max-message-size must be positive")
+        }
+        c.limits.maxQueueMessages = queueMessages
+        c.limits.maxQueueBytes = queueBytes
+        c.limits.maxTotalBytes = totalBytes
+        c.limits.maxMessageSize = maxMessageSize
+        c.deadLetterAddress = noDeadLetter ? nil : deadLetter
+        for rule in redirectAddresses {
+            guard let eq = rule.firstIndex(of: "="), eq != rule.startIndex,
+                let target = RedirectTarget(parsing: String(rule[rule.index(after: eq)...]))
+            else { throw ValidationError("--redirect-address \(rule): expected ADDRESS=HOST:PORT[/NEW-ADDRESS]") }
+            c.faults.linkRedirects[String(rule[..<eq])] = target
+        }
+        if let redirectConnection {
+            guard let target = RedirectTarget(parsing: redirectConnection), target.address == nil else {
+                throw ValidationError("--redirect-connection \(redirectConnection): expected HOST:PORT")
+            }
+            c.faults.connectionRedirect = target
+        }
+        for rule in detachAddresses {
+            guard let eq = rule.firstIndex(of: "="), eq != rule.startIndex else {
+                throw ValidationError("--detach-address \(rule): expected ADDRESS=CONDITION[@N]")
+            }
+            var condition = rule[rule.index(after: eq)...]
+            var after = 0
+            if let at = condition.lastIndex(of: "@") {
+                guard let n = Int(condition[condition.index(after: at)...]), n >= 0 else {
+                    throw ValidationError("--detach-address \(rule): N must be a number of messages")
+                }
+                after = n
+                condition = condition[..<at]
+            }
+            guard !condition.isEmpty else { throw ValidationError("--detach-address \(rule): no condition") }
+            let error = AMQPError(condition: ErrorCondition(Symbol(String(condition))), description: "detached by amqp peer --detach-address")
+            c.faults.linkErrors[String(rule[..<eq])] = LinkFault(error: error, afterMessages: after)
+        }
+        switch (closeAfter, abortAfter) {
+        case (let n?, nil):
+            guard n > 0 else { throw ValidationError("--close-after must be positive") }
+            c.faults.dropConnections = ConnectionFault(afterMessages: n)
+        case (nil, let n?):
+            guard n > 0 else { throw ValidationError("--abort-after must be positive") }
+            c.faults.dropConnections = ConnectionFault(afterMessages: n, mode: .abort)
+        case (nil, nil): break
+        case (_?, _?): throw ValidationError("--close-after and --abort-after exclude each other")
+        }
+        if !cbsTokens.isEmpty {
+            let accepted = Set(cbsTokens)
+            c.cbs.accepts = { accepted.contains($0.token) }
+        }
+        for address in cbsProtect {
+            if address == "*" { c.cbs.protectAll = true } else { c.cbs.protectedAddresses.insert(address) }
+        }
+        c.reactor.backend = backend
+        c.trace = trace
+        return c
+    }
+
+    /// Parses `HOST:PORT` with a numeric host (IPv6 in brackets).
+    static func address(_ text: String) throws -> SocketAddress {
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
+            throw ValidationError("--listen \(text): expected HOST:PORT")
+        }
+        var host = text[..<colon]
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        if host == "localhost" { host = "127.0.0.1" }
+        guard let address = SocketAddress(numericHost: String(host), port: port) else {
+            throw ValidationError("--listen \(text): the host must be a numeric address (e.g. 127.0.0.1 or [::1])")
+        }
+        return address
+    }
+
+    /// Runs the peer until SIGINT or SIGTERM.
+    public mutating func run() throws {
+        try run(output: StandardStreams())
+    }
+
+    /// Runs with output going to `output`.
+    public func run(output: any CommandOutput) throws {
+        let configuration = try peerConfiguration()
+        // Signals become a stop request through the reactor's handle (any thread may use
+        // it); the default actions would kill the process without closing connections.
+        var sources: [any DispatchSourceSignal] = []
+        defer { for s in sources { s.cancel() } }
+        do {
+            try EmbeddedPeer.serve(configuration) { peer in
+                if verbose || trace { peer.log = { line in output.printError(line) } }
+                let handle = peer.reactor.handle
+                for signal in [SIGINT, SIGTERM] {
+                    Glibc.signal(signal, SIG_IGN)
+                    let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
+                    source.setEventHandler { handle.stop() }
+                    source.resume()
+                    sources.append(source)
+                }
+                output.printLine("amqp peer listening on \(peer.address)")
+                output.flush()
+            }
+        } catch {
+            output.printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        output.printError("amqp peer stopped")
+    }
+}
+
+extension ReactorOptions.Backend: ExpressibleByArgument {}
