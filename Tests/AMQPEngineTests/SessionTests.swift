@@ -142,3 +142,40 @@ import Testing
     }
 }
 
+
+/// A peer may pipeline ATTACH (and FLOW) right after its BEGIN (Qpid Proton does). While
+/// the application has not accepted the session, those frames must wait with it, not be
+/// dropped; once it accepts, our BEGIN goes out before the answers to them.
+@Test func framesPipelinedAfterBeginWaitForTheSessionsAcceptance() throws {
+    var p = openedPipe()
+    // What Proton sends for a new receiver, in one burst: BEGIN, ATTACH, FLOW.
+    p.inject(toServer: .begin(Begin(nextOutgoingID: 0, incomingWindow: 100, outgoingWindow: 100)), channel: 3)
+    p.inject(toServer: .attach(Attach(
+        name: "in", handle: 0, role: .receiver, source: Source(address: "q"), target: .target(Target()))), channel: 3)
+    p.inject(toServer: .flow(Flow(
+        nextIncomingID: 0, incomingWindow: 100, nextOutgoingID: 0, outgoingWindow: 100,
+        handle: 0, linkCredit: 10)), channel: 3)
+    p.deliverToServer()
+    p.drainEvents()
+    #expect(p.serverEvents == ["remoteBegin:0", "remoteAttach:0/0:in"])
+    let serverSession = try #require(p.serverSeen.session)
+    let serverLink = try #require(p.serverSeen.link)
+    var out: [UInt8] = []
+    Pipe.flush(&p.server, into: &out, now: .zero)
+    #expect(out.isEmpty, "nothing may go out for the session before our BEGIN")
+    // Accepting the link first is fine: its answer waits behind our BEGIN.
+    try p.server.acceptLink(serverLink)
+    try p.server.acceptSession(serverSession)
+    Pipe.flush(&p.server, into: &out, now: .zero)
+    var names: [String] = []
+    try out.withUnsafeBytes { raw in
+        var offset = 0
+        while offset < raw.count, case .frame(let f) = try FrameDecoder().decode(UnsafeRawBufferPointer(rebasing: raw[offset...])) {
+            if let performative = try f.performativeValue() { names.append(performative.name) }
+            offset += f.length
+        }
+    }
+    #expect(names.prefix(2) == ["begin", "attach"])
+    // The receiver's pipelined FLOW was kept: the server's sender has its credit.
+    #expect(p.server.credit(on: serverLink) == 10)
+}

@@ -5,7 +5,9 @@ import AMQPCodec
 
 extension SessionEndpoint {
     mutating func receiveAttach(_ a: Attach, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
-        guard state == .mapped else { return .ok }
+        // A peer may attach right after its BEGIN, before the application accepts the
+        // session: the link waits with it (nothing goes out before our BEGIN).
+        guard state == .mapped || state == .awaitingAccept else { return .ok }
         guard a.handle <= configuration.handleMax else {
             // Part 2, section 2.7.2: a handle outside the range is a framing error.
             return .closeConnection(AMQPError(
@@ -74,7 +76,7 @@ extension SessionEndpoint {
     }
 
     mutating func receiveDetach(_ d: Detach, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
-        guard state == .mapped else { return .ok }
+        guard state == .mapped || state == .awaitingAccept else { return .ok }
         guard let h = localHandle(remote: d.handle) else {
             return .endSession(AMQPError(condition: .unattachedHandle, description: "DETACH on handle \(d.handle), which is not attached"))
         }

@@ -8,7 +8,7 @@ extension SessionEndpoint {
     static let initialOutgoingID: UInt32 = 0
 
     mutating func receiveFlow(_ f: Flow, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
-        guard state == .mapped else { return .ok }
+        guard state == .mapped || state == .awaitingAccept else { return .ok }
         // remote-incoming-window = next-incoming-id + incoming-window - next-outgoing-id,
         // in serial arithmetic; a window the peer shrank below what is in flight is 0.
         let base = f.nextIncomingID ?? Self.initialOutgoingID

@@ -75,7 +75,12 @@ extension ConnectionEngine {
         sessions.slots[s].outgoingWindow = configuration.outgoingWindow
         sessions.slots[s].state = .mapped
         let begin = sessions.slots[s].localBegin
-        sessions.slots[s].enqueue(.begin(begin))
+        // Our BEGIN goes before anything queued while the session waited (answers to
+        // links the peer attached right after its own BEGIN).
+        var waiting = RingQueue<SessionFrame>()
+        while let f = sessions.slots[s].control.popFirst() { waiting.append(f) }
+        sessions.slots[s].control.append(.begin(begin))
+        while let f = waiting.popFirst() { sessions.slots[s].control.append(f) }
         sessions.slots[s].beginWritten = false
         events.append(.session(.begun(sessions.slots[s].id, sessions.slots[s].remoteBegin!)))
     }

@@ -203,6 +203,8 @@ struct SessionEndpoint {
 
     /// True when `produce` would write something for this session.
     var hasOutput: Bool {
+        // Nothing goes out before our BEGIN, which the application's accept queues.
+        if state == .awaitingAccept { return false }
         if state == .beginSent && beginWritten { return false }
         if !control.isEmpty || pendingDisposition != nil { return true }
         return hasSendableTransfers
