@@ -9,6 +9,10 @@ public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
 
     /// `#slot.generation`.
     public var description: String { "connection #\(slot).\(generation)" }
+
+    /// Names no connection: what a `ReactorGroup` handler sees with the `.closed` event of
+    /// a connect that could not even make a socket.
+    public static let unassigned = ConnectionID(slot: .max, generation: .max)
 }
 
 /// Names one listening socket on one reactor.
