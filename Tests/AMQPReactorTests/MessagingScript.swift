@@ -10,6 +10,11 @@ final class MessagingScript {
     let payload: [UInt8]
     let messages: Int
     var senderCapabilities: [Symbol] = []
+    /// Close each client connection once its last outcome is in; otherwise it stays open
+    /// (`done` counts it) until the test closes it.
+    var closeWhenDone = true
+    /// Client connections whose every outcome is in.
+    private(set) var done = 0
 
     /// Per client connection: deliveries sent and outcomes seen.
     private var sent: [ConnectionID: Int] = [:]
@@ -83,7 +88,10 @@ final class MessagingScript {
             let seen = outcomesSeen[id, default: 0] + 1
             outcomesSeen[id] = seen
             // Each unsettled delivery has one outcome: the last one closes.
-            if seen == messages { reactor.withConnection(id) { $0.close() } }
+            if seen == messages {
+                done += 1
+                if closeWhenDone { reactor.withConnection(id) { $0.close() } }
+            }
         case .closed(let error):
             sent[id] = nil
             senders[id] = nil
