@@ -356,6 +356,7 @@ public final class Reactor<Connection: SansIOConnection> {
         }
         records[Int(record.id.slot)] = record
         connectionCount += 1
+        inbox.liveConnections.add(1, ordering: .relaxed)
         return record
     }
 
@@ -366,6 +367,7 @@ public final class Reactor<Connection: SansIOConnection> {
         guard !record.retiring else { return }
         record.retiring = true
         connectionCount -= 1
+        inbox.liveConnections.subtract(1, ordering: .relaxed)
         if !record.hasRequestsInFlight { freeSlot(of: record) }
     }
 

@@ -70,8 +70,8 @@ public final class ReactorGroup<Connection: SansIOConnection & SendableMetatype>
         let index: Int
         /// Exists before the reactor does, so work can be queued at any time.
         let inbox: JobInbox<Connection>
-        /// Live connections placed here, counted from placement to `.closed`.
-        let load = Atomic<Int>(0)
+        /// Connections placed here whose connect or adopt job has not run yet.
+        let pending = Atomic<Int>(0)
         /// The thread driving the reactor, once started.
         let thread = Mutex<pthread_t?>(nil)
 
@@ -79,6 +79,10 @@ public final class ReactorGroup<Connection: SansIOConnection & SendableMetatype>
             self.index = index
             inbox = try JobInbox()
         }
+
+        /// Live connections (the reactor counts them from registration until their
+        /// `.closed` is delivered) and those on their way.
+        var load: Int { pending.load(ordering: .relaxed) + inbox.liveConnections.load(ordering: .relaxed) }
     }
 
     /// The processors this process may run on (`sysconf(_SC_NPROCESSORS_ONLN)`), at
@@ -121,8 +125,9 @@ public final class ReactorGroup<Connection: SansIOConnection & SendableMetatype>
     /// The number of reactors.
     public var count: Int { members.count }
 
-    /// Live connections per reactor (including connects and accepts not yet set up).
-    public var connectionCounts: [Int] { members.map { $0.load.load(ordering: .relaxed) } }
+    /// Live connections per reactor (including connects and accepts on their way, and
+    /// connections a handler made on its own reactor).
+    public var connectionCounts: [Int] { members.map(\.load) }
 
     /// A handle to reactor `index`, to hand it work or stop it alone.
     public func handle(_ index: Int) -> ReactorHandle<Connection> { ReactorHandle(inbox: members[index].inbox) }
@@ -237,12 +242,13 @@ public final class ReactorGroup<Connection: SansIOConnection & SendableMetatype>
         connection: @escaping @Sendable () -> Connection, handler: @escaping Handler
     ) -> Int {
         let member = place()
-        let counted = counting(handler, on: member)
         member.inbox.submit { reactor in
+            // Registered (and counted by the reactor) before it stops being pending.
+            defer { member.pending.subtract(1, ordering: .relaxed) }
             do throws(ReactorError) {
-                try reactor.connect(to: address, connection: connection(), options: options, handler: counted)
+                try reactor.connect(to: address, connection: connection(), options: options, handler: handler)
             } catch {
-                counted(reactor, .unassigned, .closed(error))
+                handler(reactor, .unassigned, .closed(error))
             }
         }
         return member.index
@@ -305,19 +311,17 @@ public final class ReactorGroup<Connection: SansIOConnection & SendableMetatype>
         accept: @escaping Acceptor, handler: @escaping Handler
     ) {
         let target = place()
-        let counted = counting(handler, on: target)
         let adopt: @Sendable (Reactor<Connection>) -> Void = { reactor in
+            defer { target.pending.subtract(1, ordering: .relaxed) }
             guard let machine = accept(peer) else {
                 Syscall.close(fd)
-                target.load.subtract(1, ordering: .relaxed)
                 return
             }
             do throws(ReactorError) {
-                try reactor.adoptAccepted(socket: fd, peer: peer, connection: machine, socketOptions: options.socket, handler: counted)
+                try reactor.adoptAccepted(socket: fd, peer: peer, connection: machine, socketOptions: options.socket, handler: handler)
             } catch {
                 // A socket that could not be set up is dropped; the peer sees it close.
                 Syscall.close(fd)
-                target.load.subtract(1, ordering: .relaxed)
             }
         }
         if target.inbox === reactor.inbox {
@@ -333,29 +337,21 @@ public final class ReactorGroup<Connection: SansIOConnection & SendableMetatype>
         let turn = nextTurn()
         var best = turn % n
         if placement == .leastLoaded && n > 1 {
-            var least = members[best].load.load(ordering: .relaxed)
+            var least = members[best].load
             for k in 1..<n {
                 let i = (turn &+ k) % n
-                let load = members[i].load.load(ordering: .relaxed)
+                let load = members[i].load
                 if load < least {
                     best = i
                     least = load
                 }
             }
         }
-        members[best].load.add(1, ordering: .relaxed)
+        members[best].pending.add(1, ordering: .relaxed)
         return members[best]
     }
 
     private func nextTurn() -> Int { cursor.add(1, ordering: .relaxed).oldValue & Int.max }
-
-    /// `handler`, uncounting the connection when its last event arrives.
-    private func counting(_ handler: @escaping Handler, on member: Member) -> Handler {
-        { reactor, id, event in
-            if case .closed = event { member.load.subtract(1, ordering: .relaxed) }
-            handler(reactor, id, event)
-        }
-    }
 }
 
 /// A listening socket of a `ReactorGroup`.
