@@ -39,6 +39,18 @@ let package = Package(
             path: "Benchmarks/EngineBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // The reactor over loopback, epoll and io_uring side by side (BENCHMARKS.md), and
+        // copy against gather for outbound payloads (Docs/reactor.md).
+        .executableTarget(
+            name: "ReactorProbe",
+            dependencies: [
+                .product(name: "AMQPReactor", package: amqp),
+                .product(name: "AMQPEngine", package: amqp),
+                .product(name: "AMQPCodec", package: amqp),
+                .product(name: "AMQPTool", package: amqp),
+            ],
+            path: "Probes/ReactorProbe"
+        ),
         // Mirrored against compacting ByteRing storage (Docs/reactor.md).
         .executableTarget(
             name: "RingProbe",

@@ -1,5 +1,6 @@
 import CAMQPLinux
 import Glibc
+import Synchronization
 
 /// A fixed-size byte queue for one direction of one connection: the transport writes at
 /// the tail, the protocol reads (and later releases) at the head, and both sides always
@@ -19,7 +20,8 @@ import Glibc
 ///   `capacity + k` is byte `k`. Readable and writable regions are contiguous even when
 ///   they wrap, and nothing is ever moved.
 /// - `.compacting`: a plain allocation; `reclaim()` moves the unread bytes to the front
-///   (`memmove`) once the space released there is at least the space left at the end. Used when memfd or mmap is unavailable (or refused: `vm.max_map_count`).
+///   (`memmove`) once the space released there is at least the space left at the end.
+///   Used when memfd or mmap is unavailable or refused, and past `mirroredRingLimit`.
 ///
 /// `Docs/reactor.md` has the measurements behind the default (`.automatic` prefers
 /// `.mirrored`).
@@ -81,17 +83,21 @@ public struct ByteRing: ~Copyable {
     private static func allocate(
         _ capacity: Int, _ preference: StoragePreference
     ) throws(ReactorError) -> (UnsafeMutableRawPointer, Storage) {
-        if preference != .compacting {
+        // `.automatic` stays within the budget; `.mirrored` was asked for explicitly and
+        // only the kernel can refuse it.
+        if preference == .mirrored || (preference == .automatic && claimMirror()) {
             var mirror = camqp_mirror_t()
             // Named, so byte rings are recognizable in /proc/<pid>/maps (and told apart
             // from other mirrors of the process).
             let rc = camqp_mirror_map_named(capacity, "amqp-byte-ring", &mirror)
             if rc == 0, let mapped = mirror.base {
+                if preference == .mirrored { liveMirrors.add(1, ordering: .relaxed) }
                 return (UnsafeMutableRawPointer(mapped), .mirrored)
             }
             if preference == .mirrored {
                 throw ReactorError.system("camqp_mirror_map", errno: -rc, detail: "\(capacity) bytes")
             }
+            liveMirrors.subtract(1, ordering: .relaxed)
         }
         guard let memory = malloc(capacity) else {
             throw ReactorError(.outOfMemory, errno: ENOMEM, operation: "malloc", detail: "\(capacity) bytes")
@@ -105,9 +111,50 @@ public struct ByteRing: ~Copyable {
             var mirror = camqp_mirror_t(base: base.assumingMemoryBound(to: UInt8.self), size: capacity)
             let rc = camqp_mirror_unmap(&mirror)
             precondition(rc == 0, "camqp_mirror_unmap failed with \(ErrnoName.of(-rc)): the ring's mapping was damaged")
+            Self.liveMirrors.subtract(1, ordering: .relaxed)
         case .compacting:
             free(base)
         }
+    }
+
+    // MARK: The budget of mirrored rings
+
+    /// Mirrored rings alive in the process.
+    private static let liveMirrors = Atomic<Int>(0)
+    /// See `mirroredRingLimit`.
+    private static let mirrorLimit = Atomic<Int>(defaultMirroredRingLimit)
+
+    /// The most mirrored rings `.automatic` makes at once in this process; past it, new
+    /// rings are compacting. Each mirrored ring is two memory mappings, and a process may
+    /// hold only `vm.max_map_count` of them (65,530 by default) for everything: thread
+    /// stacks, malloc arenas, libraries. Running into that limit would make any mmap in
+    /// the process fail, not just the ring's, so rings get half of it by default (16,382
+    /// rings, 8,191 connections with two mirrored rings each; the other half stays for
+    /// the rest of the process).
+    public static var mirroredRingLimit: Int {
+        get { mirrorLimit.load(ordering: .relaxed) }
+        set { mirrorLimit.store(max(0, newValue), ordering: .relaxed) }
+    }
+
+    /// Mirrored rings alive in this process now.
+    public static var mirroredRingCount: Int { liveMirrors.load(ordering: .relaxed) }
+
+    /// Half of `vm.max_map_count`, in rings of two mappings each.
+    static let defaultMirroredRingLimit: Int = {
+        var maps = 65_530
+        if let file = fopen("/proc/sys/vm/max_map_count", "r") {
+            if let value = readInteger(from: file), value > 0 { maps = value }
+            fclose(file)
+        }
+        return maps / 2 / 2
+    }()
+
+    /// Takes one place in the budget, if there is one left.
+    private static func claimMirror() -> Bool {
+        let count = liveMirrors.add(1, ordering: .relaxed).newValue
+        if count <= mirrorLimit.load(ordering: .relaxed) { return true }
+        liveMirrors.subtract(1, ordering: .relaxed)
+        return false
     }
 
     /// True when no byte is waiting to be read.
@@ -176,4 +223,12 @@ public struct ByteRing: ~Copyable {
         head += n
         if storage == .mirrored && head >= capacity { head -= capacity }
     }
+}
+
+/// The decimal integer on the first line of `file` (fscanf is variadic: Swift cannot
+/// call it).
+private func readInteger(from file: UnsafeMutablePointer<FILE>) -> Int? {
+    var line = [CChar](repeating: 0, count: 32)
+    guard fgets(&line, Int32(line.count), file) != nil else { return nil }
+    return Int(String(decoding: line.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
 }

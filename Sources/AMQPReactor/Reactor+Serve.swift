@@ -132,9 +132,12 @@ extension Reactor {
     /// with one `send` (or one send request).
     func writeOutbound(_ record: Record, now: EngineInstant) throws(ReactorError) {
         if record.machine.hasPendingOutput {
-            // Nothing borrows the outbound ring, so it may be compacted, unless the kernel
-            // is reading from it.
-            if !record.sendInFlight { record.outbound.reclaim() }
+            // Nothing borrows the outbound ring, so it may be compacted or replaced,
+            // unless the kernel is reading from it.
+            if !record.sendInFlight {
+                try growOutbound(record)
+                record.outbound.reclaim()
+            }
             let room = record.outbound.writable
             if room.isEmpty {
                 record.outputStalled = true
@@ -146,6 +149,38 @@ extension Reactor {
             }
         }
         try transmit(record)
+    }
+
+    /// Replaces the outbound ring with a larger one when the machine needs more room than
+    /// it has (for AMQP: the peer's OPEN announced a max-frame-size above the ring), up
+    /// to `maximumOutboundCapacity`. Unsent bytes move to the new ring. Never called
+    /// while a send request reads from the ring.
+    ///
+    /// Growing once, to the size the protocol names, rather than doubling on demand: the
+    /// engine cannot say "this frame did not fit" apart from "nothing to write", so the
+    /// size must be known up front, and a connection's frame size does not change after
+    /// OPEN.
+    func growOutbound(_ record: Record) throws(ReactorError) {
+        let capacity = record.outbound.capacity
+        guard capacity < options.maximumOutboundCapacity else { return }
+        let wanted = min(record.machine.minimumOutboundCapacity, options.maximumOutboundCapacity)
+        guard wanted > capacity else { return }
+        var larger: ByteRing
+        do {
+            larger = try ByteRing(minimumCapacity: wanted, storage: options.ringStorage)
+        } catch {
+            // Keeping the small ring would leave frames that do not fit waiting for ever.
+            throw ReactorError(
+                error.code, errno: error.errno, operation: "grow outbound ring",
+                detail: "\(capacity) to \(wanted) bytes: \(error.detail)")
+        }
+        let unsent = record.outbound.readable
+        if !unsent.isEmpty {
+            larger.writable.copyMemory(from: unsent)
+            larger.commitWrite(unsent.count)
+        }
+        record.outbound = larger
+        record.outputStalled = false
     }
 
     /// Moves the machine's events to the connection's queue.

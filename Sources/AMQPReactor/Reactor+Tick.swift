@@ -147,6 +147,12 @@ extension Reactor {
                     break accepting
                 }
                 accepted += 1
+                if let handoff = listener.handoff {
+                    inCallback = true
+                    handoff(self, fd, peer)
+                    inCallback = false
+                    continue accepting
+                }
                 inCallback = true
                 let machine = listener.accept(peer)
                 inCallback = false

@@ -39,6 +39,9 @@ public final class Reactor<Connection: SansIOConnection> {
     /// Makes the protocol machine for an accepted socket, given the peer's address; `nil`
     /// refuses the connection (the socket is closed).
     public typealias Acceptor = (_ peer: SocketAddress?) -> Connection?
+    /// Takes a socket a listener accepted (non-blocking, close-on-exec) and the peer's
+    /// address; the socket is its to drive or close.
+    typealias Handoff = (_ reactor: Reactor, _ socket: Int32, _ peer: SocketAddress?) -> Void
 
     /// The options the reactor was built with.
     public let options: ReactorOptions
@@ -76,10 +79,16 @@ public final class Reactor<Connection: SansIOConnection> {
     /// - Throws: `ReactorError` when the kernel refuses them, for instance when `.uring`
     ///   is asked for explicitly (through `options` or `AMQP_REACTOR_BACKEND`) and
     ///   io_uring_setup is refused here.
-    public init(options: ReactorOptions = ReactorOptions()) throws(ReactorError) {
+    public convenience init(options: ReactorOptions = ReactorOptions()) throws(ReactorError) {
+        try self.init(options: options, inbox: try JobInbox())
+    }
+
+    /// A reactor whose inbox already exists, so work can be queued for it before it is
+    /// made (a `ReactorGroup` queues connects before its threads have started).
+    init(options: ReactorOptions, inbox: JobInbox<Connection>) throws(ReactorError) {
         self.options = options
         (io, backend) = try Self.makeIO(options)
-        inbox = try JobInbox()
+        self.inbox = inbox
         try watchWakeUps()
     }
 
@@ -169,10 +178,21 @@ public final class Reactor<Connection: SansIOConnection> {
         socket fd: Int32, connection: Connection, socketOptions: SocketOptions? = nil, handler: @escaping Handler
     ) throws(ReactorError) -> ConnectionID {
         try Syscall.check("fcntl(O_NONBLOCK, FD_CLOEXEC)") { camqp_fd_set_nonblock_cloexec(fd) }
+        return try adoptAccepted(socket: fd, peer: try? Socket.peerAddress(fd), connection: connection, socketOptions: socketOptions, handler: handler)
+    }
+
+    /// Drives `connection` over a socket accepted non-blocking and close-on-exec (by this
+    /// reactor or another one of its group); if this throws, the socket is still the
+    /// caller's.
+    @discardableResult
+    func adoptAccepted(
+        socket fd: Int32, peer: SocketAddress?, connection: Connection, socketOptions: SocketOptions?,
+        handler: @escaping Handler
+    ) throws(ReactorError) -> ConnectionID {
         if let socketOptions { try Socket.apply(socketOptions, to: fd) }
         let record = try register(fd: fd, connection: connection, socketOptions: nil, handler: handler)
         do throws(ReactorError) {
-            try established(record, peer: try? Socket.peerAddress(fd))
+            try established(record, peer: peer)
         } catch {
             close(record, error: error)
         }
@@ -234,6 +254,15 @@ public final class Reactor<Connection: SansIOConnection> {
         handler: @escaping Handler
     ) throws(ReactorError) -> ListenerID {
         let fd = try Socket.listen(on: address, backlog: options.backlog, reuseAddress: options.reuseAddress)
+        return try install(listening: fd, options: options, accept: accept, handler: handler, handoff: nil)
+    }
+
+    /// Watches a listening socket (which becomes the reactor's, also when this throws).
+    /// With `handoff`, accepted sockets go to it instead of `accept` and `handler`.
+    func install(
+        listening fd: Int32, options: ListenOptions, accept: @escaping Acceptor, handler: @escaping Handler,
+        handoff: Handoff?
+    ) throws(ReactorError) -> ListenerID {
         let slot: Int
         if let free = listeners.firstIndex(where: { $0 == nil }) {
             slot = free
@@ -246,6 +275,7 @@ public final class Reactor<Connection: SansIOConnection> {
         do throws(ReactorError) {
             let bound = try Socket.localAddress(fd)
             let listener = ListenerRecord(id: id, fd: fd, address: bound, options: options, accept: accept, handler: handler)
+            listener.handoff = handoff
             try watch(listener)
             listeners[slot] = listener
         } catch {
@@ -326,6 +356,7 @@ public final class Reactor<Connection: SansIOConnection> {
         }
         records[Int(record.id.slot)] = record
         connectionCount += 1
+        inbox.liveConnections.add(1, ordering: .relaxed)
         return record
     }
 
@@ -336,6 +367,7 @@ public final class Reactor<Connection: SansIOConnection> {
         guard !record.retiring else { return }
         record.retiring = true
         connectionCount -= 1
+        inbox.liveConnections.subtract(1, ordering: .relaxed)
         if !record.hasRequestsInFlight { freeSlot(of: record) }
     }
 
@@ -468,6 +500,9 @@ extension Reactor {
         let handler: Handler
         /// Connections may be waiting (an edge arrived, EAGAIN not seen since).
         var pending = false
+        /// Takes each accepted socket instead of `accept` (a `ReactorGroup` listener that
+        /// spreads connections over its reactors).
+        var handoff: Handoff? = nil
 
         init(id: ListenerID, fd: Int32, address: SocketAddress, options: ListenOptions, accept: @escaping Acceptor, handler: @escaping Handler) {
             self.id = id

@@ -30,6 +30,9 @@ final class JobInbox<Connection: SansIOConnection>: Sendable {
     let eventFD: Int32
     private let jobs = Mutex<[Reactor<Connection>.Job]>([])
     let stopRequested = Atomic<Bool>(false)
+    /// The reactor's `connectionCount`, readable from any thread (a `ReactorGroup`
+    /// places connections by it).
+    let liveConnections = Atomic<Int>(0)
 
     init() throws(ReactorError) {
         eventFD = try Syscall.check("eventfd", bugs: [.fault, .invalid]) { camqp_eventfd_open(0) }

@@ -9,6 +9,10 @@ public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
 
     /// `#slot.generation`.
     public var description: String { "connection #\(slot).\(generation)" }
+
+    /// Names no connection: what a `ReactorGroup` handler sees with the `.closed` event of
+    /// a connect that could not even make a socket.
+    public static let unassigned = ConnectionID(slot: .max, generation: .max)
 }
 
 /// Names one listening socket on one reactor.
@@ -82,9 +86,16 @@ public struct ReactorOptions: Sendable {
     /// `minimumInboundCapacity`, rounded up to whole pages). It bounds what one connection
     /// reads per tick and holds at any time.
     public var inboundCapacity = 64 << 10
-    /// Bytes of each connection's outbound ring (whole pages). Give it at least the
-    /// peer's largest frame, or frames that large wait for room forever.
+    /// Bytes of each connection's outbound ring when it is made (whole pages). It grows
+    /// to the protocol's `minimumOutboundCapacity` (for AMQP, the peer's max-frame-size,
+    /// known once its OPEN has arrived), up to `maximumOutboundCapacity`.
     public var outboundCapacity = 64 << 10
+    /// The most an outbound ring grows to, whatever the peer allows: a peer that sets no
+    /// max-frame-size allows 4 GiB frames. Bounds the memory of one connection's output;
+    /// AMQP transfers are split at the room there is, so only a single control frame
+    /// larger than this (an OPEN, ATTACH or CLOSE with huge properties or description)
+    /// could still not be written.
+    public var maximumOutboundCapacity = 1 << 20
     /// Mirrored rings when possible, or a choice.
     public var ringStorage: ByteRing.StoragePreference = .automatic
     /// Readiness events or completions taken from the kernel per wait.

@@ -33,6 +33,12 @@ public protocol SansIOConnection {
     /// The smallest inbound ring that holds any unit the machine must see whole (for AMQP,
     /// a frame of the largest size it accepts); the reactor never makes a smaller one.
     var minimumInboundCapacity: Int { get }
+    /// The smallest outbound ring in which `produce` always makes progress when it has
+    /// output (for AMQP, the peer's max-frame-size once its OPEN has arrived: a frame of
+    /// that size must fit whole). The reactor grows a smaller ring to it, up to
+    /// `ReactorOptions.maximumOutboundCapacity`, as soon as the value rises; it may
+    /// change at any time (it is read on every serve).
+    var minimumOutboundCapacity: Int { get }
 }
 
 extension SansIOConnection {
@@ -41,9 +47,18 @@ extension SansIOConnection {
 
     /// No minimum: the reactor's configured ring size.
     public var minimumInboundCapacity: Int { 0 }
+
+    /// No minimum: the reactor's configured ring size.
+    public var minimumOutboundCapacity: Int { 0 }
 }
 
 extension ConnectionEngine: SansIOConnection {
     /// The largest frame this engine accepts (its `max-frame-size`), which must fit whole.
     public var minimumInboundCapacity: Int { Int(configuration.maxFrameSize) }
+
+    /// The largest frame the peer accepts (its `max-frame-size`; 512 until its OPEN has
+    /// arrived), which the engine needs room for: it waits for a buffer that large
+    /// before writing a connection frame that does not fit, and it splits transfers at
+    /// the room it is given, so a smaller ring only costs more frames per message.
+    public var minimumOutboundCapacity: Int { Int(remoteMaxFrameSize) }
 }
