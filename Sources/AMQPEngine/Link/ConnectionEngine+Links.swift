@@ -86,38 +86,11 @@ extension ConnectionEngine {
     ) throws(EngineError) -> DeliveryHandle {
         try checkSessionLayerOpen()
         guard let (s, h) = sessions.index(link) else { throw EngineError(.illegalState, "\(link) does not exist", origin: .local) }
-        // Read what is needed field by field: a copy of the link kept alive across the
-        // append below would make the queue copy its storage on every send.
-        guard sessions.slots[s].links[h].role == .sender else { throw EngineError(.illegalState, "\(link) is a receiver", origin: .local) }
-        let state = sessions.slots[s].links[h].state
-        guard state == .attachSent || state == .attached else {
-            throw EngineError(.illegalState, "\(link) is detaching", origin: .local)
-        }
-        let maxMessageSize = sessions.slots[s].links[h].remoteMaxMessageSize
-        if maxMessageSize > 0 && UInt64(payload.count) > maxMessageSize {
-            throw EngineError(
-                .messageSizeExceeded, "a \(payload.count)-byte message exceeds the peer's max-message-size \(maxMessageSize)",
-                origin: .local)
-        }
-        let presettled: Bool
-        switch sessions.slots[s].links[h].sndSettleMode {
-        case .settled: presettled = true
-        case .mixed: presettled = settled
-        case .unsettled:
-            if settled { throw EngineError(.preconditionFailed, "\(link) has sender settle mode unsettled", origin: .local) }
-            presettled = false
-        }
         let handle = DeliveryHandle(rawValue: sessions.shared.nextDeliveryHandle)
+        // One mutating call on the link: every separate `slots[s].links[h]` write checks
+        // both arrays for uniqueness again.
+        try sessions.slots[s].links[h].enqueue(payload, tag: tag, settled: settled, messageFormat: messageFormat, handle: handle)
         sessions.shared.nextDeliveryHandle &+= 1
-        let deliveryTag: DeliveryTag
-        if let tag {
-            deliveryTag = tag
-        } else {
-            deliveryTag = DeliveryTag(sessions.slots[s].links[h].sender.nextTag)
-            sessions.slots[s].links[h].sender.nextTag &+= 1
-        }
-        sessions.slots[s].links[h].sender.queue.append(OutgoingDelivery(
-            handle: handle, payload: payload, tag: deliveryTag, messageFormat: messageFormat, settled: presettled))
         return handle
     }
 
@@ -131,11 +104,7 @@ extension ConnectionEngine {
     /// backpressure: send while this is positive.
     public func sendable(on link: LinkID) -> Int {
         guard let (s, h) = sessions.index(link) else { return 0 }
-        let l = sessions.slots[s].links[h]
-        guard l.role == .sender, l.state == .attached else { return 0 }
-        var queued = l.sender.queue.count
-        if l.sender.headID != nil { queued -= 1 }
-        return Swift.max(0, Int(l.credit) - queued)
+        return sessions.slots[s].links[h].sendable
     }
 
     /// Deliveries queued on a sender and not completely written.
