@@ -244,6 +244,25 @@ struct FieldReader {
         }
         return tag
     }
+    /// A delivery tag field as a view of its bytes (at most `DeliveryTag.maxLength`).
+    @inline(__always)
+    mutating func deliveryTagBytes(_ field: StaticString) throws(DecodeError) -> BytesView? {
+        switch nextCode {
+        case .some(FormatCode.null): takeCode(); return nil
+        case .some(FormatCode.vbin8):
+            let n = Int(try take(UInt8.self))
+            let offset = cursor.reader.absoluteOffset
+            guard n <= DeliveryTag.maxLength else { throw DecodeError(.deliveryTagTooLong, at: offset, detail: "\(n) bytes") }
+            return BytesView(try cursor.reader.readSlice(n), offset: offset)
+        default: break
+        }
+        guard let v = try next() else { return nil }
+        guard case .binary(let b) = v else { throw wrongType(field, v, "binary") }
+        guard b.count <= DeliveryTag.maxLength else {
+            throw DecodeError(.deliveryTagTooLong, at: b.offset, detail: "\(b.count) bytes")
+        }
+        return b
+    }
     /// A `multiple` symbol field: one symbol or an array of symbols (part 1, 1.4).
     mutating func symbols(_ field: StaticString) throws(DecodeError) -> [Symbol]? {
         guard let v = try next() else { return nil }

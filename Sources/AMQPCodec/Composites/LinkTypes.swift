@@ -206,6 +206,20 @@ extension FieldReader {
     mutating func symbolList(_ field: StaticString) throws(DecodeError) -> [Symbol] {
         try symbols(field) ?? []
     }
+    /// A delivery state field, checked as `deliveryState` checks it, kept as its encoding
+    /// (decode it with `DeliveryState(decoding:)`).
+    @inline(__always)
+    mutating func encodedDeliveryState(_ field: StaticString) throws(DecodeError) -> EncodedValueView? {
+        if nextCode == FormatCode.null {
+            takeCode()
+            return nil
+        }
+        let start = cursor.reader.position
+        let offset = cursor.reader.absoluteOffset
+        guard try deliveryState(field) != nil else { return nil }
+        let bytes = UnsafeRawBufferPointer(rebasing: cursor.reader.buffer[start..<cursor.reader.position])
+        return EncodedValueView(bytes: bytes, offset: offset, depth: cursor.depth, limits: cursor.limits)
+    }
     /// A field of type `*` that requires a delivery state (with `outcomeOnly`, an outcome).
     @inline(__always)
     mutating func deliveryState(_ field: StaticString, outcomeOnly: Bool = false) throws(DecodeError) -> DeliveryState? {

@@ -68,6 +68,23 @@ public struct Transfer: Hashable, Sendable {
     /// Encodes as an `amqp:transfer:list`, dropping trailing defaults.
     @inline(__always)
     public func encode(into e: inout AMQPEncoder) throws(EncodeError) {
+        try Self.encode(
+            handle: handle, deliveryID: deliveryID, deliveryTag: deliveryTag, messageFormat: messageFormat,
+            settled: settled, more: more, rcvSettleMode: rcvSettleMode, state: state, resume: resume, aborted: aborted,
+            batchable: batchable, into: &e)
+    }
+
+    /// Encodes an `amqp:transfer:list` from its fields (the parameters are the properties
+    /// of the same names), without building a `Transfer`: a sender's per-frame path, where
+    /// building, copying and destroying one (its optional state holds references) costs
+    /// value witness calls.
+    @inline(__always)
+    public static func encode(
+        handle: UInt32, deliveryID: UInt32? = nil, deliveryTag: DeliveryTag? = nil, messageFormat: UInt32? = nil,
+        settled: Bool? = nil, more: Bool = false, rcvSettleMode: ReceiverSettleMode? = nil,
+        state: DeliveryState? = nil, resume: Bool = false, aborted: Bool = false, batchable: Bool = false,
+        into e: inout AMQPEncoder
+    ) throws(EncodeError) {
         var w = try FieldWriter(descriptor: Descriptors.transfer, &e)
         try w.uint(handle, &e)
         try w.uint(deliveryID, &e)
