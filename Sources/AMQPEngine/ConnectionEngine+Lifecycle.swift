@@ -157,7 +157,7 @@ extension ConnectionEngine {
             switch body.descriptor.knownCode {
             case Descriptors.transfer:
                 do {
-                    let t = try Transfer(decoding: body)
+                    let t = try TransferView(decoding: body)
                     receiveTransfer(t, channel: frame.header.channel, payload: frame.payload)
                 } catch {
                     malformed(error)

@@ -57,7 +57,7 @@ public struct ConnectionEngine {
 
     var frameDecoder: FrameDecoder
     var control = RingQueue<OutboundFrame>()
-    var events = RingQueue<ConnectionEvent>()
+    @usableFromInline var events = RingQueue<ConnectionEvent>()
 
     var lastReceived: EngineInstant = .zero
     var lastSent: EngineInstant = .zero
@@ -127,6 +127,10 @@ public struct ConnectionEngine {
     }
 
     /// The next event, or `nil` when all have been drained.
+    ///
+    /// Inlinable (see `RingQueue`): an event's destruction then costs the caller a switch
+    /// on its case, not calls through value witnesses.
+    @inlinable
     public mutating func nextEvent() -> ConnectionEvent? { events.popFirst() }
 
     /// True when every byte has been produced and the connection has ended: the driver

@@ -12,17 +12,23 @@
 /// `Element` is large. Here an element is initialized into a free slot and moved out of a
 /// full one; only the live range is ever destroyed. The storage is copied on write, so
 /// the queue keeps value semantics.
+///
+/// Popping is inlinable, for `ConnectionEngine.nextEvent()`: inlined into the caller's
+/// module, the event it returns stays in registers and is destroyed inline there; called
+/// across modules, an event wider than four registers comes back in memory and is
+/// destroyed through the runtime's value witnesses.
+@usableFromInline
 struct RingQueue<Element> {
-    private var storage: RingStorage<Element>? = nil
+    @usableFromInline var storage: RingStorage<Element>? = nil
 
     init() {}
 
-    var count: Int { storage?.count ?? 0 }
-    var isEmpty: Bool { count == 0 }
+    @inlinable var count: Int { storage?.count ?? 0 }
+    @inlinable var isEmpty: Bool { count == 0 }
 
     /// The storage, unique to this queue, with room for `extra` more elements.
-    @inline(__always)
-    private mutating func unique(extra: Int) -> RingStorage<Element> {
+    @inlinable @inline(__always)
+    mutating func unique(extra: Int) -> RingStorage<Element> {
         if _slowPath(storage == nil) {
             storage = RingStorage(capacity: 8)
         } else if _slowPath(!isKnownUniquelyReferenced(&storage) || storage.unsafelyUnwrapped.count &+ extra > storage.unsafelyUnwrapped.capacity) {
@@ -62,7 +68,7 @@ struct RingQueue<Element> {
     }
 
     @discardableResult
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func popFirst() -> Element? {
         guard count > 0 else { return nil }
         return takeFirst()
@@ -76,8 +82,8 @@ struct RingQueue<Element> {
         _ = takeFirst()
     }
 
-    @inline(__always)
-    private mutating func takeFirst() -> Element {
+    @inlinable @inline(__always)
+    mutating func takeFirst() -> Element {
         let s = unique(extra: 0)
         let e = (s.slots + s.head).move()
         s.head &+= 1
@@ -92,19 +98,38 @@ struct RingQueue<Element> {
 }
 
 /// The slots of a `RingQueue` and its live range, which it destroys when it goes.
+///
+/// The head and count live in raw memory rather than in stored `var`s: a class's stored
+/// variable that other modules may reach (the queue is inlinable) is checked for
+/// exclusive access at run time on every use.
+@usableFromInline
 final class RingStorage<Element> {
-    let slots: UnsafeMutablePointer<Element>
-    let capacity: Int
-    var head = 0
-    var count = 0
+    @usableFromInline let slots: UnsafeMutablePointer<Element>
+    @usableFromInline let capacity: Int
+    /// `[head, count]`.
+    @usableFromInline let range: UnsafeMutablePointer<Int>
 
+    @inlinable var head: Int {
+        @inline(__always) get { range[0] }
+        @inline(__always) set { range[0] = newValue }
+    }
+
+    @inlinable var count: Int {
+        @inline(__always) get { range[1] }
+        @inline(__always) set { range[1] = newValue }
+    }
+
+    @usableFromInline
     init(capacity: Int) {
         self.capacity = capacity
         slots = .allocate(capacity: capacity)
+        range = .allocate(capacity: 2)
+        range.initialize(repeating: 0, count: 2)
     }
 
     /// A copy with the elements oldest first and room for at least `minimumCapacity`
     /// (for a shared storage, or a full one: rare, so copying is simpler than moving).
+    @usableFromInline
     func copy(minimumCapacity: Int) -> RingStorage {
         var capacity = Swift.max(8, self.capacity)
         while capacity < minimumCapacity { capacity &*= 2 }
@@ -125,5 +150,6 @@ final class RingStorage<Element> {
             (slots + i).deinitialize(count: 1)
         }
         slots.deallocate()
+        range.deallocate()
     }
 }

@@ -63,28 +63,31 @@ extension SessionEndpoint {
         guard state == .mapped else { return .ok }
         let last = d.last ?? d.first
         if d.role == .receiver {
-            // About deliveries we sent.
+            // About deliveries we sent. Every delivery in the range ends the same way, so
+            // consecutive handles of one link are reported as one event.
+            let settles = d.settled || (d.state?.isOutcome ?? false)
+            var run: (link: LinkID, first: UInt64, last: UInt64)? = nil
             var i = outgoing.lowerBound(d.first)
             while i < outgoing.count {
                 let e = outgoing[i]
                 guard UnsettledMap.contains(e.id, first: d.first, last: last) else { break }
                 if e.live, let link = linkID(e.handle) {
-                    let handle = DeliveryHandle(rawValue: e.token)
-                    if d.settled {
-                        outgoing.settle(at: i)
-                        events.append(.link(.outcome(link, handle, state: d.state, settled: true)))
-                    } else if let state = d.state, state.isOutcome {
+                    if !d.settled && settles {
                         // The receiver waits for us (rcv-settle-mode second, or it chose
                         // not to settle first): settle, which ends the exchange.
                         dispose(role: .sender, id: e.id, settled: true, state: nil)
-                        outgoing.settle(at: i)
-                        events.append(.link(.outcome(link, handle, state: state, settled: true)))
+                    }
+                    if settles { outgoing.settle(at: i) }
+                    if let r = run, r.link == link, e.token == r.last &+ 1 {
+                        run!.last = e.token
                     } else {
-                        events.append(.link(.outcome(link, handle, state: d.state, settled: false)))
+                        if let r = run { reportOutcomes(r, state: d.state, settled: settles, events: &events) }
+                        run = (link, e.token, e.token)
                     }
                 }
                 i &+= 1
             }
+            if let r = run { reportOutcomes(r, state: d.state, settled: settles, events: &events) }
             outgoing.trim()
         } else {
             // About deliveries we receive: the sender settled them.
@@ -102,5 +105,17 @@ extension SessionEndpoint {
             incoming.trim()
         }
         return .ok
+    }
+}
+
+extension SessionEndpoint {
+    /// Reports the outcome of the run of deliveries `r` (handles `first...last` of one link).
+    @inline(__always)
+    func reportOutcomes(
+        _ r: (link: LinkID, first: UInt64, last: UInt64), state: DeliveryState?, settled: Bool,
+        events: inout RingQueue<ConnectionEvent>
+    ) {
+        let handles = DeliveryHandle(rawValue: r.first)...DeliveryHandle(rawValue: r.last)
+        events.append(.link(.outcomes(r.link, handles, state: state, settled: settled)))
     }
 }

@@ -111,8 +111,9 @@ extension ConnectionEngine {
         }
         let verdict: SessionVerdict
         switch p {
-        case .transfer(let t):
-            receiveTransfer(t, channel: channel, payload: payload)
+        case .transfer:
+            // `receiveFrame` reads every TRANSFER in place (as a `TransferView`) in the
+            // states that lead here, so this one is never reached.
             return
         case .disposition(let d):
             receiveDisposition(d, channel: channel)
@@ -140,7 +141,7 @@ extension ConnectionEngine {
 
     // The per-message performatives, called straight from `receiveFrame`.
 
-    mutating func receiveTransfer(_ t: borrowing Transfer, channel: UInt16, payload: BytesView) {
+    mutating func receiveTransfer(_ t: TransferView, channel: UInt16, payload: BytesView) {
         guard let s = sessions.local(forRemote: channel) else { return unknownChannel("transfer", channel) }
         let verdict = sessions.slots[s].receiveTransfer(t, payload: payload, shared: &sessions.shared, events: &events)
         if case .ok = verdict { return }
