@@ -2,7 +2,7 @@
 /// pushes and pops allocates nothing once it has grown to the working size.
 ///
 /// Elements move in and out (`append` consumes, `popFirst` hands the element over) and
-/// `withFirst` lends the head in place: events and queued deliveries are large enums and
+/// `firstAddress` lends the head in place: events and queued deliveries are large enums and
 /// structs, and each copy of one costs a call through its value witness and a retain per
 /// reference it holds, per message.
 ///
@@ -46,18 +46,19 @@ struct RingQueue<Element> {
         s.count &+= 1
     }
 
-    /// A copy of the first element; hot paths use `withFirst` instead.
+    /// A copy of the first element; hot paths use `firstAddress` instead.
     var first: Element? {
         guard let s = storage, s.count > 0 else { return nil }
         return s.slots[s.head]
     }
 
-    /// Calls `body` with the first element in place (the queue must not be empty).
+    /// The first element's address, valid until the queue is next changed (the queue
+    /// must not be empty).
     @inline(__always)
-    func withFirst<R>(_ body: (borrowing Element) -> R) -> R {
-        precondition(count > 0, "withFirst on an empty queue")
+    var firstAddress: UnsafePointer<Element> {
+        precondition(count > 0, "firstAddress of an empty queue")
         let s = storage.unsafelyUnwrapped
-        return body(s.slots[s.head])
+        return UnsafePointer(s.slots + s.head)
     }
 
     /// Replaces the first element (the queue must not be empty).

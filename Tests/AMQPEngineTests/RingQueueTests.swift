@@ -46,7 +46,7 @@ import Testing
             var copy = q
             copy.append(Tracked(99))
             #expect(q.count == kept && copy.count == kept + 1)
-            if kept > 0 { #expect(q.withFirst { $0.value } == 50 - kept) }
+            if kept > 0 { #expect(q.firstAddress.pointee.value == 50 - kept) }
             q.removeAll()
             #expect(copy.first?.value == (kept > 0 ? 50 - kept : 99))
         }
