@@ -69,10 +69,19 @@ struct FieldReader {
         // Fast path: open a list8 (what every small composite is) in place; the decoder
         // that cut out `described` has already checked its header.
         if encoded.bytes.count >= 3, encoded.bytes[0] == FormatCode.list8, encoded.depth <= encoded.limits.maxDepth {
+            // The header was checked when the value was cut out: its size is what the
+            // value spans, so only the cheap checks are repeated here.
+            let size = Int(encoded.bytes[1])
+            let count = Int(encoded.bytes[2])
+            if size == encoded.bytes.count &- 2, count < size, count <= encoded.limits.maxElements {
+                let body = UnsafeRawBufferPointer(rebasing: encoded.bytes[3...])
+                cursor = ListView(count: count, body: body, bodyOffset: offset &+ 3, depth: encoded.depth, limits: encoded.limits).makeCursor()
+                return
+            }
             var reader = ByteReader(encoded.bytes, baseOffset: offset)
             reader.position = 1
-            let (count, body, bodyOffset) = try ValueDecoder.readCompoundHeader(&reader, wide: false, limits: encoded.limits)
-            cursor = ListView(count: count, body: body, bodyOffset: bodyOffset, depth: encoded.depth, limits: encoded.limits).makeCursor()
+            let (count2, body, bodyOffset) = try ValueDecoder.readCompoundHeader(&reader, wide: false, limits: encoded.limits)
+            cursor = ListView(count: count2, body: body, bodyOffset: bodyOffset, depth: encoded.depth, limits: encoded.limits).makeCursor()
             return
         }
         guard case .list(let list) = try described.value() else {

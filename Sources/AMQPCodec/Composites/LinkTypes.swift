@@ -255,7 +255,14 @@ extension FieldWriter {
     /// A composite-typed field written by its own `encode(into:)`, or null.
     @inline(__always)
     mutating func deliveryState(_ v: DeliveryState?, _ e: inout AMQPEncoder) throws(EncodeError) {
+        // Only the null is inlined: a state's encoding can nest another state
+        // (transactional-state), and that recursion kept this whole method out of line.
         guard let v else { return try null(&e) }
+        try presentDeliveryState(v, &e)
+    }
+
+    @inline(never)
+    mutating func presentDeliveryState(_ v: DeliveryState, _ e: inout AMQPEncoder) throws(EncodeError) {
         try v.encode(into: &e)
         wrote(&e)
     }
