@@ -160,6 +160,16 @@ public struct ConnectionEngine {
                 case .consumed(let n): consumed += n
                 }
             case .saslFrames, .amqpFrames:
+                // A TRANSFER in its usual form, once the connection is open: cut and read
+                // in one pass. Anything else, and any malformed frame, takes the general
+                // path below (which is also where traces are made).
+                if phase == .amqpFrames && sessionFramesFlow && !configuration.trace,
+                    let t = frameDecoder.decodeTransferFrame(rest, baseOffset: consumed)
+                {
+                    consumed &+= t.length
+                    receiveTransfer(t.transfer, channel: t.channel, payload: t.payload)
+                    continue
+                }
                 let result: FrameDecoder.Result
                 do {
                     result = try frameDecoder.decode(rest, baseOffset: consumed)

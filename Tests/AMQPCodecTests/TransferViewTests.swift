@@ -102,4 +102,79 @@ import Testing
             #expect(e.count == 0)
         }
     }
+
+    /// What the general cut and `TransferView` make of a frame: the transfer, payload
+    /// and length, or nil when either refuses it or it is not a TRANSFER.
+    static func general(_ frame: [UInt8], _ decoder: FrameDecoder) -> (Transfer, [UInt8], Int, UInt16)? {
+        frame.withUnsafeBytes { raw in
+            guard case .frame(let f)? = try? decoder.decode(raw), f.header.type == .amqp, let body = f.performative,
+                body.descriptor.knownCode == Descriptors.transfer, let t = try? TransferView(decoding: body).transfer()
+            else { return nil }
+            return (t, Array(f.payload.bytes), f.length, f.header.channel)
+        }
+    }
+
+    static func fused(_ frame: [UInt8], _ decoder: FrameDecoder) -> (Transfer, [UInt8], Int, UInt16)? {
+        frame.withUnsafeBytes { raw in
+            guard let f = decoder.decodeTransferFrame(raw), let t = try? f.transfer.transfer() else { return nil }
+            return (t, Array(f.payload.bytes), f.length, f.channel)
+        }
+    }
+
+    static func frame(_ t: Transfer, payload: [UInt8] = [1, 2, 3], channel: UInt16 = 3) throws -> [UInt8] {
+        try AMQPEncoder.encode { (e) throws(EncodeError) in
+            let r: Result<Void, EncodeError> = payload.withUnsafeBytes { raw in
+                Result { () throws(EncodeError) in try FrameEncoder.encode(.transfer(t), channel: channel, payload: raw, into: &e) }
+            }
+            try r.get()
+        }
+    }
+
+    @Test func transferFramesCutInOnePassAsInTwo() throws {
+        let decoder = FrameDecoder(maxFrameSize: 4_096)
+        var frames: [[UInt8]] = []
+        for state in everyDeliveryState {
+            frames.append(try Self.frame(Transfer(
+                handle: 9, deliveryID: 7, deliveryTag: DeliveryTag(Array(repeating: 0xAB, count: 32)), messageFormat: 1,
+                settled: false, more: true, rcvSettleMode: .second, state: state, resume: true, aborted: true, batchable: true)))
+        }
+        frames.append(try Self.frame(Transfer(handle: 0)))
+        frames.append(try Self.frame(Transfer(handle: 1, deliveryID: 2, deliveryTag: DeliveryTag(UInt64(2)), messageFormat: 0), payload: []))
+        frames.append(try Self.frame(Transfer(handle: 1, deliveryID: 2), payload: Array(repeating: 5, count: 3_000)))
+        // Every standard TRANSFER frame takes the one-pass cut, with the same result.
+        for f in frames {
+            let a = try #require(Self.general(f, decoder))
+            let b = try #require(Self.fused(f, decoder))
+            #expect(a == b)
+        }
+        // Frames the one-pass cut leaves to the general one; whatever it does accept must
+        // agree with it.
+        let t = frames[frames.count - 2]
+        var variants: [[UInt8]] = [
+            Array(t.prefix(20)),  // incomplete
+            [0, 0, 0, 5] + t.dropFirst(4),  // size below the header
+            t[0..<4] + [3] + t[5..<8] + [0, 0, 0, 0] + t[8...],  // extended header (doff 3)
+            t[0..<5] + [1] + t[6...],  // SASL frame
+            t[0..<10] + [0x13] + t[11...],  // a FLOW descriptor
+            t[0..<12] + [0xff] + t[13...],  // list size past the frame
+            t[0..<12] + [0] + t[13...],  // list size 0
+            t[0..<13] + [0xf0] + t[14...],  // count above the size
+            Array(repeating: 0, count: 14),
+        ]
+        let big = try Self.frame(Transfer(handle: 1), payload: Array(repeating: 1, count: 5_000))
+        variants.append(big)  // above max-frame-size
+        for f in variants {
+            #expect(Self.fused(f, decoder) == nil, "\(f.prefix(16))")
+        }
+        // Malformed fields: one-pass refuses, and so does the general path.
+        let badTag = try Self.frame(Transfer(handle: 1, deliveryID: 0, deliveryTag: DeliveryTag([1])))
+        var broken = badTag
+        if let i = broken.firstIndex(of: 0xa0) { broken[i] = 0xa1 }  // the tag as a string
+        #expect(Self.fused(broken, decoder) == nil && Self.general(broken, decoder) == nil)
+        // Limits apply alike: too many elements for the decoder's limits.
+        let strict = FrameDecoder(maxFrameSize: 4_096, limits: DecodeLimits(maxElements: 2))
+        #expect(Self.fused(frames[0], strict) == nil && Self.general(frames[0], strict) == nil)
+        let shallow = FrameDecoder(maxFrameSize: 4_096, limits: DecodeLimits(maxDepth: 1))
+        #expect(Self.fused(frames[1], shallow) == nil && Self.general(frames[1], shallow) == nil)
+    }
 }

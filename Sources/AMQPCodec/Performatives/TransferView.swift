@@ -38,6 +38,12 @@ public struct TransferView {
     @inline(__always)
     public init(decoding d: DescribedView) throws(DecodeError) {
         var r = try FieldReader(d, code: Descriptors.transfer, composite: "transfer")
+        try self.init(reading: &r)
+    }
+
+    /// Reads the fields of an opened `amqp:transfer:list`.
+    @inline(__always)
+    init(reading r: inout FieldReader) throws(DecodeError) {
         handle = try r.required(try r.uint("handle"), "handle")
         deliveryID = try r.uint("delivery-id")
         deliveryTagBytes = try r.deliveryTagBytes("delivery-tag")
@@ -74,5 +80,55 @@ public struct TransferView {
             handle: handle, deliveryID: deliveryID, deliveryTag: deliveryTag, messageFormat: messageFormat,
             settled: settled, more: more, rcvSettleMode: rcvSettleMode, state: try state(), resume: resume,
             aborted: aborted, batchable: batchable)
+    }
+}
+
+/// A TRANSFER frame cut and read in one pass by `FrameDecoder.decodeTransferFrame`.
+public struct TransferFrame {
+    /// The frame's channel.
+    public let channel: UInt16
+    /// The TRANSFER, read in place.
+    public let transfer: TransferView
+    /// The bytes after the TRANSFER: the message, or this frame's part of it.
+    public let payload: BytesView
+    /// Bytes the whole frame took.
+    public let length: Int
+}
+
+extension FrameDecoder {
+    /// Cuts the frame at the start of `bytes` if it is a TRANSFER frame in the form every
+    /// sender writes (an AMQP frame without extended header, the descriptor a small
+    /// ulong, the fields a list8), reading the TRANSFER in the same pass: a receiving
+    /// connection's per-frame work, without the general cut's `FrameView` and second
+    /// reading of the list header.
+    ///
+    /// Returns `nil` for anything else: another frame, a TRANSFER in another form, an
+    /// incomplete frame, a malformed one. `decode` then cuts it, and says what is wrong
+    /// with it. What this path accepts, `decode` and `TransferView` accept and read the
+    /// same (TransferViewTests and the frame fuzz target check it).
+    @inline(__always)
+    public func decodeTransferFrame(_ bytes: UnsafeRawBufferPointer, baseOffset: Int = 0) -> TransferFrame? {
+        // Header (8), then 00 53 14 (descriptor), c0 <size> <count> (list8).
+        guard bytes.count >= 14, let base = bytes.baseAddress else { return nil }
+        let size = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+        guard size >= 14, size <= maxFrameSize, Int(size) <= bytes.count,
+            bytes.loadUnaligned(fromByteOffset: 4, as: UInt16.self) == UInt16(bigEndian: 0x0200),  // doff 2, type AMQP
+            bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self) == UInt32(bigEndian: 0x0053_14C0),
+            limits.maxDepth >= 2
+        else { return nil }
+        let total = Int(size)
+        let listSize = Int(bytes[12])
+        let count = Int(bytes[13])
+        // The checks `readCompoundHeader` makes of a list8 inside the frame's body.
+        guard listSize >= 1, listSize <= total &- 13, count <= listSize &- 1, count <= limits.maxElements else { return nil }
+        let end = 13 &+ listSize
+        let list = ListView(
+            count: count, body: UnsafeRawBufferPointer(start: base + 14, count: listSize &- 1), bodyOffset: baseOffset &+ 14,
+            depth: 2, limits: limits)
+        var r = FieldReader(list: list, composite: "transfer")
+        guard let transfer = try? TransferView(reading: &r) else { return nil }
+        let channel = UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
+        let payload = BytesView(UnsafeRawBufferPointer(start: base + end, count: total &- end), offset: baseOffset &+ end)
+        return TransferFrame(channel: channel, transfer: transfer, payload: payload, length: total)
     }
 }
