@@ -104,6 +104,10 @@ struct FieldReader {
     // times faster. Anything else (and any malformed byte) takes the general path, so the
     // errors stay the same.
 
+    /// True while the list has fields left (absent fields read as null).
+    @inline(__always)
+    var hasFields: Bool { cursor.remaining > 0 }
+
     /// The next field's constructor byte, if there is a next field.
     @inline(__always)
     var nextCode: UInt8? {

@@ -91,12 +91,16 @@ public struct Transfer: Hashable, Sendable {
         try w.deliveryTag(deliveryTag, &e)
         try w.uint(messageFormat, &e)
         try w.bool(settled, &e)
-        try w.bool(more, default: false, &e)
-        try w.ubyte(rcvSettleMode?.rawValue, &e)
-        try w.deliveryState(state, &e)
-        try w.bool(resume, default: false, &e)
-        try w.bool(aborted, default: false, &e)
-        try w.bool(batchable, default: false, &e)
+        // Nearly every transfer leaves the rest at their defaults: as trailing nulls they
+        // would only be written to be dropped.
+        if more || rcvSettleMode != nil || state != nil || resume || aborted || batchable {
+            try w.bool(more, default: false, &e)
+            try w.ubyte(rcvSettleMode?.rawValue, &e)
+            try w.deliveryState(state, &e)
+            try w.bool(resume, default: false, &e)
+            try w.bool(aborted, default: false, &e)
+            try w.bool(batchable, default: false, &e)
+        }
         try w.finish(&e)
     }
 }

@@ -49,6 +49,11 @@ public struct TransferView {
         deliveryTagBytes = try r.deliveryTagBytes("delivery-tag")
         messageFormat = try r.uint("message-format")
         settled = try r.bool("settled")
+        // Senders omit the rest when they are defaults, as nearly every transfer's are.
+        guard r.hasFields else {
+            (more, rcvSettleMode, encodedState, resume, aborted, batchable) = (false, nil, nil, false, false, false)
+            return
+        }
         more = try r.bool("more") ?? false
         rcvSettleMode = try r.receiverSettleMode("rcv-settle-mode")
         encodedState = try r.encodedDeliveryState("state")

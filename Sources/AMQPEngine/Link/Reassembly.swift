@@ -231,18 +231,11 @@ extension SessionEndpoint {
 
     /// A delivery arrived: one credit used (part 2, section 2.6.7); a prefetching link
     /// tops its credit up when half is gone.
+    @inline(__always)
     mutating func consumeCredit(_ h: Int, events: inout RingQueue<ConnectionEvent>) {
-        links[h].credit &-= 1
-        links[h].deliveryCount &+= 1
-        if links[h].credit == 0 && links[h].receiver.drainRequested {
-            links[h].receiver.drainRequested = false
-            links[h].drain = false
-            events.append(.link(.drained(links[h].id)))
-        }
-        if case .prefetch(let n) = links[h].receiver.policy, !links[h].receiver.drainRequested, links[h].credit <= n / 2 {
-            links[h].credit = n
-            queueLinkFlow(h)
-        }
+        let (drained, toppedUp) = links[h].consumeCredit()
+        if drained { events.append(.link(.drained(links[h].id))) }
+        if toppedUp { queueLinkFlow(h) }
     }
 
     /// Drops the unsettled entry of an incoming delivery that needs no settling.
@@ -251,5 +244,27 @@ extension SessionEndpoint {
             incoming.settle(at: i)
             incoming.trim()
         }
+    }
+}
+
+extension LinkEndpoint {
+    /// A delivery arrived: one credit used. Returns whether a drain it asked for is now
+    /// over, and whether its prefetch credit was topped up (tell the sender). One
+    /// mutating call, so the session's link table is checked for uniqueness once.
+    @inline(__always)
+    mutating func consumeCredit() -> (drained: Bool, toppedUp: Bool) {
+        credit &-= 1
+        deliveryCount &+= 1
+        var drained = false
+        if credit == 0 && receiver.drainRequested {
+            receiver.drainRequested = false
+            drain = false
+            drained = true
+        }
+        if case .prefetch(let n) = receiver.policy, !receiver.drainRequested, credit <= n / 2 {
+            credit = n
+            return (drained, true)
+        }
+        return (drained, false)
     }
 }

@@ -62,10 +62,17 @@ extension ConnectionEngine {
         return state != .endSent && state != .ending
     }
 
+    /// Called by every request, `send` included: the plain flags first, and no copy of
+    /// the requested CLOSE's error (`closeRequested == nil` made one).
+    @inline(__always)
     func checkSessionLayerOpen() throws(EngineError) {
-        guard !state.isFinal, closeRequested == nil, !closeSent, phase != .finished, !endAfterFlush else {
-            throw EngineError(.illegalState, "the connection is closing or closed", origin: .local)
-        }
+        if closeSent || endAfterFlush || phase == .finished || state.isFinal { throw Self.closingError() }
+        if case .some = closeRequested { throw Self.closingError() }
+    }
+
+    @inline(never)
+    static func closingError() -> EngineError {
+        EngineError(.illegalState, "the connection is closing or closed", origin: .local)
     }
 
     mutating func accept(session s: Int, configuration: SessionConfiguration) {
