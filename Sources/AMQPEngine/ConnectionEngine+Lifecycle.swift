@@ -165,7 +165,7 @@ extension ConnectionEngine {
             case Descriptors.transfer:
                 do {
                     let t = try TransferView(decoding: body)
-                    receiveTransfer(t, channel: frame.header.channel, payload: frame.payload)
+                    receiveTransfer(t, channel: frame.header.channel, payload: frame.payload.bytes)
                 } catch {
                     malformed(error)
                 }

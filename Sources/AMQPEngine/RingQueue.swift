@@ -39,7 +39,8 @@ struct RingQueue<Element> {
 
     @inline(__always)
     mutating func append(_ element: consuming Element) {
-        let s = unique(extra: 1)
+        // Unowned: the queue holds the storage; a strong local would retain it.
+        unowned(unsafe) let s = unique(extra: 1)
         var i = s.head &+ s.count
         if i >= s.capacity { i &-= s.capacity }
         (s.slots + i).initialize(to: element)
@@ -57,7 +58,7 @@ struct RingQueue<Element> {
     @inline(__always)
     var firstAddress: UnsafePointer<Element> {
         precondition(count > 0, "firstAddress of an empty queue")
-        let s = storage.unsafelyUnwrapped
+        unowned(unsafe) let s = storage.unsafelyUnwrapped
         return UnsafePointer(s.slots + s.head)
     }
 
@@ -85,7 +86,7 @@ struct RingQueue<Element> {
 
     @inlinable @inline(__always)
     mutating func takeFirst() -> Element {
-        let s = unique(extra: 0)
+        unowned(unsafe) let s = unique(extra: 0)
         let e = (s.slots + s.head).move()
         s.head &+= 1
         if s.head == s.capacity { s.head = 0 }

@@ -65,10 +65,11 @@ import Testing
             guard case .described(let d) = v else { Issue.record("not described"); return }
             let view = try TransferView(decoding: d)
             let tag = try #require(view.deliveryTagBytes)
-            #expect(Array(tag.bytes) == [1, 2, 3])
-            #expect(tag.bytes.baseAddress! >= raw.baseAddress! && tag.bytes.baseAddress! < raw.baseAddress! + raw.count)
-            let state = try #require(view.encodedState)
-            #expect(state.bytes.baseAddress! > tag.bytes.baseAddress!)
+            #expect(Array(tag) == [1, 2, 3])
+            #expect(tag.baseAddress! >= raw.baseAddress! && tag.baseAddress! < raw.baseAddress! + raw.count)
+            let state = try #require(view.stateBytes)
+            #expect(state.baseAddress! > tag.baseAddress! && state.baseAddress! + state.count == raw.baseAddress! + raw.count)
+            #expect(MemoryLayout<TransferView>.size <= 40)
             #expect(try view.state() == .received(sectionNumber: 4, sectionOffset: 5))
             #expect(view.deliveryTag == DeliveryTag([1, 2, 3]))
         }
@@ -117,7 +118,7 @@ import Testing
     static func fused(_ frame: [UInt8], _ decoder: FrameDecoder) -> (Transfer, [UInt8], Int, UInt16)? {
         frame.withUnsafeBytes { raw in
             guard let f = decoder.decodeTransferFrame(raw), let t = try? f.transfer.transfer() else { return nil }
-            return (t, Array(f.payload.bytes), f.length, f.channel)
+            return (t, Array(f.payload), f.length, f.channel)
         }
     }
 

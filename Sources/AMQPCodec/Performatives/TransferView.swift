@@ -1,38 +1,85 @@
 /// A TRANSFER (`amqp:transfer:list`, part 2, section 2.7.5) read in place: the fields of
 /// `Transfer`, with the delivery tag and state left as views of the decoded bytes.
 ///
-/// It holds no references, so copying one is a plain copy of bytes: a receiver's
-/// per-frame path can pass it around without the value witness calls a `Transfer` (whose
+/// It holds no references and is stored packed (40 bytes), so a receiver's per-frame
+/// path copies it as a few words, without the value witness calls a `Transfer` (whose
 /// optional `DeliveryState` holds references) costs on every copy and destroy. Valid
 /// while the decoded bytes are. It reads the fields with the same checks as
 /// `Transfer(decoding:)` (TransferViewTests keep the two in step; the owned decoder
 /// does not go through the view because building the `Transfer` from it costs a
 /// consumer that wants the owned value 15% more).
 public struct TransferView {
+    // Inlinable accessors over usable-from-inline storage: the receiving engine reads
+    // the fields from another module, once per frame.
+    @usableFromInline let tagBase: UnsafeRawPointer?
+    @usableFromInline let stateBase: UnsafeRawPointer?
     /// The link (mandatory).
-    public var handle: UInt32
+    public let handle: UInt32
+    @usableFromInline let id: UInt32
+    @usableFromInline let format: UInt32
+    @usableFromInline let stateCount: UInt32
+    @usableFromInline let tagCount: UInt8
+    @usableFromInline let flags: Flags
+
+    @usableFromInline
+    struct Flags: OptionSet {
+        @usableFromInline let rawValue: UInt16
+        @inlinable init(rawValue: UInt16) { self.rawValue = rawValue }
+        @inlinable static var hasID: Flags { Flags(rawValue: 1 << 0) }
+        @inlinable static var hasTag: Flags { Flags(rawValue: 1 << 1) }
+        @inlinable static var hasFormat: Flags { Flags(rawValue: 1 << 2) }
+        @inlinable static var hasSettled: Flags { Flags(rawValue: 1 << 3) }
+        @inlinable static var settled: Flags { Flags(rawValue: 1 << 4) }
+        @inlinable static var more: Flags { Flags(rawValue: 1 << 5) }
+        @inlinable static var hasRcvSettleMode: Flags { Flags(rawValue: 1 << 6) }
+        @inlinable static var rcvSettleSecond: Flags { Flags(rawValue: 1 << 7) }
+        @inlinable static var hasState: Flags { Flags(rawValue: 1 << 8) }
+        @inlinable static var resume: Flags { Flags(rawValue: 1 << 9) }
+        @inlinable static var aborted: Flags { Flags(rawValue: 1 << 10) }
+        @inlinable static var batchable: Flags { Flags(rawValue: 1 << 11) }
+    }
+
     /// The delivery's id; required on the first transfer of a delivery.
-    public var deliveryID: UInt32?
+    @inlinable
+    public var deliveryID: UInt32? { flags.contains(.hasID) ? id : nil }
     /// The delivery tag's bytes (at most `DeliveryTag.maxLength`); required on the first
     /// transfer.
-    public var deliveryTagBytes: BytesView?
+    @inlinable
+    public var deliveryTagBytes: UnsafeRawBufferPointer? {
+        flags.contains(.hasTag) ? UnsafeRawBufferPointer(start: tagBase, count: Int(tagCount)) : nil
+    }
     /// The message format (0 for the AMQP format); required on the first transfer.
-    public var messageFormat: UInt32?
+    @inlinable
+    public var messageFormat: UInt32? { flags.contains(.hasFormat) ? format : nil }
     /// Settled at the sender; absent means "as before" (`false` on a first transfer).
-    public var settled: Bool?
+    @inlinable
+    public var settled: Bool? { flags.contains(.hasSettled) ? flags.contains(.settled) : nil }
     /// More transfers follow for this delivery.
-    public var more: Bool
+    @inlinable
+    public var more: Bool { flags.contains(.more) }
     /// Overrides the link's receiver settle mode for this delivery; `nil` keeps it.
-    public var rcvSettleMode: ReceiverSettleMode?
-    /// The delivery's state at the sender, still encoded (already checked to decode);
+    @inlinable
+    public var rcvSettleMode: ReceiverSettleMode? {
+        flags.contains(.hasRcvSettleMode) ? (flags.contains(.rcvSettleSecond) ? .second : .first) : nil
+    }
+    /// The encoding of the delivery's state at the sender, already checked to decode;
     /// see `state()`.
-    public var encodedState: EncodedValueView?
+    @inlinable
+    public var stateBytes: UnsafeRawBufferPointer? {
+        flags.contains(.hasState) ? UnsafeRawBufferPointer(start: stateBase, count: Int(stateCount)) : nil
+    }
+    /// True when the sender set a state (`state()` decodes it).
+    @inlinable
+    public var hasState: Bool { flags.contains(.hasState) }
     /// The transfer resumes an unsettled delivery of a detached link.
-    public var resume: Bool
+    @inlinable
+    public var resume: Bool { flags.contains(.resume) }
     /// The delivery is aborted; its payload must be ignored.
-    public var aborted: Bool
+    @inlinable
+    public var aborted: Bool { flags.contains(.aborted) }
     /// Hint that the peer need not answer urgently.
-    public var batchable: Bool
+    @inlinable
+    public var batchable: Bool { flags.contains(.batchable) }
 
     /// Reads an `amqp:transfer:list`.
     @inline(__always)
@@ -44,36 +91,75 @@ public struct TransferView {
     /// Reads the fields of an opened `amqp:transfer:list`.
     @inline(__always)
     init(reading r: inout FieldReader) throws(DecodeError) {
+        var flags = Flags(rawValue: 0)
         handle = try r.required(try r.uint("handle"), "handle")
-        deliveryID = try r.uint("delivery-id")
-        deliveryTagBytes = try r.deliveryTagBytes("delivery-tag")
-        messageFormat = try r.uint("message-format")
-        settled = try r.bool("settled")
+        if let v = try r.uint("delivery-id") {
+            id = v
+            flags.insert(.hasID)
+        } else {
+            id = 0
+        }
+        if let v = try r.deliveryTagBytes("delivery-tag") {
+            tagBase = v.bytes.baseAddress
+            tagCount = UInt8(truncatingIfNeeded: v.count)  // at most 32: checked
+            flags.insert(.hasTag)
+        } else {
+            tagBase = nil
+            tagCount = 0
+        }
+        if let v = try r.uint("message-format") {
+            format = v
+            flags.insert(.hasFormat)
+        } else {
+            format = 0
+        }
+        // No option-set literals: an unoptimized build makes an array for each.
+        if let v = try r.bool("settled") {
+            flags.insert(.hasSettled)
+            if v { flags.insert(.settled) }
+        }
         // Senders omit the rest when they are defaults, as nearly every transfer's are.
         guard r.hasFields else {
-            (more, rcvSettleMode, encodedState, resume, aborted, batchable) = (false, nil, nil, false, false, false)
+            stateBase = nil
+            stateCount = 0
+            self.flags = flags
             return
         }
-        more = try r.bool("more") ?? false
-        rcvSettleMode = try r.receiverSettleMode("rcv-settle-mode")
-        encodedState = try r.encodedDeliveryState("state")
-        resume = try r.bool("resume") ?? false
-        aborted = try r.bool("aborted") ?? false
-        batchable = try r.bool("batchable") ?? false
+        if try r.bool("more") == true { flags.insert(.more) }
+        if let m = try r.receiverSettleMode("rcv-settle-mode") {
+            flags.insert(.hasRcvSettleMode)
+            if m == .second { flags.insert(.rcvSettleSecond) }
+        }
+        if let v = try r.encodedDeliveryState("state") {
+            stateBase = v.bytes.baseAddress
+            stateCount = UInt32(truncatingIfNeeded: v.bytes.count)  // within one frame
+            flags.insert(.hasState)
+        } else {
+            stateBase = nil
+            stateCount = 0
+        }
+        if try r.bool("resume") == true { flags.insert(.resume) }
+        if try r.bool("aborted") == true { flags.insert(.aborted) }
+        if try r.bool("batchable") == true { flags.insert(.batchable) }
+        self.flags = flags
     }
 
     /// The delivery tag, copied out of the decoded bytes.
-    @inline(__always)
+    @inlinable
     public var deliveryTag: DeliveryTag? {
         // The length was checked when decoding.
-        deliveryTagBytes.map { DeliveryTag(bytes: $0.bytes).unsafelyUnwrapped }
+        deliveryTagBytes.map { DeliveryTag(bytes: $0).unsafelyUnwrapped }
     }
 
     /// The delivery's state at the sender, decoded.
     public func state() throws(DecodeError) -> DeliveryState? {
-        guard let encodedState else { return nil }
-        guard case .described(let d) = try encodedState.decode() else {
-            throw DecodeError(.unexpectedType, at: encodedState.offset, detail: "transfer.state is not a described value")
+        guard let bytes = stateBytes else { return nil }
+        // Already checked under the decoder's limits when the TRANSFER was read: read
+        // again without them (they are not kept, to keep the view small).
+        var reader = ByteReader(bytes, baseOffset: 0)
+        let limits = DecodeLimits(maxDepth: .max, maxElements: .max, maxZeroWidthElements: .max)
+        guard case .described(let d) = try ValueDecoder.decode(&reader, depth: 3, limits: limits) else {
+            throw DecodeError(.unexpectedType, at: 0, detail: "transfer.state is not a described value")
         }
         return try DeliveryState(decoding: d)
     }
@@ -95,7 +181,7 @@ public struct TransferFrame {
     /// The TRANSFER, read in place.
     public let transfer: TransferView
     /// The bytes after the TRANSFER: the message, or this frame's part of it.
-    public let payload: BytesView
+    public let payload: UnsafeRawBufferPointer
     /// Bytes the whole frame took.
     public let length: Int
 }
@@ -133,7 +219,7 @@ extension FrameDecoder {
         var r = FieldReader(list: list, composite: "transfer")
         guard let transfer = try? TransferView(reading: &r) else { return nil }
         let channel = UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
-        let payload = BytesView(UnsafeRawBufferPointer(start: base + end, count: total &- end), offset: baseOffset &+ end)
+        let payload = UnsafeRawBufferPointer(start: base + end, count: total &- end)
         return TransferFrame(channel: channel, transfer: transfer, payload: payload, length: total)
     }
 }

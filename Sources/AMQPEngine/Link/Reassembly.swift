@@ -33,7 +33,7 @@ struct PartialDelivery {
 extension TransferView {
     /// The sender's state, already checked to decode when the TRANSFER was read.
     var checkedState: DeliveryState? {
-        guard encodedState != nil else { return nil }
+        guard hasState else { return nil }
         return (try? state()) ?? nil
     }
 }
@@ -78,9 +78,9 @@ enum FrameOutcome {
 
 extension LinkEndpoint {
     /// Takes one frame of the current delivery.
-    mutating func take(_ t: TransferView, payload: BytesView, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> FrameOutcome {
+    mutating func take(_ t: TransferView, payload: UnsafeRawBufferPointer, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> FrameOutcome {
         if t.settled == true { receiver.current!.settled = true }
-        if t.encodedState != nil { receiver.current!.state = t.checkedState }
+        if t.hasState { receiver.current!.state = t.checkedState }
         let last = !t.more
         if t.aborted {
             let p = receiver.current!
@@ -105,7 +105,7 @@ extension LinkEndpoint {
         if receiver.streaming {
             let p = receiver.current!
             let chunk = Delivery(
-                id: p.id, messageFormat: p.messageFormat, settled: p.settled, payload: payload.bytes, tag: nil,
+                id: p.id, messageFormat: p.messageFormat, settled: p.settled, payload: payload, tag: nil,
                 extras: receiver.chunkExtras(for: p))
             events.append(.link(.deliveryChunk(id, chunk, isLast: last)))
             if last {
@@ -120,8 +120,8 @@ extension LinkEndpoint {
             let p = receiver.current!
             let extras = p.state == nil ? nil : DeliveryExtras(tag: nil, state: p.state)
             events.append(.link(.delivery(id, Delivery(
-                id: p.id, messageFormat: p.messageFormat, settled: p.settled, payload: payload.bytes,
-                tag: t.deliveryTagBytes?.bytes, extras: extras))))
+                id: p.id, messageFormat: p.messageFormat, settled: p.settled, payload: payload,
+                tag: t.deliveryTagBytes, extras: extras))))
             receiver.current = nil
             let settled = p.settled
             return .completed(settled: settled)
@@ -130,7 +130,7 @@ extension LinkEndpoint {
         if shared.bufferedDeliveryBytes > shared.maxBufferedDeliveryBytes {
             return .overBudget
         }
-        receiver.current!.buffer.append(contentsOf: payload.bytes)
+        receiver.current!.buffer.append(contentsOf: payload)
         guard last else { return .incomplete }
         let p = receiver.current!
         receiver.current = nil
@@ -141,7 +141,7 @@ extension LinkEndpoint {
 }
 
 extension SessionEndpoint {
-    mutating func receiveTransfer(_ t: TransferView, payload: BytesView, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
+    mutating func receiveTransfer(_ t: TransferView, payload: UnsafeRawBufferPointer, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
         guard state == .mapped else { return .ok }
         // Part 2, section 2.5.6: the peer may send up to the limit we last announced.
         let left = incomingLimit &- nextIncomingID
@@ -195,10 +195,10 @@ extension SessionEndpoint {
                 // no partial delivery to set up and tear down.
                 if !settled { incoming.append(UnsettledEntry(id: id, handle: UInt32(h), secondMode: second)) }
                 // Tag and payload stay views of the frame; only a state needs a box.
-                let extras = t.encodedState == nil ? nil : DeliveryExtras(tag: nil, state: t.checkedState)
+                let extras = t.hasState ? DeliveryExtras(tag: nil, state: t.checkedState) : nil
                 events.append(.link(.delivery(links[h].id, Delivery(
-                    id: id, messageFormat: t.messageFormat ?? 0, settled: settled, payload: payload.bytes,
-                    tag: t.deliveryTagBytes?.bytes, extras: extras))))
+                    id: id, messageFormat: t.messageFormat ?? 0, settled: settled, payload: payload,
+                    tag: t.deliveryTagBytes, extras: extras))))
                 return .ok
             }
             links[h].receiver.current = PartialDelivery(

@@ -148,7 +148,7 @@ extension ConnectionEngine {
 
     // The per-message performatives, called straight from `receiveFrame`.
 
-    mutating func receiveTransfer(_ t: TransferView, channel: UInt16, payload: BytesView) {
+    mutating func receiveTransfer(_ t: TransferView, channel: UInt16, payload: UnsafeRawBufferPointer) {
         guard let s = sessions.local(forRemote: channel) else { return unknownChannel("transfer", channel) }
         let verdict = sessions.slots[s].receiveTransfer(t, payload: payload, shared: &sessions.shared, events: &events)
         if case .ok = verdict { return }
