@@ -73,6 +73,19 @@ public struct AMQPEncoder {
         try claim(bytes.count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
     }
 
+    /// Writes `count` bytes of `array` from `offset` (a sender's message, written frame
+    /// by frame). The room is claimed first, so the copy runs in a non-throwing borrow
+    /// of the array, with no closure result to carry an error.
+    ///
+    /// - Precondition: `offset...offset + count` lies within `array`.
+    @inlinable
+    public mutating func writeBytes(_ array: [UInt8], from offset: Int, count: Int) throws(EncodeError) {
+        guard count > 0 else { return }
+        precondition(offset >= 0 && count <= array.count &- offset, "writeBytes beyond the array")
+        let p = try claim(count)
+        array.withUnsafeBytes { raw in p.copyMemory(from: raw.baseAddress.unsafelyUnwrapped + offset, byteCount: count) }
+    }
+
     // MARK: Primitives
 
     /// `null`.

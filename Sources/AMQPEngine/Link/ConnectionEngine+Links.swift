@@ -173,26 +173,33 @@ extension SessionEndpoint {
         var runLast: DeliveryNumber = 0
         var runSettled = false
         var inRun = false
+        var settledCount = 0
         var i = incoming.lowerBound(first)
-        while i < incoming.count {
-            let e = incoming[i]
-            guard UnsettledMap.contains(e.id, first: first, last: last) else { break }
-            if e.live && e.handle == handle && !e.awaitingPeer {
-                let settles = settled && !e.secondMode
-                if settled && e.secondMode {
-                    incoming[i].awaitingPeer = true
+        // The entries are updated in place; queueing dispositions does not touch them.
+        let w = incoming.walk()
+        while i < w.count {
+            let e = w[i]
+            guard UnsettledMap.contains(e.pointee.id, first: first, last: last) else { break }
+            if e.pointee.live && e.pointee.handle == handle && !e.pointee.awaitingPeer {
+                let id = e.pointee.id
+                let second = e.pointee.secondMode
+                let settles = settled && !second
+                if settled && second {
+                    e.pointee.awaitingPeer = true
                 } else if settled {
-                    incoming.settle(at: i)
+                    e.pointee.live = false
+                    settledCount &+= 1
                 }
-                if inRun && e.id == runLast &+ 1 && settles == runSettled {
-                    runLast = e.id
+                if inRun && id == runLast &+ 1 && settles == runSettled {
+                    runLast = id
                 } else {
                     if inRun { dispose(role: .receiver, first: runFirst, last: runLast, settled: runSettled, state: state) }
-                    (runFirst, runLast, runSettled, inRun) = (e.id, e.id, settles, true)
+                    (runFirst, runLast, runSettled, inRun) = (id, id, settles, true)
                 }
             }
             i &+= 1
         }
+        incoming.didSettle(settledCount)
         if inRun { dispose(role: .receiver, first: runFirst, last: runLast, settled: runSettled, state: state) }
         incoming.trim()
     }

@@ -144,7 +144,7 @@ extension SessionEndpoint {
                 if room <= 0 || (limit < maxFrame && room < minimumChunk) { throw EncodeError(.bufferTooSmall) }
                 chunk = room
             }
-            try e.writeBytes(of: d.pointee.payload, from: offset, count: chunk)
+            try e.writeBytes(d.pointee.payload, from: offset, count: chunk)
             try FrameEncoder.endFrame(start, into: &e)
             return (chunk, more)
         } catch {
@@ -188,17 +188,5 @@ extension LinkEndpoint {
         sender.headID = nil
         sender.headOffset = 0
         return drain && credit > 0 && sender.queue.isEmpty
-    }
-}
-
-extension AMQPEncoder {
-    /// Writes `count` bytes of `array` from `offset`.
-    @inline(__always)
-    mutating func writeBytes(of array: [UInt8], from offset: Int, count: Int) throws(EncodeError) {
-        guard count > 0 else { return }
-        let r: Result<Void, EncodeError> = array.withUnsafeBytes { raw in
-            Result { () throws(EncodeError) in try self.writeBytes(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + count)])) }
-        }
-        try r.get()
     }
 }

@@ -117,6 +117,18 @@ struct UnsettledMap {
         }
     }
 
+    /// The entries in place, for walking a range: one uniqueness check for the walk
+    /// instead of one per entry. Valid until the map is next changed through its own
+    /// methods; report what the walk settled with `didSettle`.
+    @inline(__always)
+    mutating func walk() -> UnsettledWalk {
+        UnsettledWalk(entries: entries(), capacity: storage.capacity, head: head, count: count)
+    }
+
+    /// `n` live entries were marked settled through a walk. Call `trim()` after.
+    @inline(__always)
+    mutating func didSettle(_ n: Int) { liveCount &-= n }
+
     /// Drops tombstones at the front, and compacts when they dominate.
     mutating func trim() {
         while count > 0 && !storage.entries[head].live {
@@ -176,4 +188,20 @@ final class UnsettledStorage {
     }
 
     deinit { entries.deallocate() }
+}
+
+/// An `UnsettledMap`'s entries in place (see `UnsettledMap.walk`).
+struct UnsettledWalk {
+    let entries: UnsafeMutablePointer<UnsettledEntry>
+    let capacity: Int
+    let head: Int
+    /// Entries including tombstones.
+    let count: Int
+
+    /// The entry at position `i` (0 is the oldest).
+    @inline(__always)
+    subscript(i: Int) -> UnsafeMutablePointer<UnsettledEntry> {
+        let j = head &+ i
+        return entries + (j >= capacity ? j &- capacity : j)
+    }
 }
