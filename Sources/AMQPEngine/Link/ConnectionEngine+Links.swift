@@ -72,7 +72,7 @@ extension ConnectionEngine {
     /// output of `Message.encode`); the engine writes it as is, without copying it, when
     /// credit and the session window allow, split at the peer's max-frame-size. The
     /// delivery-id is assigned when its first frame goes out. The returned handle comes
-    /// back in `outcome` (or `lost`). Pre-settled (`settled`, or a sender settle mode of
+    /// back in `outcomes` (or `lost`). Pre-settled (`settled`, or a sender settle mode of
     /// `settled`) deliveries get no outcome.
     ///
     /// - Parameters:

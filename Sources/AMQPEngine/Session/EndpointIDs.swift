@@ -43,8 +43,8 @@ public typealias DeliveryNumber = UInt32
 
 /// What `send` returns, to match the delivery with its outcome: the delivery-id is only
 /// known once the first frame goes out, so the engine hands out its own number, unique
-/// for the life of the connection engine.
-/// Strideable, so a range of handles (`LinkEvent.outcomes`) can be walked.
+/// for the life of the connection engine. Strideable, so a range of handles
+/// (`LinkEvent.outcomes`) can be walked.
 public struct DeliveryHandle: Hashable, Sendable, Strideable, CustomStringConvertible {
     /// The number, counting up from 1.
     public let rawValue: UInt64
