@@ -73,6 +73,19 @@ public struct AMQPEncoder {
         try claim(bytes.count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
     }
 
+    /// Writes `count` bytes of `array` from `offset` (a sender's message, written frame
+    /// by frame). The room is claimed first, so the copy runs in a non-throwing borrow
+    /// of the array, with no closure result to carry an error.
+    ///
+    /// - Precondition: `offset...offset + count` lies within `array`.
+    @inlinable
+    public mutating func writeBytes(_ array: [UInt8], from offset: Int, count: Int) throws(EncodeError) {
+        guard count > 0 else { return }
+        precondition(offset >= 0 && count <= array.count &- offset, "writeBytes beyond the array")
+        let p = try claim(count)
+        array.withUnsafeBytes { raw in p.copyMemory(from: raw.baseAddress.unsafelyUnwrapped + offset, byteCount: count) }
+    }
+
     // MARK: Primitives
 
     /// `null`.
@@ -174,7 +187,23 @@ public struct AMQPEncoder {
         try withArrayBytes(bytes) { (raw) throws(EncodeError) in try encodeBinary(raw) }
     }
     /// `binary` holding a delivery tag.
+    @inline(__always)
     public mutating func encode(_ tag: DeliveryTag) throws(EncodeError) {
+        // A tag is at most 32 bytes, held in four words: with room for all of them,
+        // store the words whole (the bytes past the tag's end lie in free space and are
+        // overwritten by what follows) instead of copying byte by byte.
+        let n = tag.count
+        if free >= 2 &+ DeliveryTag.maxLength, let base {
+            let p = base + count
+            p.storeBytes(of: FormatCode.vbin8, as: UInt8.self)
+            (p + 1).storeBytes(of: UInt8(truncatingIfNeeded: n), as: UInt8.self)
+            (p + 2).storeBytes(of: tag.storage.0, as: UInt64.self)
+            (p + 10).storeBytes(of: tag.storage.1, as: UInt64.self)
+            (p + 18).storeBytes(of: tag.storage.2, as: UInt64.self)
+            (p + 26).storeBytes(of: tag.storage.3, as: UInt64.self)
+            count &+= 2 &+ n
+            return
+        }
         try tag.withUnsafeBytes { (raw) throws(EncodeError) in try encodeBinary(raw) }
     }
     /// `string` from UTF-8 bytes the caller vouches for, as `str8` or `str32`.

@@ -69,10 +69,19 @@ struct FieldReader {
         // Fast path: open a list8 (what every small composite is) in place; the decoder
         // that cut out `described` has already checked its header.
         if encoded.bytes.count >= 3, encoded.bytes[0] == FormatCode.list8, encoded.depth <= encoded.limits.maxDepth {
+            // The header was checked when the value was cut out: its size is what the
+            // value spans, so only the cheap checks are repeated here.
+            let size = Int(encoded.bytes[1])
+            let count = Int(encoded.bytes[2])
+            if size == encoded.bytes.count &- 2, count < size, count <= encoded.limits.maxElements {
+                let body = UnsafeRawBufferPointer(rebasing: encoded.bytes[3...])
+                cursor = ListView(count: count, body: body, bodyOffset: offset &+ 3, depth: encoded.depth, limits: encoded.limits).makeCursor()
+                return
+            }
             var reader = ByteReader(encoded.bytes, baseOffset: offset)
             reader.position = 1
-            let (count, body, bodyOffset) = try ValueDecoder.readCompoundHeader(&reader, wide: false, limits: encoded.limits)
-            cursor = ListView(count: count, body: body, bodyOffset: bodyOffset, depth: encoded.depth, limits: encoded.limits).makeCursor()
+            let (count2, body, bodyOffset) = try ValueDecoder.readCompoundHeader(&reader, wide: false, limits: encoded.limits)
+            cursor = ListView(count: count2, body: body, bodyOffset: bodyOffset, depth: encoded.depth, limits: encoded.limits).makeCursor()
             return
         }
         guard case .list(let list) = try described.value() else {
@@ -94,6 +103,10 @@ struct FieldReader {
     // the general decoder and its large `AMQPValueView`, makes decoding them several
     // times faster. Anything else (and any malformed byte) takes the general path, so the
     // errors stay the same.
+
+    /// True while the list has fields left (absent fields read as null).
+    @inline(__always)
+    var hasFields: Bool { cursor.remaining > 0 }
 
     /// The next field's constructor byte, if there is a next field.
     @inline(__always)
@@ -243,6 +256,25 @@ struct FieldReader {
             throw DecodeError(.deliveryTagTooLong, at: b.offset, detail: "\(b.count) bytes")
         }
         return tag
+    }
+    /// A delivery tag field as a view of its bytes (at most `DeliveryTag.maxLength`).
+    @inline(__always)
+    mutating func deliveryTagBytes(_ field: StaticString) throws(DecodeError) -> BytesView? {
+        switch nextCode {
+        case .some(FormatCode.null): takeCode(); return nil
+        case .some(FormatCode.vbin8):
+            let n = Int(try take(UInt8.self))
+            let offset = cursor.reader.absoluteOffset
+            guard n <= DeliveryTag.maxLength else { throw DecodeError(.deliveryTagTooLong, at: offset, detail: "\(n) bytes") }
+            return BytesView(try cursor.reader.readSlice(n), offset: offset)
+        default: break
+        }
+        guard let v = try next() else { return nil }
+        guard case .binary(let b) = v else { throw wrongType(field, v, "binary") }
+        guard b.count <= DeliveryTag.maxLength else {
+            throw DecodeError(.deliveryTagTooLong, at: b.offset, detail: "\(b.count) bytes")
+        }
+        return b
     }
     /// A `multiple` symbol field: one symbol or an array of symbols (part 1, 1.4).
     mutating func symbols(_ field: StaticString) throws(DecodeError) -> [Symbol]? {

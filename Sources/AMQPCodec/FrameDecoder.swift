@@ -114,6 +114,33 @@ public enum FrameEncoder {
         e.base!.storeBytes(of: UInt32(truncatingIfNeeded: size).bigEndian, toByteOffset: start, as: UInt32.self)
     }
 
+    /// Starts a frame: writes its header with the size left to `endFrame`, which gets the
+    /// returned position. The two halves of `encodeFrame`, for a caller that writes the
+    /// body in several steps and may rewind within it (rewind to the returned position
+    /// to drop the frame). Inlinable: a sender calls both once per frame.
+    @inlinable
+    public static func beginFrame(type: FrameHeader.FrameType = .amqp, channel: UInt16, into e: inout AMQPEncoder) throws(EncodeError) -> Int {
+        let start = e.count
+        // One claim for the whole header: nothing is written unless all of it fits.
+        let p = try e.claim(FrameHeader.size)
+        p.storeBytes(of: UInt32(0), as: UInt32.self)
+        (p + 4).storeBytes(of: 2, as: UInt8.self)
+        (p + 5).storeBytes(of: type.rawValue, as: UInt8.self)
+        (p + 6).storeBytes(of: channel.bigEndian, as: UInt16.self)
+        return start
+    }
+
+    /// Ends the frame `beginFrame` started at `start`: writes its size.
+    @inlinable
+    public static func endFrame(_ start: Int, into e: inout AMQPEncoder) throws(EncodeError) {
+        let size = e.count &- start
+        guard size <= Int(UInt32.max) else {
+            e.rewind(to: start)
+            throw EncodeError(.valueTooLarge)
+        }
+        e.base.unsafelyUnwrapped.storeBytes(of: UInt32(truncatingIfNeeded: size).bigEndian, toByteOffset: start, as: UInt32.self)
+    }
+
     /// Writes an empty frame (a heartbeat): 8 bytes, no body.
     public static func encodeEmptyFrame(channel: UInt16 = 0, into e: inout AMQPEncoder) throws(EncodeError) {
         try FrameHeader(size: 8, type: .amqp, channel: channel).encode(into: &e)

@@ -138,6 +138,13 @@ extension ConnectionEngine {
 
     // MARK: Frames
 
+    /// Session frames from the peer are acted upon: its OPEN has arrived and the
+    /// connection is open or closing from our side.
+    @inline(__always)
+    var sessionFramesFlow: Bool {
+        remoteOpenReceived && (state == .opened || state == .closeSent || state == .closePipe)
+    }
+
     mutating func receiveFrame(_ frame: FrameView, now: EngineInstant) {
         if phase == .saslFrames {
             receiveSASLFrame(frame)
@@ -153,12 +160,12 @@ extension ConnectionEngine {
         // `Performative` enum: wrapping a TRANSFER in it and matching it out again copies
         // the struct twice per frame. Every other case, and every error, takes the
         // general path below.
-        if remoteOpenReceived && (state == .opened || state == .closeSent || state == .closePipe) {
+        if sessionFramesFlow {
             switch body.descriptor.knownCode {
             case Descriptors.transfer:
                 do {
-                    let t = try Transfer(decoding: body)
-                    receiveTransfer(t, channel: frame.header.channel, payload: frame.payload)
+                    let t = try TransferView(decoding: body)
+                    receiveTransfer(t, channel: frame.header.channel, payload: frame.payload.bytes)
                 } catch {
                     malformed(error)
                 }

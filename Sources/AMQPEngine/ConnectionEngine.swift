@@ -57,7 +57,7 @@ public struct ConnectionEngine {
 
     var frameDecoder: FrameDecoder
     var control = RingQueue<OutboundFrame>()
-    var events = RingQueue<ConnectionEvent>()
+    @usableFromInline var events = RingQueue<ConnectionEvent>()
 
     var lastReceived: EngineInstant = .zero
     var lastSent: EngineInstant = .zero
@@ -127,6 +127,10 @@ public struct ConnectionEngine {
     }
 
     /// The next event, or `nil` when all have been drained.
+    ///
+    /// Inlinable (see `RingQueue`): an event's destruction then costs the caller a switch
+    /// on its case, not calls through value witnesses.
+    @inlinable
     public mutating func nextEvent() -> ConnectionEvent? { events.popFirst() }
 
     /// True when every byte has been produced and the connection has ended: the driver
@@ -156,6 +160,16 @@ public struct ConnectionEngine {
                 case .consumed(let n): consumed += n
                 }
             case .saslFrames, .amqpFrames:
+                // A TRANSFER in its usual form, once the connection is open: cut and read
+                // in one pass. Anything else, and any malformed frame, takes the general
+                // path below (which is also where traces are made).
+                if phase == .amqpFrames && sessionFramesFlow && !configuration.trace,
+                    let t = frameDecoder.decodeTransferFrame(rest, baseOffset: consumed)
+                {
+                    consumed &+= t.length
+                    receiveTransfer(t.transfer, channel: t.channel, payload: t.payload)
+                    continue
+                }
                 let result: FrameDecoder.Result
                 do {
                     result = try frameDecoder.decode(rest, baseOffset: consumed)

@@ -54,6 +54,7 @@ public enum ConnectionState: Int, Hashable, Sendable, CaseIterable, CustomString
     }
 
     /// True once nothing more will be exchanged (END or ERROR).
+    @inline(__always)
     public var isFinal: Bool { self == .end || self == .error }
 
     /// True while our CLOSE has been sent (or is queued) and the peer's is awaited.

@@ -182,8 +182,8 @@ public final class EmbeddedPeer {
             creditArrived(connection, link, drain: drain)
         case .message(let link, let delivery, let settled, let format, let payload):
             messageArrived(connection, link, delivery, settled: settled, messageFormat: format, payload: payload)
-        case .outcome(let link, let handle, let state, let settled):
-            outcomeArrived(connection, link, handle, state, settled: settled)
+        case .outcomes(let link, let handles, let state, let settled):
+            for handle in handles { outcomeArrived(connection, link, handle, state, settled: settled) }
         case .lost(_, let handle):
             deliveryLost(connection, handle)
         case .connectionEnded(let error):

@@ -23,8 +23,8 @@ enum PeerEvent {
     case credit(LinkID, drain: Bool)
     /// A whole message arrived from a client sender; `payload` is a copy, owned.
     case message(LinkID, DeliveryNumber, settled: Bool, messageFormat: UInt32, payload: [UInt8])
-    /// A delivery we sent is finished (`settled`) or has a state.
-    case outcome(LinkID, DeliveryHandle, DeliveryState?, settled: Bool)
+    /// Deliveries we sent (a run of handles) are finished (`settled`) or have a state.
+    case outcomes(LinkID, ClosedRange<DeliveryHandle>, DeliveryState?, settled: Bool)
     /// A delivery we sent will get no outcome: its link, session or connection ended.
     case lost(LinkID, DeliveryHandle)
     /// The AMQP connection ended (the socket may still be closing).
@@ -55,7 +55,7 @@ extension PeerEvent {
                 case .credit(let id, _, let drain): self = .credit(id, drain: drain)
                 case .delivery(let id, let d):
                     self = .message(id, d.id, settled: d.settled, messageFormat: d.messageFormat, payload: d.payload.bytes)
-                case .outcome(let id, let handle, let state, let settled): self = .outcome(id, handle, state, settled: settled)
+                case .outcomes(let id, let handles, let state, let settled): self = .outcomes(id, handles, state, settled: settled)
                 case .lost(let id, let handle, _): self = .lost(id, handle)
                 default: return nil
                 }

@@ -87,11 +87,13 @@ final class BulkSide {
                 streamed[k] = 0
                 delivered(k, link, d)
             }
-        case .outcome(_, let h, let state, let settled):
-            guard settled, state == .accepted, awaiting.remove(h) != nil else {
-                return problem("unexpected outcome \(h) \(String(describing: state)) settled \(settled)")
+        case .outcomes(_, let handles, let state, let settled):
+            for h in handles {
+                guard settled, state == .accepted, awaiting.remove(h) != nil else {
+                    return problem("unexpected outcome \(h) \(String(describing: state)) settled \(settled)")
+                }
+                outcomes += 1
             }
-            outcomes += 1
         case .remoteSettled:
             remoteSettled += 1
         case .lost(_, let h, _):

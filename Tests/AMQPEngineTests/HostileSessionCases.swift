@@ -213,7 +213,10 @@ extension EventLog {
 
     /// The handles of each settled `outcome`.
     var outcomes: [DeliveryHandle] {
-        events.compactMap { if case .link(.outcome(_, let h, _, true)) = $0 { h } else { nil } }
+        events.flatMap { (e: ConnectionEvent) -> [DeliveryHandle] in
+            if case .link(.outcomes(_, let hs, _, true)) = e { return Array(hs) }
+            return []
+        }
     }
 
     /// Link events in a compact form: `remoteAttach:<name>`, `delivery:<id>`,
@@ -230,7 +233,7 @@ extension EventLog {
             case .delivery(_, let d): return "delivery:\(d.id)"
             case .deliveryChunk(_, let d, _): return "chunk:\(d.id)"
             case .aborted(_, let id): return "aborted:\(id)"
-            case .outcome(_, let h, _, _): return "outcome:\(h)"
+            case .outcomes(_, let hs, _, _): return hs.map { "outcome:\($0)" }.joined(separator: ",")
             case .remoteSettled(_, let id, _): return "remoteSettled:\(id)"
             case .lost(_, let h, _): return "lost:\(h)"
             }

@@ -152,8 +152,12 @@ struct ProtonInteropTests {
         var traces: [String] = []
         let sent = Self.drive(&engine, peer, until: { _ in accepted + otherOutcomes.count == n }) { _, event in
             switch event {
-            case .link(.outcome(_, _, let state, _)):
-                if case .accepted? = state { accepted += 1 } else { otherOutcomes.append("\(String(describing: state))") }
+            case .link(.outcomes(_, let handles, let state, _)):
+                if case .accepted? = state {
+                    accepted += handles.count
+                } else {
+                    otherOutcomes += handles.map { _ in "\(String(describing: state))" }
+                }
             case .closed(let e?): failures.append("\(e)")
             case .trace(let t):
                 // The last frames, for the failure message if the exchange stalls.

@@ -142,6 +142,10 @@ import Testing
         l.p.run()
         #expect(framesWritten(l.p.serverEvents, "DISPOSITION") == 2)
         #expect(l.p.clientEvents.filter { $0.hasSuffix(":accepted:settled") }.count == 100)
+        // Each DISPOSITION reaches the sender as one event for its whole range.
+        #expect(l.p.clientEvents.filter { $0.hasPrefix("outcomes(") } == [
+            "outcomes(0/0, 1...50, accepted, settled)", "outcomes(0/0, 51...100, accepted, settled)",
+        ])
         // A different outcome in the middle splits the range.
         for _ in 0..<3 { _ = try l.p.client.send(on: l.client, payload: [9]) }
         l.p.run()

@@ -129,8 +129,8 @@ final class TestClient {
                     if let state = autoSettle, !d.settled {
                         bed.reactor.withConnection(id) { try? $0.settle(link, delivery: d.id, state: state) }
                     }
-                case .outcome(_, let handle, let state, let settled):
-                    if settled { outcomes[handle] = state }
+                case .outcomes(_, let handles, let state, let settled):
+                    if settled { for handle in handles { outcomes[handle] = state } }
                 case .lost(_, let handle, _): lost.append(handle)
                 case .drained(let link): drained.append(link)
                 default: break

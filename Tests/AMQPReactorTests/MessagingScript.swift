@@ -82,10 +82,10 @@ final class MessagingScript {
                 }
                 sent[id] = n
             }
-        case .connection(.link(.outcome(_, _, let state, _))):
-            outcomes += 1
+        case .connection(.link(.outcomes(_, let handles, let state, _))):
+            outcomes += handles.count
             if case .accepted? = state {} else { failures.append("\(id): outcome \(String(describing: state))") }
-            let seen = outcomesSeen[id, default: 0] + 1
+            let seen = outcomesSeen[id, default: 0] + handles.count
             outcomesSeen[id] = seen
             // Each unsettled delivery has one outcome: the last one closes.
             if seen == messages {

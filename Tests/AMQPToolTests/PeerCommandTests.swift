@@ -68,7 +68,7 @@ struct PeerCommandTests {
         let id = try reactor.connect(to: .loopbackIPv4(port: port), connection: engine) { reactor, id, event in
             switch event {
             case .connection(.remoteOpen): opened = true
-            case .connection(.link(.outcome(_, _, .accepted?, true))): accepted = true
+            case .connection(.link(.outcomes(_, _, .accepted?, true))): accepted = true
             case .closed: closed = true
             default: break
             }

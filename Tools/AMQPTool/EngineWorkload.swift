@@ -131,9 +131,9 @@ public struct EngineWorkload {
             totals.serverBytes &+= m
             var accepted = 0
             while let e = client.nextEvent() {
-                guard case .link(.outcome(_, _, let state, let settled)) = e else { continue }
+                guard case .link(.outcomes(_, let handles, let state, let settled)) = e else { continue }
                 precondition(settled && state == .accepted, "unexpected outcome \(String(describing: state))")
-                accepted &+= 1
+                accepted &+= handles.count
             }
             totals.messages &+= accepted
             totals.rounds &+= 1

@@ -43,15 +43,19 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var frames = 0
     while position < stream.count && frames < 4096 {
         let rest = UnsafeRawBufferPointer(rebasing: stream[position...])
+        let onePass = decoder.decodeTransferFrame(rest, baseOffset: position)
         switch Result(catching: { () throws(DecodeError) in try decoder.decode(rest, baseOffset: position) }) {
         case .failure(let e):
+            expect(onePass == nil, "decodeTransferFrame accepts a frame that decode rejects with \(e)")
             Oracles.checkOffset(e, within: position...stream.count)
             checkFailurePrefixes(rest, error: e, decoder: decoder, base: position)
             return 0
         case .success(.needMore(let n)):
+            expect(onePass == nil, "decodeTransferFrame accepts a frame that decode wants \(n) more bytes for")
             checkNeedMore(rest, asked: n, decoder: decoder)
             return 0
         case .success(.frame(let frame)):
+            if let onePass { checkOnePassTransfer(onePass, frame) }
             checkFrame(frame, in: rest, at: position, decoder: decoder, streamSize: stream.count)
             position += frame.length
             frames += 1
@@ -61,6 +65,24 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 /// Decodes the header from every prefix of the first 8 bytes; returns whether it is valid.
+/// `decodeTransferFrame` accepted the frame `decode` cut as `frame`: both must read the
+/// same TRANSFER, channel, payload and length.
+func checkOnePassTransfer(_ t: TransferFrame, _ frame: FrameView) {
+    expect(frame.header.type == .amqp && t.channel == frame.header.channel && t.length == frame.length,
+           "one-pass TRANSFER frame of \(t.length) bytes on channel \(t.channel); decode: \(frame.header)")
+    expect(t.payload.baseAddress == frame.payload.bytes.baseAddress && t.payload.count == frame.payload.count,
+           "one-pass payload of \(t.payload.count) bytes; decode: \(frame.payload.count) at \(frame.payload.offset)")
+    guard let body = frame.performative, body.descriptor.knownCode == Descriptors.transfer else {
+        oracleFailure("decodeTransferFrame accepts a frame whose performative is not a TRANSFER")
+    }
+    let general = Result { () throws(DecodeError) in try TransferView(decoding: body).transfer() }
+    let fused = Result { () throws(DecodeError) in try t.transfer.transfer() }
+    guard case .success(let a) = general, case .success(let b) = fused else {
+        oracleFailure("one-pass TRANSFER \(fused), general \(general)")
+    }
+    expect(a == b, "one-pass TRANSFER \(b), general \(a)")
+}
+
 func checkProtocolHeader(_ stream: UnsafeRawBufferPointer) -> Bool {
     let whole = UnsafeRawBufferPointer(rebasing: stream.prefix(ProtocolHeader.size))
     let full = Result { () throws(DecodeError) in try ProtocolHeader.decode(whole) }

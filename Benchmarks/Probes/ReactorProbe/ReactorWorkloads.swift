@@ -100,8 +100,8 @@ final class Sender: @unchecked Sendable {
                 }
             }
             if eager || sent > 0 { reactor.withConnection(id) { topUp(&$0) } }
-        case .connection(.link(.outcome(_, _, let state, _))):
-            accepted += 1
+        case .connection(.link(.outcomes(_, let handles, let state, _))):
+            accepted += handles.count
             if case .accepted? = state {} else { counters.fail("outcome \(String(describing: state))") }
             if accepted == total {
                 finish(reactor, id)

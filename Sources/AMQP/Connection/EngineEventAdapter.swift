@@ -80,11 +80,11 @@ extension EngineBinding {
                     number: delivery.id, tag: delivery.tag, settled: delivery.settled, bytes: bytes,
                     reactor: reactor, binding: self)
             }
-        case .outcome(let id, let handle, let state, let settled):
+        case .outcomes(let id, let handles, let state, let settled):
             // A non-final state (`received`) or an outcome still awaiting the settle is
             // not the end of the send.
-            guard settled else { return }
-            senders[id]?.settled(handle, state: state)
+            guard settled, let sender = senders[id] else { return }
+            for handle in handles { sender.settled(handle, state: state) }
         case .lost(let id, let handle, let sent):
             senders[id]?.lost(handle, sent: sent)
         case .credit, .drained, .aborted, .remoteSettled, .deliveryChunk:

@@ -206,6 +206,20 @@ extension FieldReader {
     mutating func symbolList(_ field: StaticString) throws(DecodeError) -> [Symbol] {
         try symbols(field) ?? []
     }
+    /// A delivery state field, checked as `deliveryState` checks it, kept as its encoding
+    /// (decode it with `DeliveryState(decoding:)`).
+    @inline(__always)
+    mutating func encodedDeliveryState(_ field: StaticString) throws(DecodeError) -> EncodedValueView? {
+        if nextCode == FormatCode.null {
+            takeCode()
+            return nil
+        }
+        let start = cursor.reader.position
+        let offset = cursor.reader.absoluteOffset
+        guard try deliveryState(field) != nil else { return nil }
+        let bytes = UnsafeRawBufferPointer(rebasing: cursor.reader.buffer[start..<cursor.reader.position])
+        return EncodedValueView(bytes: bytes, offset: offset, depth: cursor.depth, limits: cursor.limits)
+    }
     /// A field of type `*` that requires a delivery state (with `outcomeOnly`, an outcome).
     @inline(__always)
     mutating func deliveryState(_ field: StaticString, outcomeOnly: Bool = false) throws(DecodeError) -> DeliveryState? {
@@ -241,7 +255,14 @@ extension FieldWriter {
     /// A composite-typed field written by its own `encode(into:)`, or null.
     @inline(__always)
     mutating func deliveryState(_ v: DeliveryState?, _ e: inout AMQPEncoder) throws(EncodeError) {
+        // Only the null is inlined: a state's encoding can nest another state
+        // (transactional-state), and that recursion kept this whole method out of line.
         guard let v else { return try null(&e) }
+        try presentDeliveryState(v, &e)
+    }
+
+    @inline(never)
+    mutating func presentDeliveryState(_ v: DeliveryState, _ e: inout AMQPEncoder) throws(EncodeError) {
         try v.encode(into: &e)
         wrote(&e)
     }

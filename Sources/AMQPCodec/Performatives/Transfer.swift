@@ -68,18 +68,39 @@ public struct Transfer: Hashable, Sendable {
     /// Encodes as an `amqp:transfer:list`, dropping trailing defaults.
     @inline(__always)
     public func encode(into e: inout AMQPEncoder) throws(EncodeError) {
+        try Self.encode(
+            handle: handle, deliveryID: deliveryID, deliveryTag: deliveryTag, messageFormat: messageFormat,
+            settled: settled, more: more, rcvSettleMode: rcvSettleMode, state: state, resume: resume, aborted: aborted,
+            batchable: batchable, into: &e)
+    }
+
+    /// Encodes an `amqp:transfer:list` from its fields (the parameters are the properties
+    /// of the same names), without building a `Transfer`: a sender's per-frame path, where
+    /// building, copying and destroying one (its optional state holds references) costs
+    /// value witness calls.
+    @inline(__always)
+    public static func encode(
+        handle: UInt32, deliveryID: UInt32? = nil, deliveryTag: DeliveryTag? = nil, messageFormat: UInt32? = nil,
+        settled: Bool? = nil, more: Bool = false, rcvSettleMode: ReceiverSettleMode? = nil,
+        state: DeliveryState? = nil, resume: Bool = false, aborted: Bool = false, batchable: Bool = false,
+        into e: inout AMQPEncoder
+    ) throws(EncodeError) {
         var w = try FieldWriter(descriptor: Descriptors.transfer, &e)
         try w.uint(handle, &e)
         try w.uint(deliveryID, &e)
         try w.deliveryTag(deliveryTag, &e)
         try w.uint(messageFormat, &e)
         try w.bool(settled, &e)
-        try w.bool(more, default: false, &e)
-        try w.ubyte(rcvSettleMode?.rawValue, &e)
-        try w.deliveryState(state, &e)
-        try w.bool(resume, default: false, &e)
-        try w.bool(aborted, default: false, &e)
-        try w.bool(batchable, default: false, &e)
+        // Nearly every transfer leaves the rest at their defaults: as trailing nulls they
+        // would only be written to be dropped.
+        if more || rcvSettleMode != nil || state != nil || resume || aborted || batchable {
+            try w.bool(more, default: false, &e)
+            try w.ubyte(rcvSettleMode?.rawValue, &e)
+            try w.deliveryState(state, &e)
+            try w.bool(resume, default: false, &e)
+            try w.bool(aborted, default: false, &e)
+            try w.bool(batchable, default: false, &e)
+        }
         try w.finish(&e)
     }
 }

@@ -72,7 +72,7 @@ extension ConnectionEngine {
     /// output of `Message.encode`); the engine writes it as is, without copying it, when
     /// credit and the session window allow, split at the peer's max-frame-size. The
     /// delivery-id is assigned when its first frame goes out. The returned handle comes
-    /// back in `outcome` (or `lost`). Pre-settled (`settled`, or a sender settle mode of
+    /// back in `outcomes` (or `lost`). Pre-settled (`settled`, or a sender settle mode of
     /// `settled`) deliveries get no outcome.
     ///
     /// - Parameters:
@@ -86,38 +86,11 @@ extension ConnectionEngine {
     ) throws(EngineError) -> DeliveryHandle {
         try checkSessionLayerOpen()
         guard let (s, h) = sessions.index(link) else { throw EngineError(.illegalState, "\(link) does not exist", origin: .local) }
-        // Read what is needed field by field: a copy of the link kept alive across the
-        // append below would make the queue copy its storage on every send.
-        guard sessions.slots[s].links[h].role == .sender else { throw EngineError(.illegalState, "\(link) is a receiver", origin: .local) }
-        let state = sessions.slots[s].links[h].state
-        guard state == .attachSent || state == .attached else {
-            throw EngineError(.illegalState, "\(link) is detaching", origin: .local)
-        }
-        let maxMessageSize = sessions.slots[s].links[h].remoteMaxMessageSize
-        if maxMessageSize > 0 && UInt64(payload.count) > maxMessageSize {
-            throw EngineError(
-                .messageSizeExceeded, "a \(payload.count)-byte message exceeds the peer's max-message-size \(maxMessageSize)",
-                origin: .local)
-        }
-        let presettled: Bool
-        switch sessions.slots[s].links[h].sndSettleMode {
-        case .settled: presettled = true
-        case .mixed: presettled = settled
-        case .unsettled:
-            if settled { throw EngineError(.preconditionFailed, "\(link) has sender settle mode unsettled", origin: .local) }
-            presettled = false
-        }
         let handle = DeliveryHandle(rawValue: sessions.shared.nextDeliveryHandle)
+        // One mutating call on the link: every separate `slots[s].links[h]` write checks
+        // both arrays for uniqueness again.
+        try sessions.slots[s].links[h].enqueue(payload, tag: tag, settled: settled, messageFormat: messageFormat, handle: handle)
         sessions.shared.nextDeliveryHandle &+= 1
-        let deliveryTag: DeliveryTag
-        if let tag {
-            deliveryTag = tag
-        } else {
-            deliveryTag = DeliveryTag(sessions.slots[s].links[h].sender.nextTag)
-            sessions.slots[s].links[h].sender.nextTag &+= 1
-        }
-        sessions.slots[s].links[h].sender.queue.append(OutgoingDelivery(
-            handle: handle, payload: payload, tag: deliveryTag, messageFormat: messageFormat, settled: presettled))
         return handle
     }
 
@@ -131,11 +104,7 @@ extension ConnectionEngine {
     /// backpressure: send while this is positive.
     public func sendable(on link: LinkID) -> Int {
         guard let (s, h) = sessions.index(link) else { return 0 }
-        let l = sessions.slots[s].links[h]
-        guard l.role == .sender, l.state == .attached else { return 0 }
-        var queued = l.sender.queue.count
-        if l.sender.headID != nil { queued -= 1 }
-        return Swift.max(0, Int(l.credit) - queued)
+        return sessions.slots[s].links[h].sendable
     }
 
     /// Answers the receiver's drain request on a sender with `manualDrain`: once what is
@@ -220,26 +189,33 @@ extension SessionEndpoint {
         var runLast: DeliveryNumber = 0
         var runSettled = false
         var inRun = false
+        var settledCount = 0
         var i = incoming.lowerBound(first)
-        while i < incoming.count {
-            let e = incoming[i]
-            guard UnsettledMap.contains(e.id, first: first, last: last) else { break }
-            if e.live && e.handle == handle && !e.awaitingPeer {
-                let settles = settled && !e.secondMode
-                if settled && e.secondMode {
-                    incoming[i].awaitingPeer = true
+        // The entries are updated in place; queueing dispositions does not touch them.
+        let w = incoming.walk()
+        while i < w.count {
+            let e = w[i]
+            guard UnsettledMap.contains(e.pointee.id, first: first, last: last) else { break }
+            if e.pointee.live && e.pointee.handle == handle && !e.pointee.awaitingPeer {
+                let id = e.pointee.id
+                let second = e.pointee.secondMode
+                let settles = settled && !second
+                if settled && second {
+                    e.pointee.awaitingPeer = true
                 } else if settled {
-                    incoming.settle(at: i)
+                    e.pointee.live = false
+                    settledCount &+= 1
                 }
-                if inRun && e.id == runLast &+ 1 && settles == runSettled {
-                    runLast = e.id
+                if inRun && id == runLast &+ 1 && settles == runSettled {
+                    runLast = id
                 } else {
                     if inRun { dispose(role: .receiver, first: runFirst, last: runLast, settled: runSettled, state: state) }
-                    (runFirst, runLast, runSettled, inRun) = (e.id, e.id, settles, true)
+                    (runFirst, runLast, runSettled, inRun) = (id, id, settles, true)
                 }
             }
             i &+= 1
         }
+        incoming.didSettle(settledCount)
         if inRun { dispose(role: .receiver, first: runFirst, last: runLast, settled: runSettled, state: state) }
         incoming.trim()
     }

@@ -8,58 +8,22 @@ import AMQPCodec
 extension ConnectionEngine {
     mutating func writeTransfers(session s: Int, into e: inout AMQPEncoder, maxFrame: Int) -> OutputResult {
         guard sessions.slots[s].state == .mapped else { return .done }
-        var progressed = true
-        while progressed {
-            progressed = false
-            let n = sessions.slots[s].links.count
-            if n == 0 { return .done }
-            let start = sessions.slots[s].sendCursor % n
-            for k in 0..<n {
-                let h = (start &+ k) % n
-                guard sessions.slots[s].links[h].canSend else { continue }
-                while true {
-                    guard sessions.slots[s].remoteIncomingWindow > 0, sessions.slots[s].outgoingWindow > 0 else { return .done }
-                    switch sessions.slots[s].writeTransferFrame(h, into: &e, maxFrame: maxFrame, trace: configuration.trace, events: &events) {
-                    case .partial:
-                        continue
-                    case .complete:
-                        progressed = true
-                    case .full:
-                        sessions.slots[s].sendCursor = h
-                        return .full
-                    case .failed(let error):
-                        fail(error, sendClose: false)
-                        return .failed
-                    }
-                    break
-                }
-            }
-            sessions.slots[s].sendCursor = start &+ 1
+        // One mutating call on the session for the whole round: each separate
+        // `sessions.slots[s]` write checks the table for uniqueness again.
+        switch sessions.slots[s].writeTransfers(into: &e, maxFrame: maxFrame, trace: configuration.trace, events: &events) {
+        case .complete, .partial:
+            return .done
+        case .full:
+            return .full
+        case .failed(let error):
+            fail(error, sendClose: false)
+            return .failed
         }
-        return .done
     }
 }
 
-/// The fields of a queued delivery that writing its frames needs (a struct: a tuple of
-/// them would be destroyed through the runtime's generic tuple witness).
-struct HeadDelivery {
-    let payload: [UInt8]
-    let tag: DeliveryTag
-    let messageFormat: UInt32
-    let settled: Bool
-    let handle: DeliveryHandle
-
-    @inline(__always)
-    init(_ d: borrowing OutgoingDelivery) {
-        payload = d.payload
-        tag = d.tag
-        messageFormat = d.messageFormat
-        settled = d.settled
-        handle = d.handle
-    }
-}
-
-/// What writing one transfer frame did.
+/// What writing one transfer frame did (or, for a round, how it ended: `complete`
+/// when everything that could go went).
 enum TransferWrite {
     /// The delivery's last frame went out.
     case complete
@@ -76,55 +40,73 @@ extension SessionEndpoint {
     /// by max-frame-size) waits for the next buffer instead.
     static let minimumChunk = 512
 
+    /// Writes transfers while credit and windows allow, links taking turns a delivery
+    /// at a time.
+    mutating func writeTransfers(
+        into e: inout AMQPEncoder, maxFrame: Int, trace: Bool, events: inout RingQueue<ConnectionEvent>
+    ) -> TransferWrite {
+        var progressed = true
+        while progressed {
+            progressed = false
+            let n = links.count
+            if n == 0 { return .complete }
+            let start = sendCursor % n
+            for k in 0..<n {
+                let h = (start &+ k) % n
+                guard links[h].canSend else { continue }
+                while true {
+                    guard remoteIncomingWindow > 0, outgoingWindow > 0 else { return .complete }
+                    switch writeTransferFrame(h, into: &e, maxFrame: maxFrame, trace: trace, events: &events) {
+                    case .partial:
+                        continue
+                    case .complete:
+                        progressed = true
+                    case .full:
+                        sendCursor = h
+                        return .full
+                    case .failed(let error):
+                        return .failed(error)
+                    }
+                    break
+                }
+            }
+            sendCursor = start &+ 1
+        }
+        return .complete
+    }
+
     /// Writes the next frame of the head delivery of the sender in slot `h`.
+    @inline(__always)
     mutating func writeTransferFrame(
         _ h: Int, into e: inout AMQPEncoder, maxFrame: Int, trace: Bool, events: inout RingQueue<ConnectionEvent>
     ) -> TransferWrite {
-        // The head's fields, read in place: a copy of the whole delivery would go through
-        // its value witness.
-        let d = links[h].sender.queue.withFirst { d in HeadDelivery(d) }
         let offset = links[h].sender.headOffset
         let started = links[h].sender.headID
         let first = started == nil
         let id = started ?? nextDeliveryID
-        var t = Transfer(handle: UInt32(h), deliveryID: id)
-        if first {
-            t.deliveryTag = d.tag
-            t.messageFormat = d.messageFormat
-            if d.settled { t.settled = true }
-        }
-        let remaining = d.payload.count - offset
-        var chunk = 0
+        // The head is read in place, not copied: a copy would retain its payload and
+        // go through the delivery's value witnesses.
+        let d = links[h].sender.queue.firstAddress
+        let frame: (chunk: Int, more: Bool)
         do {
-            try FrameEncoder.encodeFrame(channel: self.id.channel, into: &e) { (e) throws(EncodeError) in
-                let frameStart = e.count - FrameHeader.size
-                let limit = Swift.min(maxFrame, e.capacity - frameStart)
-                let mark = e.count
-                try t.encode(into: &e)
-                if remaining <= limit - (e.count - frameStart) {
-                    chunk = remaining
-                } else {
-                    e.rewind(to: mark)
-                    t.more = true
-                    try t.encode(into: &e)
-                    let room = limit - (e.count - frameStart)
-                    if room <= 0 || (limit < maxFrame && room < Self.minimumChunk) { throw EncodeError(.bufferTooSmall) }
-                    chunk = room
-                }
-                try e.writeBytes(of: d.payload, from: offset, count: chunk)
-            }
+            frame = try Self.encodeTransferFrame(
+                d, handle: UInt32(h), id: id, first: first, offset: offset, channel: self.id.channel, maxFrame: maxFrame,
+                into: &e)
         } catch {
             if error.code == .bufferTooSmall { return .full }
             return .failed(EngineError(.internalError, "cannot encode transfer: \(error)", origin: .local))
         }
         if first {
             nextDeliveryID &+= 1
-            links[h].credit &-= 1
-            links[h].deliveryCount &+= 1
-            links[h].sender.headID = id
-            if !d.settled { outgoing.append(UnsettledEntry(id: id, handle: UInt32(h), token: d.handle.rawValue)) }
+            if !d.pointee.settled { outgoing.append(UnsettledEntry(id: id, handle: UInt32(h), token: d.pointee.handle.rawValue)) }
         }
-        links[h].sender.headOffset = offset + chunk
+        if trace {
+            let t = Transfer(
+                handle: UInt32(h), deliveryID: id, deliveryTag: first ? d.pointee.tag : nil,
+                messageFormat: first ? d.pointee.messageFormat : nil, settled: first && d.pointee.settled ? true : nil,
+                more: frame.more)
+            events.append(.trace(OutboundFrame.amqp(channel: self.id.channel, .transfer(t)).traceLine))
+        }
         nextOutgoingID &+= 1
         remoteIncomingWindow &-= 1
         outgoingWindow &-= 1
@@ -132,26 +114,79 @@ extension SessionEndpoint {
             outgoingWindow = configuration.outgoingWindow
             queueSessionFlow()
         }
-        if trace { events.append(.trace(OutboundFrame.amqp(channel: self.id.channel, .transfer(t)).traceLine)) }
-        guard !t.more else { return .partial }
-        links[h].sender.queue.removeFirst()
-        links[h].sender.headID = nil
-        links[h].sender.headOffset = 0
-        if links[h].drain && links[h].credit > 0 && links[h].sender.queue.isEmpty && links[h].sender.mayCompleteDrain {
-            drainSender(h, events: &events)
+        // `d` is not used past this point: the link's update may remove the head.
+        let drainNow = links[h].wroteHeadFrame(id: id, first: first, chunk: frame.chunk, more: frame.more)
+        if drainNow { drainSender(h, events: &events) }
+        return frame.more ? .partial : .complete
+    }
+
+    /// Writes one TRANSFER frame of `d` from payload byte `offset`: as much as fits in
+    /// max-frame-size and the buffer. Returns the payload bytes written and whether more
+    /// frames follow; leaves nothing behind when it throws.
+    @inline(__always)
+    static func encodeTransferFrame(
+        _ d: UnsafePointer<OutgoingDelivery>, handle: UInt32, id: DeliveryNumber, first: Bool, offset: Int, channel: UInt16,
+        maxFrame: Int, into e: inout AMQPEncoder
+    ) throws(EncodeError) -> (chunk: Int, more: Bool) {
+        let start = try FrameEncoder.beginFrame(channel: channel, into: &e)
+        do throws(EncodeError) {
+            let limit = Swift.min(maxFrame, e.capacity - start)
+            let remaining = d.pointee.payload.count - offset
+            let mark = e.count
+            try encodeTransfer(d, handle: handle, id: id, first: first, more: false, into: &e)
+            var chunk = remaining
+            var more = false
+            if remaining > limit - (e.count - start) {
+                e.rewind(to: mark)
+                more = true
+                try encodeTransfer(d, handle: handle, id: id, first: first, more: true, into: &e)
+                let room = limit - (e.count - start)
+                if room <= 0 || (limit < maxFrame && room < minimumChunk) { throw EncodeError(.bufferTooSmall) }
+                chunk = room
+            }
+            try e.writeBytes(d.pointee.payload, from: offset, count: chunk)
+            try FrameEncoder.endFrame(start, into: &e)
+            return (chunk, more)
+        } catch {
+            e.rewind(to: start)
+            throw error
         }
-        return .complete
+    }
+
+    /// The TRANSFER of a frame of `d`: the first carries its tag, format and settledness.
+    @inline(__always)
+    static func encodeTransfer(
+        _ d: UnsafePointer<OutgoingDelivery>, handle: UInt32, id: DeliveryNumber, first: Bool, more: Bool,
+        into e: inout AMQPEncoder
+    ) throws(EncodeError) {
+        if first {
+            try Transfer.encode(
+                handle: handle, deliveryID: id, deliveryTag: d.pointee.tag, messageFormat: d.pointee.messageFormat,
+                settled: d.pointee.settled ? true : nil, more: more, into: &e)
+        } else {
+            try Transfer.encode(handle: handle, deliveryID: id, more: more, into: &e)
+        }
     }
 }
 
-extension AMQPEncoder {
-    /// Writes `count` bytes of `array` from `offset`.
+extension LinkEndpoint {
+    /// A frame of the head delivery went out: `chunk` payload bytes; the delivery's
+    /// first frame when `first`, its last unless `more`. Returns true when the link must
+    /// now give its credit back (a drain with nothing left to send).
     @inline(__always)
-    mutating func writeBytes(of array: [UInt8], from offset: Int, count: Int) throws(EncodeError) {
-        guard count > 0 else { return }
-        let r: Result<Void, EncodeError> = array.withUnsafeBytes { raw in
-            Result { () throws(EncodeError) in try self.writeBytes(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + count)])) }
+    mutating func wroteHeadFrame(id: DeliveryNumber, first: Bool, chunk: Int, more: Bool) -> Bool {
+        if first {
+            credit &-= 1
+            deliveryCount &+= 1
+            sender.headID = id
         }
-        try r.get()
+        if more {
+            sender.headOffset &+= chunk
+            return false
+        }
+        sender.queue.removeFirst()
+        sender.headID = nil
+        sender.headOffset = 0
+        return drain && credit > 0 && sender.queue.isEmpty && sender.mayCompleteDrain
     }
 }

@@ -63,28 +63,43 @@ extension SessionEndpoint {
         guard state == .mapped else { return .ok }
         let last = d.last ?? d.first
         if d.role == .receiver {
-            // About deliveries we sent.
+            // About deliveries we sent. Every delivery in the range ends the same way, so
+            // consecutive handles of one link are reported as one event.
+            let settles = d.settled || (d.state?.isOutcome ?? false)
+            var run: (handle: UInt32, first: UInt64, last: UInt64) = (0, 0, 0)
+            var inRun = false
+            var settledCount = 0
             var i = outgoing.lowerBound(d.first)
-            while i < outgoing.count {
-                let e = outgoing[i]
-                guard UnsettledMap.contains(e.id, first: d.first, last: last) else { break }
-                if e.live, let link = linkID(e.handle) {
-                    let handle = DeliveryHandle(rawValue: e.token)
-                    if d.settled {
-                        outgoing.settle(at: i)
-                        events.append(.link(.outcome(link, handle, state: d.state, settled: true)))
-                    } else if let state = d.state, state.isOutcome {
+            // The entries are updated in place; queueing dispositions and events does not
+            // touch them.
+            let w = outgoing.walk()
+            while i < w.count {
+                let e = w[i]
+                guard UnsettledMap.contains(e.pointee.id, first: d.first, last: last) else { break }
+                let handle = e.pointee.handle
+                if e.pointee.live && Int(handle) < links.count && links[Int(handle)].isLive {
+                    let token = e.pointee.token
+                    if !d.settled && settles {
                         // The receiver waits for us (rcv-settle-mode second, or it chose
                         // not to settle first): settle, which ends the exchange.
-                        dispose(role: .sender, id: e.id, settled: true, state: nil)
-                        outgoing.settle(at: i)
-                        events.append(.link(.outcome(link, handle, state: state, settled: true)))
+                        dispose(role: .sender, id: e.pointee.id, settled: true, state: nil)
+                    }
+                    if settles {
+                        e.pointee.live = false
+                        settledCount &+= 1
+                    }
+                    if inRun && handle == run.handle && token == run.last &+ 1 {
+                        run.last = token
                     } else {
-                        events.append(.link(.outcome(link, handle, state: d.state, settled: false)))
+                        if inRun { reportOutcomes(run, state: d.state, settled: settles, events: &events) }
+                        run = (handle, token, token)
+                        inRun = true
                     }
                 }
                 i &+= 1
             }
+            outgoing.didSettle(settledCount)
+            if inRun { reportOutcomes(run, state: d.state, settled: settles, events: &events) }
             outgoing.trim()
         } else {
             // About deliveries we receive: the sender settled them.
@@ -102,5 +117,18 @@ extension SessionEndpoint {
             incoming.trim()
         }
         return .ok
+    }
+}
+
+extension SessionEndpoint {
+    /// Reports the outcome of the run of deliveries `r`: handles `first...last` of the
+    /// link in slot `handle`.
+    @inline(__always)
+    func reportOutcomes(
+        _ r: (handle: UInt32, first: UInt64, last: UInt64), state: DeliveryState?, settled: Bool,
+        events: inout RingQueue<ConnectionEvent>
+    ) {
+        let handles = DeliveryHandle(rawValue: r.first)...DeliveryHandle(rawValue: r.last)
+        events.append(.link(.outcomes(links[Int(r.handle)].id, handles, state: state, settled: settled)))
     }
 }

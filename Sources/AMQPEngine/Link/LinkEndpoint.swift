@@ -104,8 +104,52 @@ struct LinkEndpoint {
             desiredCapabilities: c.desiredCapabilities, properties: c.properties)
     }
 
+    /// Queues a delivery on a sender (`ConnectionEngine.send`), checking that the link
+    /// may take it.
+    @inline(__always)
+    mutating func enqueue(
+        _ payload: [UInt8], tag: DeliveryTag?, settled: Bool, messageFormat: UInt32, handle: DeliveryHandle
+    ) throws(EngineError) {
+        guard role == .sender else { throw EngineError(.illegalState, "\(id) is a receiver", origin: .local) }
+        guard state == .attachSent || state == .attached else {
+            throw EngineError(.illegalState, "\(id) is detaching", origin: .local)
+        }
+        if remoteMaxMessageSize > 0 && UInt64(payload.count) > remoteMaxMessageSize {
+            throw EngineError(
+                .messageSizeExceeded, "a \(payload.count)-byte message exceeds the peer's max-message-size \(remoteMaxMessageSize)",
+                origin: .local)
+        }
+        let presettled: Bool
+        switch sndSettleMode {
+        case .settled: presettled = true
+        case .mixed: presettled = settled
+        case .unsettled:
+            if settled { throw EngineError(.preconditionFailed, "\(id) has sender settle mode unsettled", origin: .local) }
+            presettled = false
+        }
+        let deliveryTag: DeliveryTag
+        if let tag {
+            deliveryTag = tag
+        } else {
+            deliveryTag = DeliveryTag(sender.nextTag)
+            sender.nextTag &+= 1
+        }
+        sender.queue.append(OutgoingDelivery(
+            handle: handle, payload: payload, tag: deliveryTag, messageFormat: messageFormat, settled: presettled))
+    }
+
+    /// How many more deliveries a sender could start now (`ConnectionEngine.sendable`).
+    @inline(__always)
+    var sendable: Int {
+        guard role == .sender, state == .attached else { return 0 }
+        var queued = sender.queue.count
+        if sender.headID != nil { queued -= 1 }
+        return Swift.max(0, Int(credit) - queued)
+    }
+
     /// A sender with something it may write now: a delivery half written (no credit
     /// needed to finish it), or a new one and credit for it.
+    @inline(__always)
     var canSend: Bool {
         guard role == .sender, state == .attached, !sender.queue.isEmpty else { return false }  // vacant: detachSent
         return sender.headID != nil || credit > 0

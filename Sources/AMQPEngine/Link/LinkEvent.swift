@@ -31,11 +31,13 @@ public enum LinkEvent {
     case deliveryChunk(LinkID, Delivery, isLast: Bool)
     /// Receiver: the sender aborted the delivery; whatever arrived of it is discarded.
     case aborted(LinkID, DeliveryNumber)
-    /// Sender: the peer reported the delivery's state. `settled` is true when the delivery
-    /// is finished: the peer settled it, or it reached an outcome and the engine settled
-    /// it (the settle-mode rules are the engine's job). A non-final state, e.g.
+    /// Sender: the peer reported the state of the deliveries `handles`: consecutive
+    /// handles of this link that one DISPOSITION disposed alike, so settling a run of
+    /// deliveries is one event, not one per delivery. `settled` is true when they are
+    /// finished: the peer settled them, or they reached an outcome and the engine settled
+    /// them (the settle-mode rules are the engine's job). A non-final state, e.g.
     /// `received`, comes with `settled == false`.
-    case outcome(LinkID, DeliveryHandle, state: DeliveryState?, settled: Bool)
+    case outcomes(LinkID, ClosedRange<DeliveryHandle>, state: DeliveryState?, settled: Bool)
     /// Receiver: the sender settled a delivery we had not settled (in rcv-settle-mode
     /// `second`, the end of the exchange after our outcome); `state` is the sender's.
     case remoteSettled(LinkID, DeliveryNumber, state: DeliveryState?)
@@ -47,35 +49,97 @@ public enum LinkEvent {
 }
 
 /// A delivery as a receiver sees it.
+///
+/// Small and free of references in the common case, a delivery in one frame: its tag and
+/// payload are views of the bytes given to `receive` (valid until the next `receive`,
+/// like everything an event borrows), and what must be owned (a state the sender set,
+/// bytes reassembled from several frames, the tag of a streamed delivery) sits in one
+/// box that only those deliveries carry. An event holding a delivery is then small
+/// enough to be moved and destroyed inline; a larger one is destroyed through the
+/// runtime's generic value witnesses, twice per message.
 public struct Delivery {
+    // Stored largest first, so the fields pack without padding.
+    let payloadBase: UnsafeRawPointer?
+    let tagBase: UnsafeRawPointer?
+    let extras: DeliveryExtras?
     /// The delivery-id; settle with it.
-    public var id: DeliveryNumber
-    /// The sender's tag.
-    public var tag: DeliveryTag
+    public let id: DeliveryNumber
     /// The message format (0: the AMQP message format of part 3).
-    public var messageFormat: UInt32
+    public let messageFormat: UInt32
+    let payloadCount: UInt32
+    let tagCount: UInt8
     /// The sender settled it: nothing to settle.
-    public var settled: Bool
-    /// The sender's state for the delivery, if it sent one.
-    public var state: DeliveryState?
-    /// The encoded message (or one frame's part of it, in a `deliveryChunk`).
-    public var payload: DeliveryPayload
+    public let settled: Bool
 
-    /// Creates a delivery.
+    /// The sender's tag.
+    public var tag: DeliveryTag {
+        if let tag = extras?.tag { return tag }
+        // At most `DeliveryTag.maxLength` bytes: checked when the TRANSFER was decoded.
+        return DeliveryTag(bytes: UnsafeRawBufferPointer(start: tagBase, count: Int(tagCount))).unsafelyUnwrapped
+    }
+
+    /// The sender's state for the delivery, if it sent one.
+    public var state: DeliveryState? { extras?.state }
+
+    /// The encoded message (or one frame's part of it, in a `deliveryChunk`).
+    public var payload: DeliveryPayload {
+        if let owned = extras?.owned { return .owned(owned) }
+        return .borrowed(UnsafeRawBufferPointer(start: payloadBase, count: Int(payloadCount)))
+    }
+
+    /// Creates a delivery (tag, state and an owned payload are kept in a box).
+    ///
+    /// - Precondition: a borrowed payload holds fewer than 2³² bytes.
     public init(id: DeliveryNumber, tag: DeliveryTag, messageFormat: UInt32, settled: Bool, state: DeliveryState?, payload: DeliveryPayload) {
+        let extras = DeliveryExtras(tag: tag, state: state)
+        switch payload {
+        case .borrowed(let raw):
+            precondition(raw.count <= Int(UInt32.max), "a borrowed payload of \(raw.count) bytes")
+            self.init(id: id, messageFormat: messageFormat, settled: settled, payload: raw, tag: nil, extras: extras)
+        case .owned(let bytes):
+            extras.owned = bytes
+            self.init(id: id, messageFormat: messageFormat, settled: settled, payload: nil, tag: nil, extras: extras)
+        }
+    }
+
+    /// A delivery whose payload (and tag, unless `extras` holds it) are views.
+    @inline(__always)
+    init(
+        id: DeliveryNumber, messageFormat: UInt32, settled: Bool, payload: UnsafeRawBufferPointer?,
+        tag: UnsafeRawBufferPointer?, extras: DeliveryExtras?
+    ) {
+        payloadBase = payload?.baseAddress
+        tagBase = tag?.baseAddress
+        self.extras = extras
         self.id = id
-        self.tag = tag
         self.messageFormat = messageFormat
+        payloadCount = UInt32(truncatingIfNeeded: payload?.count ?? 0)
+        tagCount = UInt8(truncatingIfNeeded: tag?.count ?? 0)
         self.settled = settled
+    }
+}
+
+/// What a `Delivery` owns, when it owns anything: kept out of line so the common
+/// delivery holds no references. Shared by the chunks of a streamed delivery; the
+/// engine copies it before changing one that an event may still hold.
+final class DeliveryExtras {
+    /// The tag, when it is not a view of the received bytes.
+    var tag: DeliveryTag?
+    var state: DeliveryState?
+    /// Bytes reassembled from several frames.
+    var owned: [UInt8]?
+
+    init(tag: DeliveryTag?, state: DeliveryState?, owned: [UInt8]? = nil) {
+        self.tag = tag
         self.state = state
-        self.payload = payload
+        self.owned = owned
     }
 }
 
 /// A delivery's bytes: borrowed from the receive buffer, or owned.
 public enum DeliveryPayload {
     /// Bytes in the buffer given to `receive`; valid until the next `receive`.
-    case borrowed(BytesView)
+    case borrowed(UnsafeRawBufferPointer)
     /// Bytes reassembled from several frames; the application keeps them.
     case owned([UInt8])
 
@@ -91,7 +155,7 @@ public enum DeliveryPayload {
     public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         switch self {
         case .borrowed(let v):
-            return try body(v.bytes)
+            return try body(v)
         case .owned(let a):
             let r: Result<R, E> = a.withUnsafeBytes { raw in Result { () throws(E) -> R in try body(raw) } }
             return try r.get()
@@ -101,7 +165,7 @@ public enum DeliveryPayload {
     /// The bytes as an array: a copy when borrowed, the same storage when owned.
     public var bytes: [UInt8] {
         switch self {
-        case .borrowed(let v): v.array
+        case .borrowed(let v): Array(v)
         case .owned(let a): a
         }
     }

@@ -22,8 +22,41 @@ struct PartialDelivery {
     /// limit).
     var discarding: Bool
 
-    func delivery(_ payload: DeliveryPayload) -> Delivery {
-        Delivery(id: id, tag: tag, messageFormat: messageFormat, settled: settled, state: state, payload: payload)
+    /// The delivery with the bytes reassembled so far.
+    func delivery(owning bytes: [UInt8]) -> Delivery {
+        Delivery(
+            id: id, messageFormat: messageFormat, settled: settled, payload: nil, tag: nil,
+            extras: DeliveryExtras(tag: tag, state: state, owned: bytes))
+    }
+}
+
+extension TransferView {
+    /// The sender's state, already checked to decode when the TRANSFER was read.
+    var checkedState: DeliveryState? {
+        guard hasState else { return nil }
+        return (try? state()) ?? nil
+    }
+}
+
+extension ReceiverState {
+    /// The box that chunks of a streamed delivery carry their tag and state in: the one
+    /// the last chunk carried when it holds the same, or that one updated in place when
+    /// no event holds it any more, so a stream of deliveries reuses one box.
+    mutating func chunkExtras(for p: PartialDelivery) -> DeliveryExtras {
+        if chunkBox != nil {
+            // Asked before binding the box to a name, which would hold a second reference.
+            let unique = isKnownUniquelyReferenced(&chunkBox!)
+            let box = chunkBox.unsafelyUnwrapped
+            if box.tag == p.tag && box.state == p.state { return box }
+            if unique {
+                box.tag = p.tag
+                box.state = p.state
+                return box
+            }
+        }
+        let box = DeliveryExtras(tag: p.tag, state: p.state)
+        chunkBox = box
+        return box
     }
 }
 
@@ -45,9 +78,9 @@ enum FrameOutcome {
 
 extension LinkEndpoint {
     /// Takes one frame of the current delivery.
-    mutating func take(_ t: Transfer, payload: BytesView, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> FrameOutcome {
+    mutating func take(_ t: TransferView, payload: UnsafeRawBufferPointer, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> FrameOutcome {
         if t.settled == true { receiver.current!.settled = true }
-        if let s = t.state { receiver.current!.state = s }
+        if t.hasState { receiver.current!.state = t.checkedState }
         let last = !t.more
         if t.aborted {
             let p = receiver.current!
@@ -70,7 +103,11 @@ extension LinkEndpoint {
         }
         receiver.current!.size = size
         if receiver.streaming {
-            events.append(.link(.deliveryChunk(id, receiver.current!.delivery(.borrowed(payload)), isLast: last)))
+            let p = receiver.current!
+            let chunk = Delivery(
+                id: p.id, messageFormat: p.messageFormat, settled: p.settled, payload: payload, tag: nil,
+                extras: receiver.chunkExtras(for: p))
+            events.append(.link(.deliveryChunk(id, chunk, isLast: last)))
             if last {
                 let settled = receiver.current!.settled
                 receiver.current = nil
@@ -80,27 +117,31 @@ extension LinkEndpoint {
         }
         if last && size == payload.count {
             // Everything is in this frame: lend it, no copy.
-            let settled = receiver.current!.settled
-            events.append(.link(.delivery(id, receiver.current!.delivery(.borrowed(payload)))))
+            let p = receiver.current!
+            let extras = p.state == nil ? nil : DeliveryExtras(tag: nil, state: p.state)
+            events.append(.link(.delivery(id, Delivery(
+                id: p.id, messageFormat: p.messageFormat, settled: p.settled, payload: payload,
+                tag: t.deliveryTagBytes, extras: extras))))
             receiver.current = nil
+            let settled = p.settled
             return .completed(settled: settled)
         }
         shared.bufferedDeliveryBytes &+= payload.count
         if shared.bufferedDeliveryBytes > shared.maxBufferedDeliveryBytes {
             return .overBudget
         }
-        receiver.current!.buffer.append(contentsOf: payload.bytes)
+        receiver.current!.buffer.append(contentsOf: payload)
         guard last else { return .incomplete }
         let p = receiver.current!
         receiver.current = nil
         shared.bufferedDeliveryBytes -= p.buffer.count
-        events.append(.link(.delivery(id, p.delivery(.owned(p.buffer)))))
+        events.append(.link(.delivery(id, p.delivery(owning: p.buffer))))
         return .completed(settled: p.settled)
     }
 }
 
 extension SessionEndpoint {
-    mutating func receiveTransfer(_ t: borrowing Transfer, payload: BytesView, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
+    mutating func receiveTransfer(_ t: TransferView, payload: UnsafeRawBufferPointer, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
         guard state == .mapped else { return .ok }
         // Part 2, section 2.5.6: the peer may send up to the limit we last announced.
         let left = incomingLimit &- nextIncomingID
@@ -164,14 +205,16 @@ extension SessionEndpoint {
                 // A whole delivery in one frame, the common case: lend it at once, with
                 // no partial delivery to set up and tear down.
                 if !settled { incoming.append(UnsettledEntry(id: id, handle: UInt32(h), secondMode: second)) }
+                // Tag and payload stay views of the frame; only a state needs a box.
+                let extras = t.hasState ? DeliveryExtras(tag: nil, state: t.checkedState) : nil
                 events.append(.link(.delivery(links[h].id, Delivery(
-                    id: id, tag: t.deliveryTag ?? DeliveryTag(), messageFormat: t.messageFormat ?? 0, settled: settled,
-                    state: t.state, payload: .borrowed(payload)))))
+                    id: id, messageFormat: t.messageFormat ?? 0, settled: settled, payload: payload,
+                    tag: t.deliveryTagBytes, extras: extras))))
                 return .ok
             }
             links[h].receiver.current = PartialDelivery(
                 id: id, tag: t.deliveryTag ?? DeliveryTag(), messageFormat: t.messageFormat ?? 0, settled: settled,
-                state: t.state, secondMode: second, discarding: discarding)
+                state: t.checkedState, secondMode: second, discarding: discarding)
             if !discarding && !settled {
                 incoming.append(UnsettledEntry(id: id, handle: UInt32(h), secondMode: second))
             }
@@ -199,20 +242,11 @@ extension SessionEndpoint {
 
     /// A delivery arrived: one credit used (part 2, section 2.6.7); a prefetching link
     /// tops its credit up when half is gone (once the FLOW saying so is written).
+    @inline(__always)
     mutating func consumeCredit(_ h: Int, events: inout RingQueue<ConnectionEvent>) {
-        links[h].credit &-= 1
-        links[h].deliveryCount &+= 1
-        if links[h].credit == 0 && links[h].receiver.drainRequested {
-            links[h].receiver.drainRequested = false
-            links[h].drain = false
-            events.append(.link(.drained(links[h].id)))
-        }
-        if case .prefetch(let n) = links[h].receiver.policy, !links[h].receiver.drainRequested, links[h].credit <= n / 2,
-            !links[h].receiver.refillPending
-        {
-            links[h].receiver.refillPending = true
-            queueLinkFlow(h)
-        }
+        let (drained, toppedUp) = links[h].consumeCredit()
+        if drained { events.append(.link(.drained(links[h].id))) }
+        if toppedUp { queueLinkFlow(h) }
     }
 
     /// Drops the unsettled entry of an incoming delivery that needs no settling.
@@ -221,5 +255,30 @@ extension SessionEndpoint {
             incoming.settle(at: i)
             incoming.trim()
         }
+    }
+}
+
+extension LinkEndpoint {
+    /// A delivery arrived: one credit used. Returns whether a drain it asked for is now
+    /// over, and whether its prefetch credit was topped up (tell the sender). One
+    /// mutating call, so the session's link table is checked for uniqueness once.
+    @inline(__always)
+    mutating func consumeCredit() -> (drained: Bool, toppedUp: Bool) {
+        credit &-= 1
+        deliveryCount &+= 1
+        var drained = false
+        if credit == 0 && receiver.drainRequested {
+            receiver.drainRequested = false
+            drain = false
+            drained = true
+        }
+        // The top-up counts only once the FLOW announcing it is written (the session's
+        // output restores `credit` then): until then a peer sending past the old credit
+        // is still caught.
+        if case .prefetch(let n) = receiver.policy, !receiver.drainRequested, credit <= n / 2, !receiver.refillPending {
+            receiver.refillPending = true
+            return (drained, true)
+        }
+        return (drained, false)
     }
 }

@@ -12,4 +12,6 @@ struct ReceiverState {
     var refillPending = false
     /// The delivery whose frames are arriving, between its first and last frame.
     var current: PartialDelivery? = nil
+    /// The box the last streamed chunk carried (see `chunkExtras`).
+    var chunkBox: DeliveryExtras? = nil
 }

@@ -26,7 +26,10 @@ struct UnsettledEntry {
 }
 
 struct UnsettledMap {
-    private var storage: [UnsettledEntry] = []
+    /// The ring, in memory this map manages: an array's subscripts cost a bounds check,
+    /// a uniqueness check and a reload of its count on every access, and every message
+    /// adds an entry on both sides and settles it.
+    private var storage = UnsettledStorage.empty
     private var head = 0
     /// Entries including tombstones.
     private(set) var count = 0
@@ -38,19 +41,35 @@ struct UnsettledMap {
     @inline(__always)
     private func slot(_ i: Int) -> Int {
         let j = head &+ i
-        return j >= storage.count ? j &- storage.count : j
+        return j >= storage.capacity ? j &- storage.capacity : j
+    }
+
+    /// The entries, unique to this map (copied first if shared).
+    @inline(__always)
+    private mutating func entries() -> UnsafeMutablePointer<UnsettledEntry> {
+        if _slowPath(!isKnownUniquelyReferenced(&storage)) { storage = storage.copy(capacity: storage.capacity) }
+        return storage.entries
     }
 
     /// The entry at position `i` (0 is the oldest).
     subscript(i: Int) -> UnsettledEntry {
-        get { storage[slot(i)] }
-        set { storage[slot(i)] = newValue }
+        @inline(__always) get {
+            precondition(i >= 0 && i < count, "unsettled entry \(i) of \(count)")
+            return storage.entries[slot(i)]
+        }
+        @inline(__always) set {
+            precondition(i >= 0 && i < count, "unsettled entry \(i) of \(count)")
+            let s = slot(i)
+            entries()[s] = newValue
+        }
     }
 
     /// Adds the newest delivery; its id must follow every id already held.
+    @inline(__always)
     mutating func append(_ entry: UnsettledEntry) {
-        if count == storage.count { grow() }
-        storage[slot(count)] = entry
+        if _slowPath(count == storage.capacity) { grow() }
+        let s = slot(count)
+        entries()[s] = entry
         count &+= 1
         liveCount &+= 1
     }
@@ -58,7 +77,7 @@ struct UnsettledMap {
     /// The position of the first entry whose id is `id` or later, in serial order.
     func lowerBound(_ id: DeliveryNumber) -> Int {
         guard count > 0 else { return 0 }
-        let base = storage[head].id
+        let base = storage.entries[head].id
         let target = id &- base
         // Ids before the oldest entry wrap to huge distances: treat them as 0 when they
         // are within half the sequence space behind (RFC 1982).
@@ -87,17 +106,32 @@ struct UnsettledMap {
     }
 
     /// Marks the entry at `i` settled. Call `trim()` once done walking.
+    @inline(__always)
     mutating func settle(at i: Int) {
+        precondition(i >= 0 && i < count, "unsettled entry \(i) of \(count)")
         let s = slot(i)
-        if storage[s].live {
-            storage[s].live = false
+        let e = entries()
+        if e[s].live {
+            e[s].live = false
             liveCount &-= 1
         }
     }
 
+    /// The entries in place, for walking a range: one uniqueness check for the walk
+    /// instead of one per entry. Valid until the map is next changed through its own
+    /// methods; report what the walk settled with `didSettle`.
+    @inline(__always)
+    mutating func walk() -> UnsettledWalk {
+        UnsettledWalk(entries: entries(), capacity: storage.capacity, head: head, count: count)
+    }
+
+    /// `n` live entries were marked settled through a walk. Call `trim()` after.
+    @inline(__always)
+    mutating func didSettle(_ n: Int) { liveCount &-= n }
+
     /// Drops tombstones at the front, and compacts when they dominate.
     mutating func trim() {
-        while count > 0 && !storage[head].live {
+        while count > 0 && !storage.entries[head].live {
             head = slot(1)
             count &-= 1
         }
@@ -125,13 +159,49 @@ struct UnsettledMap {
     }
 
     private mutating func grow() {
-        let newCapacity = Swift.max(16, storage.count &* 2)
-        var fresh = [UnsettledEntry]()
-        fresh.reserveCapacity(newCapacity)
-        for i in 0..<count { fresh.append(self[i]) }
-        let filler = UnsettledEntry(id: 0, handle: 0, live: false)
-        while fresh.count < newCapacity { fresh.append(filler) }
+        let fresh = UnsettledStorage(capacity: Swift.max(16, storage.capacity &* 2))
+        for i in 0..<count { fresh.entries[i] = self[i] }
         storage = fresh
         head = 0
+    }
+}
+
+/// The memory of an `UnsettledMap`'s ring. Entries are plain values: nothing to destroy.
+final class UnsettledStorage {
+    let entries: UnsafeMutablePointer<UnsettledEntry>
+    let capacity: Int
+
+    /// Shared by every map until it holds something.
+    nonisolated(unsafe) static let empty = UnsettledStorage(capacity: 0)
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        entries = .allocate(capacity: capacity)
+        entries.initialize(repeating: UnsettledEntry(id: 0, handle: 0, live: false), count: capacity)
+    }
+
+    /// A copy with `capacity` slots holding the same entries in the same places.
+    func copy(capacity: Int) -> UnsettledStorage {
+        let fresh = UnsettledStorage(capacity: capacity)
+        fresh.entries.update(from: entries, count: Swift.min(capacity, self.capacity))
+        return fresh
+    }
+
+    deinit { entries.deallocate() }
+}
+
+/// An `UnsettledMap`'s entries in place (see `UnsettledMap.walk`).
+struct UnsettledWalk {
+    let entries: UnsafeMutablePointer<UnsettledEntry>
+    let capacity: Int
+    let head: Int
+    /// Entries including tombstones.
+    let count: Int
+
+    /// The entry at position `i` (0 is the oldest).
+    @inline(__always)
+    subscript(i: Int) -> UnsafeMutablePointer<UnsettledEntry> {
+        let j = head &+ i
+        return entries + (j >= capacity ? j &- capacity : j)
     }
 }

@@ -62,10 +62,17 @@ extension ConnectionEngine {
         return state != .endSent && state != .ending
     }
 
+    /// Called by every request, `send` included: the plain flags first, and no copy of
+    /// the requested CLOSE's error (`closeRequested == nil` made one).
+    @inline(__always)
     func checkSessionLayerOpen() throws(EngineError) {
-        guard !state.isFinal, closeRequested == nil, !closeSent, phase != .finished, !endAfterFlush else {
-            throw EngineError(.illegalState, "the connection is closing or closed", origin: .local)
-        }
+        if closeSent || endAfterFlush || phase == .finished || state.isFinal { throw Self.closingError() }
+        if case .some = closeRequested { throw Self.closingError() }
+    }
+
+    @inline(never)
+    static func closingError() -> EngineError {
+        EngineError(.illegalState, "the connection is closing or closed", origin: .local)
     }
 
     mutating func accept(session s: Int, configuration: SessionConfiguration) {
@@ -116,8 +123,9 @@ extension ConnectionEngine {
         }
         let verdict: SessionVerdict
         switch p {
-        case .transfer(let t):
-            receiveTransfer(t, channel: channel, payload: payload)
+        case .transfer:
+            // `receiveFrame` reads every TRANSFER in place (as a `TransferView`) in the
+            // states that lead here, so this one is never reached.
             return
         case .disposition(let d):
             receiveDisposition(d, channel: channel)
@@ -145,7 +153,7 @@ extension ConnectionEngine {
 
     // The per-message performatives, called straight from `receiveFrame`.
 
-    mutating func receiveTransfer(_ t: borrowing Transfer, channel: UInt16, payload: BytesView) {
+    mutating func receiveTransfer(_ t: TransferView, channel: UInt16, payload: UnsafeRawBufferPointer) {
         guard let s = sessions.local(forRemote: channel) else { return unknownChannel("transfer", channel) }
         let verdict = sessions.slots[s].receiveTransfer(t, payload: payload, shared: &sessions.shared, events: &events)
         if case .ok = verdict { return }

@@ -43,8 +43,9 @@ public typealias DeliveryNumber = UInt32
 
 /// What `send` returns, to match the delivery with its outcome: the delivery-id is only
 /// known once the first frame goes out, so the engine hands out its own number, unique
-/// for the life of the connection engine.
-public struct DeliveryHandle: Hashable, Sendable, Comparable, CustomStringConvertible {
+/// for the life of the connection engine. Strideable, so a range of handles
+/// (`LinkEvent.outcomes`) can be walked.
+public struct DeliveryHandle: Hashable, Sendable, Strideable, CustomStringConvertible {
     /// The number, counting up from 1.
     public let rawValue: UInt64
 
@@ -53,6 +54,12 @@ public struct DeliveryHandle: Hashable, Sendable, Comparable, CustomStringConver
 
     /// Orders by number, which is the order of the `send` calls.
     public static func < (a: DeliveryHandle, b: DeliveryHandle) -> Bool { a.rawValue < b.rawValue }
+
+    /// The number of `send` calls from `self` to `other`.
+    public func distance(to other: DeliveryHandle) -> Int64 { Int64(bitPattern: other.rawValue &- rawValue) }
+
+    /// The handle `n` `send` calls later.
+    public func advanced(by n: Int64) -> DeliveryHandle { DeliveryHandle(rawValue: rawValue &+ UInt64(bitPattern: n)) }
 
     /// `#<number>`.
     public var description: String { "#\(rawValue)" }

@@ -175,6 +175,7 @@ struct SessionEndpoint {
     }
 
     /// The link named by `id`, if it still exists.
+    @inline(__always)
     func linkIndex(_ id: LinkID) -> Int? {
         let h = Int(id.handle)
         guard h < links.count, links[h].id == id else { return nil }

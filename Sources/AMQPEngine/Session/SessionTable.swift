@@ -85,15 +85,21 @@ struct SessionTable {
     }
 
     /// The slot of `id`, if the session still exists.
+    @inline(__always)
     func index(_ id: SessionID) -> Int? {
         let c = Int(id.channel)
         guard c < slots.count, slots[c].id == id else { return nil }
         return c
     }
 
-    /// The session and link slots of `id`, if the link still exists.
+    /// The session and link slots of `id`, if the link still exists. Fields are read in
+    /// place: calling a method of `slots[s]` here would copy the whole session first.
+    @inline(__always)
     func index(_ id: LinkID) -> (session: Int, link: Int)? {
-        guard let s = index(id.session), let h = slots[s].linkIndex(id) else { return nil }
+        let s = Int(id.session.channel)
+        guard s < slots.count, slots[s].id == id.session else { return nil }
+        let h = Int(id.handle)
+        guard h < slots[s].links.count, slots[s].links[h].id == id else { return nil }
         return (s, h)
     }
 }

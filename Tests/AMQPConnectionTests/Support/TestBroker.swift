@@ -178,20 +178,22 @@ final class BrokerState: Sendable {
                 t.receivedCount[address, default: 0] += 1
             }
             pump(r, address)
-        case .link(.outcome(_, let handle, let state, let settled)):
+        case .link(.outcomes(_, let handles, let state, let settled)):
             guard settled else { return }
-            let address = locked.withLock { t -> String? in
-                t.outcomes.append(state?.name ?? "settled")
-                guard let f = t.inflight[id]?.removeValue(forKey: handle) else { return nil }
-                switch state {
-                case .released?, .modified?:
-                    t.queues[f.address, default: []].insert(f.payload, at: 0)
-                    return f.address
-                default:
-                    return nil
+            for handle in handles {
+                let address = locked.withLock { t -> String? in
+                    t.outcomes.append(state?.name ?? "settled")
+                    guard let f = t.inflight[id]?.removeValue(forKey: handle) else { return nil }
+                    switch state {
+                    case .released?, .modified?:
+                        t.queues[f.address, default: []].insert(f.payload, at: 0)
+                        return f.address
+                    default:
+                        return nil
+                    }
                 }
+                if let address { pump(r, address) }
             }
-            if let address { pump(r, address) }
         case .link(.lost(_, let handle, _)):
             let address = locked.withLock { t -> String? in
                 guard let f = t.inflight[id]?.removeValue(forKey: handle) else { return nil }

@@ -93,7 +93,7 @@ struct Pipe {
             let n = server.receive(UnsafeRawBufferPointer(rebasing: raw[0..<cut]), now: now)
             while let e = server.nextEvent() {
                 seen.note(e)
-                if record { described.append(Self.describe(e)) }
+                if record { described += Self.lines(e) }
                 handler?(&server, e)
             }
             return n
@@ -117,7 +117,7 @@ struct Pipe {
             let n = client.receive(UnsafeRawBufferPointer(rebasing: raw[0..<cut]), now: now)
             while let e = client.nextEvent() {
                 seen.note(e)
-                if record { described.append(Self.describe(e)) }
+                if record { described += Self.lines(e) }
                 handler?(&client, e)
             }
             return n
@@ -132,12 +132,12 @@ struct Pipe {
     mutating func drainEvents() {
         while let e = client.nextEvent() {
             clientSeen.note(e)
-            if record { clientEvents.append(Self.describe(e)) }
+            if record { clientEvents += Self.lines(e) }
             onClient?(&client, e)
         }
         while let e = server.nextEvent() {
             serverSeen.note(e)
-            if record { serverEvents.append(Self.describe(e)) }
+            if record { serverEvents += Self.lines(e) }
             onServer?(&server, e)
         }
     }
@@ -192,6 +192,14 @@ struct Pipe {
         }
     }
 
+    /// What the event logs record: `describe(e)`, then for a range of outcomes one
+    /// `outcome:` line per delivery (tests check deliveries one by one, and the ranges
+    /// themselves through the `outcomes(…)` line).
+    static func lines(_ e: ConnectionEvent) -> [String] {
+        guard case .link(.outcomes(let l, let handles, let state, let settled)) = e else { return [describe(e)] }
+        return [describe(e)] + handles.map { "outcome:\(name(l)):\($0.rawValue):\(state?.name ?? "-")\(settled ? ":settled" : "")" }
+    }
+
     static func describe(_ e: ConnectionEvent) -> String {
         switch e {
         case .stateChanged(let from, let to): "\(from)->\(to)"
@@ -230,8 +238,8 @@ struct Pipe {
         case .delivery(let l, let d): "delivery:\(name(l)):\(d.id):\(d.payload.count)\(d.settled ? ":settled" : "")"
         case .deliveryChunk(let l, let d, let last): "chunk:\(name(l)):\(d.id):\(d.payload.count)\(last ? ":last" : "")"
         case .aborted(let l, let id): "aborted:\(name(l)):\(id)"
-        case .outcome(let l, let h, let state, let settled):
-            "outcome:\(name(l)):\(h.rawValue):\(state?.name ?? "-")\(settled ? ":settled" : "")"
+        case .outcomes(let l, let handles, let state, let settled):
+            "outcomes(\(name(l)), \(handles.lowerBound.rawValue)...\(handles.upperBound.rawValue), \(state?.name ?? "-")\(settled ? ", settled" : ""))"
         case .remoteSettled(let l, let id, let state): "remoteSettled:\(name(l)):\(id):\(state?.name ?? "-")"
         case .lost(let l, let h, let sent): "lost:\(name(l)):\(h.rawValue):\(sent ? "sent" : "unsent")"
         }
