@@ -1,4 +1,4 @@
-import AMQP
+@testable import AMQP
 import AMQPEngine
 import AMQPReactor
 import Foundation
