@@ -246,9 +246,7 @@ import Testing
         try l.p.client.flow(on: l.client, credit: 100)
         l.p.run()
         for i in 0..<5 {
-            l.p.inject(toClient: .transfer(Transfer(
-                handle: l.server.handle, deliveryID: DeliveryNumber(i), deliveryTag: DeliveryTag(UInt64(i)), messageFormat: 0, settled: true)),
-                channel: l.server.session.channel, payload: [1])
+            l.injectSettledTransfer(id: DeliveryNumber(i))
         }
         l.p.run()
         #expect(l.p.clientEvents.filter { $0.hasPrefix("delivery:") }.count == 4)
@@ -271,9 +269,7 @@ import Testing
         try l.p.client.flow(on: l.client, credit: 1)
         l.p.run()
         for i in 0..<2 {
-            l.p.inject(toClient: .transfer(Transfer(
-                handle: l.server.handle, deliveryID: DeliveryNumber(i), deliveryTag: DeliveryTag(UInt64(i)), messageFormat: 0, settled: true)),
-                channel: l.server.session.channel, payload: [1])
+            l.injectSettledTransfer(id: DeliveryNumber(i))
         }
         l.p.run()
         #expect(l.p.clientEvents.filter { $0.hasPrefix("delivery:") }.count == 1)
@@ -284,9 +280,7 @@ import Testing
     @Test func outOfSequenceDeliveryIDEndsTheSession() throws {
         var l = try linkedPipe(.receiver(name: "r", from: "q"))
         for id: DeliveryNumber in [0, 2] {
-            l.p.inject(toClient: .transfer(Transfer(
-                handle: l.server.handle, deliveryID: id, deliveryTag: DeliveryTag(UInt64(id)), messageFormat: 0, settled: true)),
-                channel: l.server.session.channel, payload: [1])
+            l.injectSettledTransfer(id: id)
         }
         l.p.run()
         #expect(l.p.clientEvents.contains("ended:0:local:amqp:invalid-field"))

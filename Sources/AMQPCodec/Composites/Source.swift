@@ -57,15 +57,13 @@ public struct Source: Hashable, Sendable {
     /// Decodes an `amqp:source:list`.
     public init(decoding d: DescribedView) throws(DecodeError) {
         var r = try FieldReader(d, code: Descriptors.source, composite: "source")
-        address = try r.string("address")
-        durable = try r.terminusDurability("durable") ?? .none
-        expiryPolicy = try r.terminusExpiryPolicy("expiry-policy") ?? .sessionEnd
-        timeout = try r.uint("timeout") ?? 0
-        dynamic = try r.bool("dynamic") ?? false
-        dynamicNodeProperties = try r.fields("dynamic-node-properties")
-        if dynamicNodeProperties != nil && !dynamic {
-            throw r.invalid("dynamic-node-properties", "set on a source that is not dynamic")
-        }
+        let head = try TerminusHead(reading: &r, kind: "source")
+        address = head.address
+        durable = head.durable
+        expiryPolicy = head.expiryPolicy
+        timeout = head.timeout
+        dynamic = head.dynamic
+        dynamicNodeProperties = head.dynamicNodeProperties
         distributionMode = try r.distributionMode("distribution-mode")
         filter = try r.fields("filter")
         defaultOutcome = try r.deliveryState("default-outcome", outcomeOnly: true)
@@ -77,24 +75,25 @@ public struct Source: Hashable, Sendable {
     /// `invalidFieldValue` for node properties without `dynamic`, or a default outcome
     /// that is not an outcome.
     public func encode(into e: inout AMQPEncoder) throws(EncodeError) {
-        if dynamicNodeProperties != nil && !dynamic {
-            throw EncodeError(.invalidFieldValue, detail: "source.dynamic-node-properties: set on a source that is not dynamic")
-        }
+        let head = self.head
+        try head.check(kind: "source")
         if let defaultOutcome, !defaultOutcome.isOutcome {
             throw EncodeError(.invalidFieldValue, detail: "source.default-outcome: \(defaultOutcome.name) is not an outcome")
         }
         var w = try FieldWriter(descriptor: Descriptors.source, &e)
-        try w.string(address, &e)
-        try w.uint(durable.rawValue, default: TerminusDurability.none.rawValue, &e)
-        try w.symbol(expiryPolicy.symbol, default: TerminusExpiryPolicy.sessionEnd.symbol, &e)
-        try w.uint(timeout, default: 0, &e)
-        try w.bool(dynamic, default: false, &e)
-        try w.fields(dynamicNodeProperties, &e)
+        try head.write(to: &w, &e)
         try w.symbol(distributionMode?.symbol, &e)
         try w.fields(filter, &e)
         try w.deliveryState(defaultOutcome, &e)
         try w.symbols(outcomes, &e)
         try w.symbols(capabilities, &e)
         try w.finish(&e)
+    }
+
+    /// The fields source and target share.
+    var head: TerminusHead {
+        TerminusHead(
+            address: address, durable: durable, expiryPolicy: expiryPolicy, timeout: timeout, dynamic: dynamic,
+            dynamicNodeProperties: dynamicNodeProperties)
     }
 }

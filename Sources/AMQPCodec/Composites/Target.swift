@@ -39,32 +39,31 @@ public struct Target: Hashable, Sendable {
     /// Decodes an `amqp:target:list`.
     public init(decoding d: DescribedView) throws(DecodeError) {
         var r = try FieldReader(d, code: Descriptors.target, composite: "target")
-        address = try r.string("address")
-        durable = try r.terminusDurability("durable") ?? .none
-        expiryPolicy = try r.terminusExpiryPolicy("expiry-policy") ?? .sessionEnd
-        timeout = try r.uint("timeout") ?? 0
-        dynamic = try r.bool("dynamic") ?? false
-        dynamicNodeProperties = try r.fields("dynamic-node-properties")
-        if dynamicNodeProperties != nil && !dynamic {
-            throw r.invalid("dynamic-node-properties", "set on a target that is not dynamic")
-        }
+        let head = try TerminusHead(reading: &r, kind: "target")
+        address = head.address
+        durable = head.durable
+        expiryPolicy = head.expiryPolicy
+        timeout = head.timeout
+        dynamic = head.dynamic
+        dynamicNodeProperties = head.dynamicNodeProperties
         capabilities = try r.symbolList("capabilities")
     }
 
     /// Encodes as an `amqp:target:list`, dropping trailing defaults. Throws
     /// `invalidFieldValue` for node properties without `dynamic`.
     public func encode(into e: inout AMQPEncoder) throws(EncodeError) {
-        if dynamicNodeProperties != nil && !dynamic {
-            throw EncodeError(.invalidFieldValue, detail: "target.dynamic-node-properties: set on a target that is not dynamic")
-        }
+        let head = self.head
+        try head.check(kind: "target")
         var w = try FieldWriter(descriptor: Descriptors.target, &e)
-        try w.string(address, &e)
-        try w.uint(durable.rawValue, default: TerminusDurability.none.rawValue, &e)
-        try w.symbol(expiryPolicy.symbol, default: TerminusExpiryPolicy.sessionEnd.symbol, &e)
-        try w.uint(timeout, default: 0, &e)
-        try w.bool(dynamic, default: false, &e)
-        try w.fields(dynamicNodeProperties, &e)
+        try head.write(to: &w, &e)
         try w.symbols(capabilities, &e)
         try w.finish(&e)
+    }
+
+    /// The fields source and target share.
+    var head: TerminusHead {
+        TerminusHead(
+            address: address, durable: durable, expiryPolicy: expiryPolicy, timeout: timeout, dynamic: dynamic,
+            dynamicNodeProperties: dynamicNodeProperties)
     }
 }

@@ -9,6 +9,14 @@ struct LinkedPipe {
     var client: LinkID
     var server: LinkID
     var session: SessionID
+
+    /// Queues, as if the server's sender had written it, a pre-settled one-byte TRANSFER
+    /// with delivery-id `id` (and a tag made from it), bypassing the server's own checks.
+    mutating func injectSettledTransfer(id: DeliveryNumber) {
+        p.inject(toClient: .transfer(Transfer(
+            handle: server.handle, deliveryID: id, deliveryTag: DeliveryTag(UInt64(id)), messageFormat: 0, settled: true)),
+            channel: server.session.channel, payload: [1])
+    }
 }
 
 func linkedPipe(

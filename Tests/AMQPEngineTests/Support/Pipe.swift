@@ -82,50 +82,32 @@ struct Pipe {
 
     /// Hands the server what the client wrote (all of it, or a random prefix).
     mutating func deliverToServer() {
-        var bytes: [UInt8] = []
-        swap(&bytes, &toServer)
-        let cut = cutPoint(bytes.count)
-        let handler = onServer
-        let record = self.record
-        var described: [String] = []
-        var seen = serverSeen
-        let consumed = bytes.withUnsafeBytes { raw in
-            let n = server.receive(UnsafeRawBufferPointer(rebasing: raw[0..<cut]), now: now)
-            while let e = server.nextEvent() {
-                seen.note(e)
-                if record { described += Self.lines(e) }
-                handler?(&server, e)
-            }
-            return n
-        }
-        serverEvents += described
-        serverSeen = seen
-        bytes.removeFirst(consumed)
-        swap(&bytes, &toServer)
+        let cut = cutPoint(toServer.count)
+        Self.deliver(&toServer, cut: cut, to: &server, now: now, record: record, handler: onServer, events: &serverEvents, seen: &serverSeen)
     }
 
     /// Hands the client what the server wrote (all of it, or a random prefix).
     mutating func deliverToClient() {
-        var bytes: [UInt8] = []
-        swap(&bytes, &toClient)
-        let cut = cutPoint(bytes.count)
-        let handler = onClient
-        let record = self.record
-        var described: [String] = []
-        var seen = clientSeen
-        let consumed = bytes.withUnsafeBytes { raw in
-            let n = client.receive(UnsafeRawBufferPointer(rebasing: raw[0..<cut]), now: now)
-            while let e = client.nextEvent() {
+        let cut = cutPoint(toClient.count)
+        Self.deliver(&toClient, cut: cut, to: &client, now: now, record: record, handler: onClient, events: &clientEvents, seen: &clientSeen)
+    }
+
+    /// Feeds the first `cut` pending bytes to `engine`, handles its events while the bytes
+    /// they borrow are alive, and keeps what it did not consume.
+    static func deliver(
+        _ pending: inout [UInt8], cut: Int, to engine: inout ConnectionEngine, now: EngineInstant, record: Bool,
+        handler: ((inout ConnectionEngine, ConnectionEvent) -> Void)?, events: inout [String], seen: inout Seen
+    ) {
+        let consumed = pending.withUnsafeBytes { raw in
+            let n = engine.receive(UnsafeRawBufferPointer(rebasing: raw[0..<cut]), now: now)
+            while let e = engine.nextEvent() {
                 seen.note(e)
-                if record { described += Self.lines(e) }
-                handler?(&client, e)
+                if record { events += Self.lines(e) }
+                handler?(&engine, e)
             }
             return n
         }
-        clientEvents += described
-        clientSeen = seen
-        bytes.removeFirst(consumed)
-        swap(&bytes, &toClient)
+        pending.removeFirst(consumed)
     }
 
     /// Drains events produced by application calls (outside `receive`).
