@@ -140,8 +140,10 @@ extension ReactorTests {
             let extra = group.connect(to: listener.address, connection: client) { reactor, id, event in
                 log.record(reactor, id, event, client: true)
             }
+            // The listener may accept the new connection before we look, so the total is 5
+            // or already 6; either way the connecting end sits on the reactor it was given.
             let counts = group.connectionCounts
-            #expect(counts.reduce(0, +) == 5 && counts[extra] == 3)
+            #expect((5...6).contains(counts.reduce(0, +)) && counts[extra] == 3)
             try waitUntil("the third connection is accepted") { group.connectionCounts.reduce(0, +) == 6 }
             #expect(group.connectionCounts == [3, 3], "the accepted end went to the emptier reactor")
             group.stopListening(listener)
