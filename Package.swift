@@ -116,6 +116,13 @@ let package = Package(
             dependencies: ["AMQPPeer", "AMQPReactor", "AMQPEngine", "AMQPCodec", "AMQP"],
             swiftSettings: strict
         ),
+        // The clients (SendClient, ReceiveClient), CBS over a live $cbs link, redirects
+        // and reconnects, against embedded peers over loopback.
+        .testTarget(
+            name: "AMQPClientTests",
+            dependencies: ["AMQP", "AMQPPeer", "AMQPReactor", "AMQPEngine", "AMQPCodec"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "CAMQPLinuxTests", dependencies: ["CAMQPLinux"], swiftSettings: strict),
         .testTarget(
             name: "AMQPToolTests",
