@@ -92,21 +92,26 @@ final class ClientConnector<Link: ClientLink>: Sendable {
                     state.withLock { $0.attempts = 0 }
                     return parts
                 }
-                failure = parts.link.error ?? parts.connection.error
+                // The connection's error first: links that end with their connection report
+                // its condition as a DETACH (a connection redirect included).
+                failure = parts.connection.error ?? parts.link.error
                     ?? policy.clientError("the link ended while attaching")
             } catch {
                 failure = error
             }
-            if let redirect = failure.redirect, failure.kind == .linkRedirect || failure.kind == .connectionRedirect {
+            if let redirect = failure.redirect ?? (try? RedirectInfo(condition: failure.condition, info: failure.info)) {
+                let kind: AMQPClientError.Kind = redirect.condition == .linkRedirect ? .linkRedirect : .connectionRedirect
                 redirects += 1
                 guard redirects <= options.maxRedirects else {
                     discard(parts)
                     var e = failure
+                    e.kind = kind
+                    e.redirect = redirect
                     e.errorDescription = (e.errorDescription.map { $0 + "; " } ?? "")
                         + "gave up after following \(options.maxRedirects) redirect(s) (ClientOptions.maxRedirects)"
                     throw e
                 }
-                follow(redirect, kind: failure.kind, from: parts)
+                follow(redirect, kind: kind, from: parts)
                 continue
             }
             try recover(from: failure, parts: parts, until: deadline)
