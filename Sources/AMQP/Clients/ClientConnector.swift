@@ -84,6 +84,12 @@ final class ClientConnector<Link: ClientLink>: Sendable {
     func open(until deadline: UInt64?) throws(AMQPClientError) -> Parts {
         var redirects = 0
         while true {
+            // A connection that died since the last call is a loss like any other: the
+            // reconnect policy decides (next host, back-off), or its error is thrown once
+            // and the next call starts afresh.
+            if let old = parts, let lost = old.connection.error {
+                try recover(from: lost, parts: old, until: deadline)
+            }
             let parts = try currentOrNewParts()
             let failure: AMQPClientError
             do throws(AMQPClientError) {
@@ -123,7 +129,7 @@ final class ClientConnector<Link: ClientLink>: Sendable {
     /// next host; otherwise (or when attempts are used up) throws `failure`.
     func recover(from failure: AMQPClientError, parts: Parts?, until deadline: UInt64?) throws(AMQPClientError) {
         guard let reconnect = options.reconnect, isConnectionLoss(failure, parts: parts) else {
-            if let parts, parts.connection.error != nil { discard(parts) }
+            if let parts, parts.connection.error != nil || parts.connection.state.isFinal { discard(parts) }
             throw failure
         }
         let attempt = try state.withLock { (s) throws(AMQPClientError) -> Int in
