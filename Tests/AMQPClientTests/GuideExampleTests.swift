@@ -154,12 +154,24 @@ import Testing
         #expect(stepOutcome == .accepted)
     }
 
-    /// Every ```swift block of the guide, each line trimmed, appears as consecutive
-    /// trimmed lines of this file.
+    /// The README's client example: compiled here (it needs a broker on port 5672 to run,
+    /// which tests cannot count on; the guide's examples above run).
+    func readmeExample() async throws {
+        let sender = try SendClient(target: "amqp://guest:guest@localhost:5672/orders")
+        let outcome = try await sender.send(Message(body: Array("hello".utf8)))   // .accepted, .rejected(…), …
+
+        let receiver = try ReceiveClient(source: "amqp://guest:guest@localhost:5672/orders", timeout: .seconds(1))
+        for try await received in receiver.receiveMessagesIter() { print(received.message) }
+        _ = outcome
+    }
+
+    /// Every ```swift block of the guide, and the README's client block, each line
+    /// trimmed, appears as consecutive trimmed lines of this file.
     @Test func guideBlocksAreTheseExamples() throws {
         let here = URL(fileURLWithPath: #filePath)
         let root = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let guide = try String(contentsOf: root.appendingPathComponent("Docs/guide.md"), encoding: .utf8)
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
         let source = try String(contentsOf: here, encoding: .utf8)
         let sourceLines = source.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         var blocks: [[String]] = []
@@ -173,6 +185,13 @@ import Testing
             }
         }
         #expect(blocks.count == 7)
+        let readmeBlocks = readme.components(separatedBy: "```swift\n").dropFirst()
+            .map { $0.components(separatedBy: "\n```")[0] }
+            .filter { $0.contains("SendClient") }
+            .map { $0.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
+            .map { Array($0.drop { $0.hasPrefix("import ") || $0.isEmpty }) }  // the import line sits at file scope
+        #expect(readmeBlocks.count == 1)
+        blocks += readmeBlocks
         for block in blocks {
             let found = sourceLines.indices.contains { start in
                 start + block.count <= sourceLines.count && Array(sourceLines[start..<start + block.count]) == block
