@@ -130,4 +130,30 @@ import Testing
             #expect(error.statusCode == 401)
         }
     }
+
+    @Test func threadsAndTasksShareOneClientAndOneConnection() async throws {
+        let peer = try PeerHost()
+        defer { peer.stop() }
+        let sender = try SendClient(target: url(peer, "shared"))
+        defer { sender.close() }
+        // Four threads block in send while four tasks await it, all opening at once.
+        let accepted = await withTaskGroup(of: Int.self) { group in
+            for t in 0..<4 {
+                group.addTask {
+                    await onOwnThread {
+                        (0..<25).filter { i in (try? sender.send(textMessage("thread \(t) #\(i)"), timeout: .seconds(10))) == .accepted }.count
+                    }
+                }
+                group.addTask {
+                    var n = 0
+                    for i in 0..<25 where (try? await sender.send(textMessage("task \(t) #\(i)"))) == .accepted { n += 1 }
+                    return n
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(accepted == 200)
+        #expect(peer.withPeer { $0.depth(of: "shared") } == 200)
+        #expect(peer.statistics?.connectionsAccepted == 1)
+    }
 }

@@ -45,6 +45,9 @@ final class ClientConnector<Link: ClientLink>: Sendable {
     let hosts: [AMQPEndpoint]
     private let makeLink: @Sendable (Session, String) throws(AMQPClientError) -> Link
     private let state: Locked<State>
+    /// One opener at a time: threads that call `open` together wait for the first
+    /// instead of each making a connection.
+    private let gate = ThreadCondition()
 
     init(
         settings: ConnectionSettings, address: String, options: ClientOptions,
@@ -82,6 +85,8 @@ final class ClientConnector<Link: ClientLink>: Sendable {
 
     /// Returns attached parts, making and remaking them as needed, until `deadline`.
     func open(until deadline: UInt64?) throws(AMQPClientError) -> Parts {
+        gate.lock()
+        defer { gate.unlock() }
         var redirects = 0
         while true {
             // A connection that died since the last call is a loss like any other: the

@@ -8,7 +8,11 @@ extension Connection {
     /// Where token authentication stands on the current engine: `.notStarted` without
     /// token authentication or before the connection starts.
     public var authenticationStatus: TokenAuthenticationStatus {
-        core.state.withLock { $0.cbs }?.status ?? .notStarted
+        let (cbs, error) = core.state.withLock { ($0.cbs, $0.error) }
+        guard let status = cbs?.status else { return .notStarted }
+        // A token in force on a connection that failed meanwhile is no use.
+        if case .authenticated = status, let error { return .failed(error) }
+        return status
     }
 
     /// Tokens the CBS node accepted on the current engine: the first and each refresh.
