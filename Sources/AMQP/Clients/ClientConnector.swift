@@ -95,7 +95,14 @@ final class ClientConnector<Link: ClientLink>: Sendable {
             if let old = parts, let lost = old.connection.error {
                 try recover(from: lost, parts: old, until: deadline)
             }
-            let parts = try currentOrNewParts()
+            let parts: Parts
+            do throws(AMQPClientError) {
+                parts = try currentOrNewParts(until: deadline)
+            } catch {
+                // No link yet (the connection failed to start or to authenticate).
+                try recover(from: error, parts: nil, until: deadline)
+                continue
+            }
             let failure: AMQPClientError
             do throws(AMQPClientError) {
                 try authenticate(parts.connection, until: deadline)
@@ -192,7 +199,7 @@ final class ClientConnector<Link: ClientLink>: Sendable {
 
     // MARK: Steps
 
-    private func currentOrNewParts() throws(AMQPClientError) -> Parts {
+    private func currentOrNewParts(until deadline: UInt64?) throws(AMQPClientError) -> Parts {
         let plan = try state.withLock { (s) throws(AMQPClientError) -> Plan in
             guard !s.closed else { throw policy.clientError("the client was closed") }
             guard let p = s.parts else { return .newConnection(s.settings, s.address) }
@@ -214,15 +221,20 @@ final class ClientConnector<Link: ClientLink>: Sendable {
             connection = Connection(settings: settings, reactor: options.reactor)
             address = a
         }
-        let session = try Session(
-            connection: connection, incomingWindow: options.incomingWindow, outgoingWindow: options.outgoingWindow,
-            handleMax: options.handleMax)
-        // The link waits for the token: a CBS node refuses links to protected addresses
-        // until one is in force.
-        try authenticate(connection, until: deadline(after: options.openTimeout))
-        let parts = Parts(connection: connection, session: session, link: try makeLink(session, address))
-        state.withLock { $0.parts = parts }
-        return parts
+        do throws(AMQPClientError) {
+            let session = try Session(
+                connection: connection, incomingWindow: options.incomingWindow, outgoingWindow: options.outgoingWindow,
+                handleMax: options.handleMax)
+            // The link waits for the token: a CBS node refuses links to protected
+            // addresses until one is in force.
+            try authenticate(connection, until: deadline)
+            let parts = Parts(connection: connection, session: session, link: try makeLink(session, address))
+            state.withLock { $0.parts = parts }
+            return parts
+        } catch {
+            if case .newConnection = plan { connection.destroy(grace: .milliseconds(200)) }
+            throw error
+        }
     }
 
     private func authenticate(_ connection: Connection, until deadline: UInt64?) throws(AMQPClientError) {
