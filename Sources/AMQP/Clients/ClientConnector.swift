@@ -48,6 +48,8 @@ final class ClientConnector<Link: ClientLink>: Sendable {
     /// One opener at a time: threads that call `open` together wait for the first
     /// instead of each making a connection.
     private let gate = ThreadCondition()
+    /// The keep-alive thread sleeps on it; `close` wakes it to end.
+    private let keepAlive = ThreadCondition()
 
     init(
         settings: ConnectionSettings, address: String, options: ClientOptions,
@@ -67,6 +69,22 @@ final class ClientConnector<Link: ClientLink>: Sendable {
         self.policy = settings.errorPolicy
         self.makeLink = makeLink
         state = Locked(State(settings: settings, address: address))
+        if let interval = options.keepAliveInterval, options.reactor.driving == .manual, interval > .zero {
+            startKeepAlive(every: interval)
+        }
+    }
+
+    /// The reference's keep-alive thread: `work()` on the current connection every
+    /// `interval` until the client closes (or is released).
+    private func startKeepAlive(every interval: Duration) {
+        let gate = keepAlive
+        startDetachedThread { [weak self] in
+            while true {
+                gate.withLock { _ = gate.wait(until: monotonicDeadline(after: interval)) }
+                guard let connector = self, !connector.isClosed else { return }
+                if let c = connector.parts?.connection, c.error == nil { try? c.work() }
+            }
+        }
     }
 
     /// The address the link attaches to now (after link redirects).
@@ -188,6 +206,7 @@ final class ClientConnector<Link: ClientLink>: Sendable {
             s.parts = nil
             return p
         }
+        keepAlive.withLock { keepAlive.broadcast() }
         guard let parts else { return }
         // Let what is queued (dispositions of messages just accepted) be written first:
         // the engine drops session frames still unwritten when CLOSE is queued in the

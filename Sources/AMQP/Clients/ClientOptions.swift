@@ -37,6 +37,13 @@ public struct ClientOptions: Sendable {
     public var openTimeout: Duration = .seconds(60)
     /// The reactor the client's connection runs on.
     public var reactor: ConnectionReactor = .shared
+    /// On a `.manual` reactor, step the client's connection (`Connection.work()`) this
+    /// often from a thread of the client's own, so heartbeats go out and the peer's
+    /// frames are read while the application is busy elsewhere: the reference's
+    /// `keep_alive_interval`, which ran such a thread. `nil` (the default): no thread.
+    /// Own-thread reactors (the default) keep connections alive by themselves, so there
+    /// this setting does nothing.
+    public var keepAliveInterval: Duration? = nil
 
     /// The defaults.
     public init() {}

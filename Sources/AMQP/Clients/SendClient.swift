@@ -16,8 +16,9 @@
 /// connection went fail with `messageFateUnknown` unless the policy says to resend them.
 ///
 /// Blocking calls are for threads; the async ones never block the cooperative pool.
-/// The reference's `keep_alive_interval` has no counterpart: the connection's reactor
-/// sends heartbeats on its own thread.
+/// The default reactor sends heartbeats on its own thread; on a manual one,
+/// `ClientOptions.keepAliveInterval` steps the connection as the reference's
+/// `keep_alive_interval` did.
 public final class SendClient: Sendable {
     let connector: ClientConnector<MessageSender>
     /// How long a queued message may wait to be sent (the reference's `msg_timeout`).

@@ -12,15 +12,20 @@ import Musl
 /// batch), so a thread each is cheap next to what they wait for.
 func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
     await withCheckedContinuation { (c: CheckedContinuation<T, Never>) in
-        let box = Unmanaged.passRetained(ThreadBody { c.resume(returning: body()) })
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
-            return nil
-        }, box.toOpaque())
-        precondition(rc == 0, "pthread_create failed with \(rc)")
-        pthread_detach(thread)
+        startDetachedThread { c.resume(returning: body()) }
     }
+}
+
+/// Runs `body` on a new pthread that nobody joins.
+func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
+    let box = Unmanaged.passRetained(ThreadBody(body))
+    var thread = pthread_t()
+    let rc = pthread_create(&thread, nil, { raw in
+        Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
+        return nil
+    }, box.toOpaque())
+    precondition(rc == 0, "pthread_create failed with \(rc)")
+    pthread_detach(thread)
 }
 
 /// The closure a detached thread runs, passed through pthread's `void *`.
