@@ -141,15 +141,31 @@ import Testing
         #expect(eventually { peer.withPeer { $0.connectionCount } == 0 })
     }
 
-    @Test func manualReactorIsSteppedWhileWaitingAndAsyncProvidersWork() throws {
+    @Test func manualReactorIsSteppedWhileWaiting() throws {
         let peer = try securePeer()
         defer { peer.stop() }
         let reactor = try ConnectionReactor.manual()
-        let auth = TokenAuthentication.jwt(audience: "secure", fetchAsync: { _ in token("good", validFor: 3600) })
+        let auth = TokenAuthentication.jwt(audience: "secure") { (_) throws -> CBSToken in token("good", validFor: 3600) }
         let connection = try Connection(hostname: peer.hostname, tokenAuthentication: auth, reactor: reactor)
         defer { connection.destroy() }
         // Nothing runs this reactor but the wait itself.
         let expiry = try connection.waitUntilAuthenticated(timeout: .seconds(10))
+        #expect(expiry > Timestamp.now())
+        #expect(connection.acceptedTokenCount == 1)
+    }
+
+    /// An async provider runs in a task; the async wait leaves the pool free for it (a
+    /// blocking wait on a pool thread could starve it when the pool is busy).
+    @Test func asyncProviderWithAsyncWait() async throws {
+        let peer = try securePeer()
+        defer { peer.stop() }
+        let auth = TokenAuthentication.jwt(audience: "secure", fetchAsync: { _ in
+            await Task.yield()
+            return token("good", validFor: 3600)
+        })
+        let connection = try Connection(hostname: peer.hostname, tokenAuthentication: auth)
+        defer { connection.destroy() }
+        let expiry = try await connection.authenticate()
         #expect(expiry > Timestamp.now())
         #expect(connection.acceptedTokenCount == 1)
     }

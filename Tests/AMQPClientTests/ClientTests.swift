@@ -160,7 +160,7 @@ import Testing
     /// On a manual reactor nobody steps while the application is busy: the peer's idle
     /// time-out (1 s) closes the connection, unless the keep-alive thread steps it.
     @Test(arguments: [true, false])
-    func keepAliveStepsAManualReactorWhileTheApplicationIsBusy(keepAlive: Bool) throws {
+    func keepAliveStepsAManualReactorWhileTheApplicationIsBusy(keepAlive: Bool) async throws {
         let peer = try PeerHost { $0.idleTimeout = 1_000 }
         defer { peer.stop() }
         var options = ClientOptions()
@@ -169,7 +169,7 @@ import Testing
         let sender = try SendClient(target: url(peer, "alive"), options: options)
         defer { sender.close() }
         #expect(try sender.send(textMessage("before"), timeout: .seconds(10)) == .accepted)
-        usleep(2_500_000)  // busy elsewhere, two and a half idle time-outs
+        try await Task.sleep(for: .milliseconds(2_500))  // busy elsewhere: two and a half idle time-outs
         if keepAlive {
             #expect(try sender.send(textMessage("after"), timeout: .seconds(10)) == .accepted)
             #expect(sender.reconnects == 0)
