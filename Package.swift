@@ -68,6 +68,7 @@ let package = Package(
         .target(
             name: "AMQPTool",
             dependencies: [
+                "AMQP",
                 "AMQPCodec",
                 "AMQPEngine",
                 "AMQPReactor",

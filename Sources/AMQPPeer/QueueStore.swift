@@ -8,12 +8,16 @@ import AMQPCodec
 /// can therefore hold more than its own bound by what its consumers had unsettled.
 struct QueueStore {
     let limits: PeerLimits
+    /// Queues made at the start, which stay when empty.
+    let permanent: Set<String>
     private(set) var queues: [String: MessageQueue] = [:]
     private(set) var heldBytes = 0
     private var nextSequence: UInt64 = 0
 
-    init(limits: PeerLimits) {
+    init(limits: PeerLimits, permanent: Set<String> = []) {
         self.limits = limits
+        self.permanent = permanent
+        for address in permanent { queues[address] = MessageQueue() }
     }
 
     func depth(_ address: String) -> Int { queues[address]?.count ?? 0 }
@@ -84,7 +88,7 @@ struct QueueStore {
 
     /// Forgets an empty queue nobody uses, so addresses tried once do not pile up.
     mutating func forgetIfEmpty(_ address: String) {
-        if let q = queues[address], q.isEmpty { queues[address] = nil }
+        if let q = queues[address], q.isEmpty, !permanent.contains(address) { queues[address] = nil }
     }
 
     /// The messages of a queue, oldest first.
