@@ -26,7 +26,8 @@ public enum ClientExitStatus: Int32, Sendable, CaseIterable, CustomStringConvert
     /// The peer closed the connection or ended the session with an error, or broke the
     /// protocol.
     case protocolError = 76
-    /// SASL authentication failed (or a CBS token was refused).
+    /// SASL authentication failed, no SASL mechanism fits the credentials, the connection
+    /// was closed with `amqp:unauthorized-access`, or a CBS token was refused.
     case authentication = 77
 
     /// The class an error from the library falls into.
@@ -40,8 +41,16 @@ public enum ClientExitStatus: Int32, Sendable, CaseIterable, CustomStringConvert
         case .clientError: self = .internalFailure
         default:
             // Connection and session ends: the byte stream failing is the network's
-            // doing, anything else the peer's.
-            self = error.origin == .transport ? .unreachable : .protocolError
+            // doing; a connection refused for its credentials (no common SASL
+            // mechanism, a broker closing with unauthorized-access) is a failed login;
+            // anything else the peer's.
+            if error.origin == .transport {
+                self = .unreachable
+            } else if error.condition == .unauthorizedAccess && error.kind != .sessionEnd {
+                self = .authentication
+            } else {
+                self = .protocolError
+            }
         }
     }
 
