@@ -135,8 +135,10 @@ struct ClientCommandTests {
         #expect(wrong.status.rawValue == 77)
         #expect(wrong.output.errors.first?.contains("SASL authentication failed") == true, "\(wrong.output.errors)")
         // No user: ANONYMOUS, which this peer does not offer.
-        #expect(try send([peer.url("q")]).status == .authentication)
-        #expect(try receive([peer.url("q"), "--count", "1", "--timeout", "10"]).status == .authentication)
+        let anonymous = try send([peer.url("q")])
+        #expect(anonymous.status == .authentication, "\(anonymous.output.errors)")
+        let anonymousReceive = try receive([peer.url("q"), "--count", "1", "--timeout", "10"])
+        #expect(anonymousReceive.status == .authentication, "\(anonymousReceive.output.errors)")
         // The right password, percent-encoded in the URL.
         let right = try send([peer.url("q", user: "alice:s3cret%3A%2F%40")])
         #expect(right.status == .success, "\(right.output.errors)")
@@ -149,7 +151,7 @@ struct ClientCommandTests {
         }
         defer { peer.stop() }
         let sent = try send([peer.url("missing"), "--count", "3"])
-        #expect(sent.status == .linkRefused)
+        #expect(sent.status == .linkRefused, "\(sent.output.errors)")
         #expect(sent.status.rawValue == 67)
         #expect(sent.output.errors.first?.contains("amqp:not-found") == true, "\(sent.output.errors)")
         let got = try receive([peer.url("missing"), "--count", "1", "--timeout", "10"])

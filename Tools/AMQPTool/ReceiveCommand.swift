@@ -107,25 +107,34 @@ public struct ReceiveCommand: ParsableCommand {
         let session = try Session(connection: connection)
         let credit = min(prefetch, count ?? prefetch)
         let receiver = try MessageReceiver(session: session, source: node.address, prefetch: UInt32(credit))
-        stop.onStop { receiver.close() }
         defer {
             // Written before CLOSE: `destroy` may otherwise drop the last dispositions.
             try? connection.work()
             receiver.close()
         }
+        let clock = ContinuousClock()
+        var lastMessage = clock.now
         while !stop.isRequested, count.map({ received < $0 }) ?? true {
             let want = min(credit, count.map { $0 - received } ?? credit)
-            let batch = try receiver.receive(maxCount: want, timeout: timeout.map { .seconds($0) })
+            // Short waits, so a stop request is seen within one of them. (Closing the
+            // link from the stop request instead could land between printing a batch
+            // and accepting it.)
+            var wait = Self.stopCheckInterval
+            if let timeout {
+                let left = clock.now.duration(to: lastMessage + .seconds(timeout))
+                wait = max(.zero, min(wait, left))
+            }
+            let batch = try receiver.receive(maxCount: want, timeout: wait)
             if batch.isEmpty {
-                if stop.isRequested { break }
                 if let error = receiver.error { throw error }
-                guard let timeout else { continue }
+                guard let timeout, clock.now >= lastMessage + .seconds(timeout) else { continue }
                 if count != nil {
                     output.printError("error: no message for \(timeout) s (--timeout) after \(SendCommand.plural(received, "message"))")
                     return .timeout
                 }
                 break
             }
+            lastMessage = clock.now
             if printMessages {
                 for m in batch {
                     do {
@@ -138,18 +147,12 @@ public struct ReceiveCommand: ParsableCommand {
                 }
                 output.flush()
             }
-            for m in batch {
-                do throws(AMQPClientError) {
-                    try m.accept()
-                } catch {
-                    // Stopped meanwhile: the link closed under us, and what was not
-                    // accepted goes back to the queue and comes again.
-                    if stop.isRequested { return .success }
-                    throw error
-                }
-                received += 1
-            }
+            for m in batch { try m.accept() }
+            received += batch.count
         }
         return .success
     }
+
+    /// How long one wait for messages lasts before the stop request is checked again.
+    static let stopCheckInterval = Duration.milliseconds(50)
 }

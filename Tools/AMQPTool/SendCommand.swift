@@ -106,6 +106,7 @@ public struct SendCommand: ParsableCommand {
         defer { connection.destroy() }
         let tally = SendTally()
         var stalled = false
+        var unwritten = 0
         var setupError: AMQPClientError? = nil
         do throws(AMQPClientError) {
             try connection.waitUntilOpened(timeout: wait)
@@ -125,8 +126,13 @@ public struct SendCommand: ParsableCommand {
                 sender.send(message) { tally.record($0) }
             }
             if !tally.waitForAll(timeout: wait) { stalled = true }
-            // Pre-settled transfers are done once the engine took them; have them
-            // written before CLOSE, which drops session frames still queued.
+            // Pre-settled sends complete once the link took them, maybe still waiting
+            // for credit: wait until they are written, then for the tick that writes
+            // them out, since CLOSE drops session frames still queued.
+            if settle && !stalled && !tally.waitUntilWritten(timeout: wait, { sender.unsentCount }) {
+                stalled = true
+                unwritten = sender.unsentCount
+            }
             try? connection.work()
             sender.close()
             session.close()
@@ -142,7 +148,11 @@ public struct SendCommand: ParsableCommand {
             return ClientExitStatus(classifying: error)
         }
         if stalled {
-            output.printError("error: no credit or outcome for \(Self.plural(unanswered, "message")) within \(timeout) s (--timeout); their fate is unknown")
+            if unwritten > 0 {
+                output.printError("error: \(Self.plural(unwritten, "pre-settled message")) still waiting for credit after \(timeout) s (--timeout); not sent")
+            } else {
+                output.printError("error: no credit or outcome for \(Self.plural(unanswered, "message")) within \(timeout) s (--timeout); their fate is unknown")
+            }
             return .timeout
         }
         if let refusal = counts.firstRefusal {

@@ -49,6 +49,21 @@ final class SendTally: @unchecked Sendable {
         wait(timeout: timeout, endOnFailure: false) { inFlight == 0 }
     }
 
+    /// Waits until `unsent()` is 0, checking every millisecond; false after `timeout`
+    /// without it going down.
+    func waitUntilWritten(timeout: Duration, _ unsent: () -> Int) -> Bool {
+        var left = unsent()
+        var lastChange = ContinuousClock.now
+        while left > 0 {
+            guard ContinuousClock.now < lastChange + timeout else { return false }
+            usleep(1_000)
+            let now = unsent()
+            if now < left { lastChange = .now }
+            left = now
+        }
+        return true
+    }
+
     /// The counts so far, and the first failure.
     var snapshot: (counts: SendCounts, failure: AMQPClientError?, inFlight: Int) {
         condition.withLock { (counts, failure, inFlight) }

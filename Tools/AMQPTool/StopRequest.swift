@@ -3,15 +3,12 @@ import Foundation
 import Glibc
 
 /// A request to stop a running command cleanly, from another thread: a signal handler
-/// in the real tool, the test itself in tests.
-///
-/// The command registers what wakes it (`onStop`, e.g. closing its receiver, which ends
-/// a blocking receive at once); `stop()` sets the flag and runs that, once.
+/// in the real tool, the test itself in tests. The command checks it between short
+/// waits and between batches, so it never stops halfway through one.
 public final class StopRequest: @unchecked Sendable {
     // @unchecked: the fields are touched only under `lock`.
     private let lock = NSLock()
     private var requested = false
-    private var wake: (@Sendable () -> Void)? = nil
 
     /// A request not yet made.
     public init() {}
@@ -19,23 +16,9 @@ public final class StopRequest: @unchecked Sendable {
     /// True once `stop()` was called.
     public var isRequested: Bool { lock.withLock { requested } }
 
-    /// Asks the command to stop; wakes it if it waits.
+    /// Asks the command to stop; it notices within its next short wait.
     public func stop() {
-        let wake: (@Sendable () -> Void)? = lock.withLock {
-            guard !requested else { return nil }
-            requested = true
-            return self.wake
-        }
-        wake?()
-    }
-
-    /// Runs `wake` on `stop()`, or at once if the stop was already requested.
-    func onStop(_ wake: @escaping @Sendable () -> Void) {
-        let already: Bool = lock.withLock {
-            self.wake = wake
-            return requested
-        }
-        if already { wake() }
+        lock.withLock { requested = true }
     }
 
     /// Turns SIGINT and SIGTERM into `stop()` for as long as the returned sources live
