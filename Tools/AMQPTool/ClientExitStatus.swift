@@ -58,14 +58,14 @@ public enum ClientExitStatus: Int32, Sendable, CaseIterable, CustomStringConvert
     public var description: String {
         switch self {
         case .success: "success"
-        case .notAccepted: "some messages were not accepted (rejected, released or modified)"
-        case .usage: "bad usage: unknown option, malformed URL, amqps:// (TLS not supported yet)"
-        case .linkRefused: "the peer refused or detached the link (unknown address: amqp:not-found, not allowed, redirect)"
-        case .unreachable: "connection refused, host unreachable or not resolved, connection lost"
+        case .notAccepted: "some messages were rejected, released or modified"
+        case .usage: "bad usage: unknown option, malformed URL, amqps:// (no TLS yet)"
+        case .linkRefused: "the peer refused or detached the link (e.g. amqp:not-found)"
+        case .unreachable: "connection refused or lost, host unreachable or unknown"
         case .internalFailure: "internal failure (a bug: please report it)"
-        case .timeout: "timed out (no open, credit, outcome or message within --timeout)"
-        case .protocolError: "the peer closed the connection or session with an error, or broke the protocol"
-        case .authentication: "authentication failed (SASL)"
+        case .timeout: "timed out: no open, credit, outcome or message in --timeout"
+        case .protocolError: "the peer closed the connection or session with an error"
+        case .authentication: "authentication failed (SASL, or unauthorized-access)"
         }
     }
 
