@@ -161,6 +161,26 @@ struct ClientCommandTests {
         #expect(try peer.depth(of: "known") == 1)
     }
 
+    /// A peer that closes the connection with an error mid-stream is a protocol error
+    /// (76); one whose socket just drops is a lost connection (69). Either way the
+    /// summary counts what was accepted before.
+    @Test(arguments: [(ConnectionFault.Mode.close(AMQPError(condition: .connectionForced, description: "bye")), ClientExitStatus.protocolError),
+                      (.abort, .unreachable)])
+    func connectionEndsMidStream(_ mode: ConnectionFault.Mode, _ expected: ClientExitStatus) throws {
+        let peer = try PeerThread { $0.faults.dropConnections = ConnectionFault(afterMessages: 3, mode: mode) }
+        defer { peer.stop() }
+        let sent = try send([peer.url("q"), "--count", "10", "--window", "1"])
+        #expect(sent.status == expected, "\(sent.output.errors)")
+        #expect(sent.output.lines.first?.hasPrefix(#"sent 4 messages to "q": accepted 3, rejected 0, released 0, modified 0, failed 1"#) == true,
+                "\(sent.output.lines)")
+        #expect(sent.output.errors.count == 1)
+        // The receiver's connection ends after 3 deliveries; whether its accepts got out
+        // first is a race, so only the status is certain (what was not accepted stays).
+        let got = try receive([peer.url("q"), "--count", "10", "--timeout", "10"])
+        #expect(got.status == expected, "\(got.output.errors)")
+        #expect(got.output.errors.count == 1)
+    }
+
     @Test func receiveTimeouts() throws {
         let peer = try PeerThread()
         defer { peer.stop() }

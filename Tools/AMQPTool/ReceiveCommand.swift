@@ -54,7 +54,7 @@ public struct ReceiveCommand: ParsableCommand {
     public func validate() throws {
         _ = try NodeURL(url)
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
-        guard prefetch >= 1, prefetch <= Int(UInt32.max) else { throw ValidationError("--prefetch must be at least 1") }
+        guard prefetch >= 1, prefetch <= Int(UInt32.max) else { throw ValidationError("--prefetch must be from 1 to \(UInt32.max)") }
         if let timeout, !(timeout > 0 && timeout.isFinite) {
             throw ValidationError("--timeout must be a positive number of seconds")
         }
