@@ -37,7 +37,7 @@ struct QueueStore {
         guard ensure(address) else {
             return AMQPError(condition: .resourceLimitExceeded, description: "the peer holds \(limits.maxQueues) queues already")
         }
-        let q = queues[address]!
+        let q = occupancy(address)
         if q.count >= limits.maxQueueMessages {
             return AMQPError(condition: .resourceLimitExceeded, description: "queue \(address) is full: \(q.count) messages")
         }
@@ -77,13 +77,20 @@ struct QueueStore {
             consumed(m)
             return false
         }
-        let q = queues[address]!
+        let q = occupancy(address)
         guard q.count < limits.maxQueueMessages, q.bytes + m.payload.count <= limits.maxQueueBytes else {
             consumed(m)
             return false
         }
         queues[address]!.append(StoredMessage(payload: m.payload, messageFormat: m.messageFormat, sequence: sequence()))
         return true
+    }
+
+    /// Messages and bytes in the queue at `address`, read without keeping a copy of the
+    /// queue: a copy alive across the `append` that follows (debug builds keep locals to
+    /// the end of their scope) made every append copy the whole ring, O(n) per message.
+    private func occupancy(_ address: String) -> (count: Int, bytes: Int) {
+        queues[address].map { ($0.count, $0.bytes) } ?? (0, 0)
     }
 
     /// Forgets an empty queue nobody uses, so addresses tried once do not pile up.
