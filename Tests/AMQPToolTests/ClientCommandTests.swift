@@ -151,7 +151,7 @@ struct ClientCommandTests {
         }
         defer { peer.stop() }
         let sent = try send([peer.url("missing"), "--count", "3"])
-        #expect(sent.status == .linkRefused, "\(sent.output.errors)")
+        #expect(sent.status == .linkRefused, "\(sent.output.lines) \(sent.output.errors)")
         #expect(sent.status.rawValue == 67)
         #expect(sent.output.errors.first?.contains("amqp:not-found") == true, "\(sent.output.errors)")
         let got = try receive([peer.url("missing"), "--count", "1", "--timeout", "10"])
