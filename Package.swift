@@ -68,6 +68,7 @@ let package = Package(
         .target(
             name: "AMQPTool",
             dependencies: [
+                "AMQP",
                 "AMQPCodec",
                 "AMQPEngine",
                 "AMQPReactor",
@@ -127,7 +128,7 @@ let package = Package(
         .testTarget(
             name: "AMQPToolTests",
             dependencies: [
-                "AMQPTool", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPPeer",
+                "AMQPTool", "AMQP", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPPeer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -131,8 +131,14 @@ public final class Connection: Sendable {
     /// first, or a time-out error.
     public func waitUntilOpened(timeout: Duration = .seconds(30)) throws(AMQPClientError) {
         _ = try core.start()
+        // A final state alone does not end the wait: the driving thread reports ERROR
+        // before it stores the error that explains it, and a waiter woken in between
+        // reported a time-out instead of, say, the failed login. Every end we did not
+        // ask for stores an error.
         let opened = core.waitUntil(deadline(after: timeout)) {
-            core.state.withLock { $0.connectionState == .opened || $0.connectionState.isFinal || $0.error != nil }
+            core.state.withLock { s in
+                s.connectionState == .opened || s.error != nil || (s.connectionState.isFinal && (s.closing || s.destroyed))
+            }
         }
         if let error = core.storedError { throw error }
         guard opened, state == .opened else {

@@ -61,6 +61,13 @@ final class SenderCore: LinkCore, @unchecked Sendable {
         return e
     }
 
+    /// Deliveries the engine holds for this link that are not completely written yet:
+    /// waiting for credit or for room in the outbound buffer (driving thread).
+    func unsent(_ r: Reactor<ConnectionEngine>) -> Int {
+        guard let b = binding, let id else { return 0 }
+        return b.withEngine(r) { $0.queuedDeliveries(on: id) } ?? 0
+    }
+
     /// The peer settled a delivery (driving thread).
     func settled(_ handle: DeliveryHandle, state: DeliveryState?) {
         guard let completion = pending.removeValue(forKey: handle) else { return }
