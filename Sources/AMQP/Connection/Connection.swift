@@ -129,8 +129,12 @@ public final class Connection: Sendable {
     /// first, or a time-out error.
     public func waitUntilOpened(timeout: Duration = .seconds(30)) throws(AMQPClientError) {
         _ = try core.start()
+        // A final state alone does not end the wait: the engine reports ERROR or END a
+        // moment before the error behind it, and a waiter woken in between threw a
+        // time-out instead of that error (an auth failure read as "did not open").
+        // Every end we did not ask for stores an error; one we asked for is `closing`.
         let opened = core.waitUntil(deadline(after: timeout)) {
-            core.state.withLock { $0.connectionState == .opened || $0.connectionState.isFinal || $0.error != nil }
+            core.state.withLock { $0.connectionState == .opened || $0.error != nil || ($0.connectionState.isFinal && $0.closing) }
         }
         if let error = core.storedError { throw error }
         guard opened, state == .opened else {
