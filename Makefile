@@ -7,6 +7,11 @@
 #   SWIFT_TEST_FLAGS  extra flags for `swift test`, e.g. --parallel
 #   FUZZ_SECONDS      time budget for `make fuzz` (default 60)
 #   CI_FUZZ_SECONDS   time budget for the fuzz pass inside `make test` (default 8)
+#   INTEROP_STATE     where the interop services keep their state (default .build/interop)
+#
+# `make test` runs `swift test` with the interop services up (a private RabbitMQ 3.10
+# node, the Qpid Proton C and Python brokers, all on 127.0.0.1; see Docs/interop.md)
+# and stops them afterwards, also when the tests fail or are interrupted.
 
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 # Empty by default. `--parallel` was tried here with Swift 6.3.1 and works with
@@ -18,6 +23,8 @@ SWIFT_TEST_FLAGS ?=
 FUZZ_SECONDS ?= 60
 CI_FUZZ_SECONDS ?= 8
 FUZZ_SCRIPT := Tools/Fuzz/run.sh
+INTEROP_STATE ?= .build/interop
+export INTEROP_STATE
 
 .PHONY: all deps deps-bench build test fuzz run bench clean
 
@@ -35,7 +42,7 @@ build: deps
 # The fuzz pass joins `test` once its script exists (someone else writes it).
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test $(SWIFT_TEST_FLAGS)
+	bash Tools/interop/with-services.sh $(SWIFT) test $(SWIFT_TEST_FLAGS)
 	@if [ -f $(FUZZ_SCRIPT) ]; then \
 		$(MAKE) fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS); \
 	else \
@@ -56,4 +63,5 @@ bench: deps-bench
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
 
 clean:
+	bash Tools/interop/services.sh stop $(INTEROP_STATE)
 	rm -rf .build .build-*
