@@ -124,11 +124,14 @@ struct RabbitMQInterop {
 
     @Test func wrongPassword() throws { try InteropCases.wrongPassword(peer(.rabbitmq), expectedCode: .auth) }
 
-    /// Not run against RabbitMQ: killing the shared node would fail the other cases,
-    /// and a second node costs ~10 s of start-up. The same client path is covered by the
-    /// Proton C and Python brokers, which are killed for real (see Docs/interop.md).
-    @Test(.disabled("a dedicated RabbitMQ node costs ~10 s; the Proton C and Python brokers are killed mid-stream instead"))
-    func brokerStopsMidStream() {}
+    /// A node of its own (the shared one survives; ~10 s to start), its Erlang VM
+    /// killed with SIGKILL mid-stream.
+    @Test func brokerKilledMidStream() throws {
+        let p = try peer(.rabbitmq)
+        let node = try DedicatedRabbitMQ()
+        defer { node.stop() }
+        try InteropCases.brokerStopsMidStream(p, hostPort: node.hostPort, count: 5_000, kill: { node.killVM() })
+    }
 }
 
 @Suite(
@@ -241,6 +244,79 @@ enum InteropPython {
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Interop/proton_broker.py").path
     }
+}
+
+/// A RabbitMQ node of a case's own, started and stopped with Tools/interop/rabbitmq.sh
+/// (state in a folder of its own under the interop state folder).
+final class DedicatedRabbitMQ: Sendable {
+    let state: String
+    let hostPort: String
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Tools/interop/rabbitmq.sh").path
+
+    init() throws {
+        let base = ProcessInfo.processInfo.environment["INTEROP_STATE"] ?? FileManager.default.temporaryDirectory.path
+        state = URL(fileURLWithPath: base).appendingPathComponent("dedicated-\(UUID().uuidString.prefix(8))").path
+        let output = try Self.run(["start", state])
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("AMQP_INTEROP_RABBITMQ=") }) else {
+            Self.runQuietly(["stop", state])
+            throw InteropSetupError("a dedicated RabbitMQ node did not start: \(output)")
+        }
+        hostPort = String(line.dropFirst("AMQP_INTEROP_RABBITMQ=".count))
+    }
+
+    /// Kills the node's Erlang VM at once (a crash, not a shutdown).
+    func killVM() {
+        let pidFile = URL(fileURLWithPath: state).appendingPathComponent("rabbitmq/beam.pid")
+        if let text = try? String(contentsOf: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            kill(pid, SIGKILL)
+        }
+    }
+
+    /// Stops what is left (launcher, epmd) and removes the state.
+    func stop() {
+        Self.runQuietly(["stop", state])
+        try? FileManager.default.removeItem(atPath: state)
+    }
+
+    /// Runs the script with a clean signal state and waits for it; returns its output.
+    ///
+    /// Not through Foundation's `Process`: the node the script starts inherits the
+    /// spawning thread's signal mask, and from a test thread that mask blocked SIGTERM
+    /// and SIGCHLD, so the script hung and the node could not be stopped gracefully.
+    /// `posix_spawn` with an empty mask and default dispositions avoids both.
+    private static func run(_ arguments: [String]) throws -> String {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("interop-rabbitmq-\(UUID().uuidString).out").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGCHLD, SIGPIPE, SIGHUP] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = (["/bin/bash", script] + arguments).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/bash", &actions, &attributes, argv, environ)
+        guard spawned == 0 else { throw InteropSetupError("posix_spawn of \(script) failed: \(spawned)") }
+        // The script bounds its own waits (60 s for the node, 20 s per PID to stop).
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+    }
+
+    private static func runQuietly(_ arguments: [String]) { _ = try? run(arguments) }
 }
 
 /// Lets a `@Sendable` closure kill a broker process from another thread.
