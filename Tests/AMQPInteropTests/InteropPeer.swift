@@ -107,16 +107,17 @@ struct InteropPeer: Sendable, CustomStringConvertible {
         /// Never answers (the Proton C example broker does not call
         /// `pn_link_drained`): `drain` times out, typed.
         case neverAnswers
-        /// Fails the link: RabbitMQ 3.10.8 answers a drain on a classic queue with
-        /// `amqp:internal-error` (a `function_clause` in
-        /// `rabbit_classic_queue:handle_event({send_drained, …})`) and detaches.
-        case detachesWithInternalError
+        /// Answers, or now and then fails the link instead: RabbitMQ 3.10.8 may answer
+        /// a drain on a classic queue with `amqp:internal-error` (a `function_clause` in
+        /// `rabbit_classic_queue:handle_event({send_drained, …})`) and detach; it
+        /// depends on timing inside the broker.
+        case sometimesFailsTheLink
     }
 
     var drainBehaviour: DrainBehaviour {
         switch kind {
         case .protonC: .neverAnswers
-        case .rabbitmq: .detachesWithInternalError
+        case .rabbitmq: .sometimesFailsTheLink
         default: .answers
         }
     }
@@ -263,8 +264,9 @@ final class BrokerProcess {
 /// Seconds on a monotonic clock.
 func secondsNow() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
-/// Polls `condition` every 5 ms for at most `seconds`.
-func eventually(within seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+/// Polls `condition` every 5 ms for at most `seconds` (generous: a loaded machine can
+/// starve a broker for seconds; a healthy run never waits that long).
+func eventually(within seconds: Double = 30, _ condition: () -> Bool) -> Bool {
     let end = secondsNow() + seconds
     while !condition() {
         if secondsNow() > end { return false }
