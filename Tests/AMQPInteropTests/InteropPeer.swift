@@ -128,13 +128,13 @@ struct InteropPeer: Sendable, CustomStringConvertible {
 
     /// A fresh connection, not yet opened.
     func connection(
-        password: String? = nil, idleTimeout: UInt32? = nil, hostPort: String? = nil
+        password: String? = nil, idleTimeout: UInt32? = nil, hostPort: String? = nil, trace: Bool = false
     ) throws -> Connection {
         var sasl = credentials
         if let password { sasl = .plain(username: "guest", password: password) }
         return try Connection(
             hostname: hostPort ?? self.hostPort, sasl: sasl, containerID: "swift-amqp-interop",
-            idleTimeout: idleTimeout, debug: ProcessInfo.processInfo.environment["AMQP_INTEROP_TRACE"] == "1")
+            idleTimeout: idleTimeout, debug: trace || ProcessInfo.processInfo.environment["AMQP_INTEROP_TRACE"] == "1")
     }
 }
 

@@ -280,10 +280,13 @@ final class DedicatedRabbitMQ: Sendable {
         }
     }
 
-    /// Stops what is left (launcher, epmd) and removes the state.
+    /// Stops what is left (launcher, epmd) and removes the state (kept with
+    /// `AMQP_INTEROP_KEEP_STATE=1`, to read the node's logs).
     func stop() {
         Self.runQuietly(["stop", state])
-        try? FileManager.default.removeItem(atPath: state)
+        if ProcessInfo.processInfo.environment["AMQP_INTEROP_KEEP_STATE"] != "1" {
+            try? FileManager.default.removeItem(atPath: state)
+        }
     }
 
     /// Runs the script with a clean signal state and waits for it; returns its output.
