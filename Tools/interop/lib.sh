@@ -34,7 +34,7 @@ sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
 # header of its own (so the AMQP 1.0 side, not just the port, is up).
 interop_speaks_amqp10() {
     "$INTEROP_PYTHON" -c 'import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 s.sendall(b"AMQP\x03\x01\x00\x00")
 got = b""
 while len(got) < 8:

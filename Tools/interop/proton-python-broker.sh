@@ -42,7 +42,7 @@ start() {
         port=$(sed -n 's/^listening on \([0-9][0-9]*\)$/\1/p' "$dir/broker.out")
         [[ -n $port ]]
     }
-    if ! interop_wait_for 15 read_port || ! interop_wait_for 10 interop_speaks_amqp10 "$port"; then
+    if ! interop_wait_for 30 read_port || ! interop_wait_for 30 interop_speaks_amqp10 "$port"; then
         interop_log "the Proton Python broker did not start; its output:"
         cat "$dir/broker.out" >&2 || true
         stop
