@@ -47,7 +47,7 @@ enum InteropPeerKind: String, CaseIterable, Sendable, CustomStringConvertible {
 
     /// Why the suite of this peer is skipped (shown by `swift test`).
     var skipReason: Comment {
-        "\(variable ?? "?") is not set, so the \(self) is not running: `make test` starts it (Tools/interop/services.sh start prints the variables)"
+        "\(variable ?? "?") is not set, so there is no \(self) to test against: `make test` starts one (Tools/interop/services.sh start prints the variables)"
     }
 }
 
