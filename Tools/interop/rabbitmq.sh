@@ -70,6 +70,7 @@ log.file.level = info
 EOF
     echo '[rabbitmq_amqp1_0].' >"$dir/enabled_plugins"
     : >"$dir/rabbitmq-env.conf"
+    rm -f "$dir/.erlang.cookie"   # 0400 from an earlier start: write a new one
     printf 'interop-cookie-%s' "$port" >"$dir/.erlang.cookie"
     chmod 0400 "$dir/.erlang.cookie"
 
