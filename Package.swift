@@ -125,6 +125,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "CAMQPLinuxTests", dependencies: ["CAMQPLinux"], swiftSettings: strict),
+        // The same cases against the embedded peer (in process) and, when `make test`
+        // started them (Tools/interop/services.sh), RabbitMQ 3.10, the Qpid Proton C
+        // broker and a Qpid Proton Python broker; see Docs/interop.md.
+        .testTarget(
+            name: "AMQPInteropTests",
+            dependencies: ["AMQP", "AMQPPeer", "AMQPReactor", "AMQPEngine", "AMQPCodec"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "AMQPToolTests",
             dependencies: [

@@ -60,7 +60,7 @@ extension ConnectionEngine {
         Open(
             containerID: configuration.containerID, hostname: configuration.hostname,
             maxFrameSize: configuration.maxFrameSize, channelMax: configuration.channelMax,
-            idleTimeOut: configuration.idleTimeout, outgoingLocales: configuration.outgoingLocales,
+            idleTimeOut: configuration.announcedIdleTimeout, outgoingLocales: configuration.outgoingLocales,
             incomingLocales: configuration.incomingLocales, offeredCapabilities: configuration.offeredCapabilities,
             desiredCapabilities: configuration.desiredCapabilities, properties: configuration.properties)
     }

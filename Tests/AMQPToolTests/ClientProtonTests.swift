@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// `amqp send` and `amqp receive` against a Qpid Proton broker
-/// (Tests/Interop/proton_broker.py): the client side meets an independent listener.
+/// (Tests/Interop/proton_cli_broker.py): the client side meets an independent listener.
 @Suite("amqp send and receive against a Qpid Proton broker")
 struct ClientProtonTests {
     @Test func everyBodyTypeBothSettleModes() throws {
@@ -15,7 +15,7 @@ struct ClientProtonTests {
         let port = try deadPort()
         let broker = Process()
         broker.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        broker.arguments = [packageRoot.appendingPathComponent("Tests/Interop/proton_broker.py").path,
+        broker.arguments = [packageRoot.appendingPathComponent("Tests/Interop/proton_cli_broker.py").path,
                             "--listen", "127.0.0.1:\(port)", "--timeout", "60"]
         let output = Pipe()
         broker.standardInput = FileHandle.nullDevice

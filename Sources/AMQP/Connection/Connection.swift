@@ -75,7 +75,8 @@ public final class Connection: Sendable {
     public var maxFrameSize: UInt32 { settings.maxFrameSize }
     /// The highest channel number we accept (OPEN's `channel-max`).
     public var channelMax: UInt16 { settings.channelMax }
-    /// Our idle time-out in milliseconds (OPEN's `idle-time-out`), `nil` for none.
+    /// Our idle time-out in milliseconds, `nil` for none (OPEN's `idle-time-out` is half
+    /// of it: part 2, section 2.4.5).
     public var idleTimeout: UInt32? { settings.idleTimeout }
     /// OPEN's `properties`.
     public var properties: Fields? { settings.properties }

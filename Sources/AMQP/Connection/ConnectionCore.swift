@@ -157,6 +157,12 @@ final class ConnectionCore: Sendable {
         }
     }
 
+    /// True once the peer's CLOSE arrived on `b` (driving thread: what ends afterwards
+    /// ends with the connection).
+    func peerClosed(_ b: EngineBinding) -> Bool {
+        ifCurrent(b) { $0.closeReceived } ?? false
+    }
+
     func saslFailed(_ b: EngineBinding, _ outcome: SASLOutcome) {
         ifCurrent(b) { s in
             if s.error == nil { s.error = s.settings.errorPolicy.authenticationError(code: outcome.code) }

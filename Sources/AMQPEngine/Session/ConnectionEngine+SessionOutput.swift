@@ -122,6 +122,7 @@ extension SessionEndpoint {
             links[h].state == .attached || links[h].state == .attachSent
         {
             links[h].credit = n
+            links[h].receiver.overrun = 0
         }
         links[h].receiver.refillPending = false
     }
