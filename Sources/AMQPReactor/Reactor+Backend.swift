@@ -43,8 +43,12 @@ extension Reactor {
         case .epoll(let epoll):
             try epoll.add(inbox.eventFD, token: Token(kind: .wake), interest: EpollBackend.inputInterest)
         case .uring(let uring):
+            // Prepared, not submitted: the driving thread's first tick submits it. An
+            // io_uring request belongs to the thread that submits it and is cancelled when
+            // that thread exits, and a reactor is often made on one thread and driven on
+            // another (`ConnectionReactor`'s own thread): submitted here, the poll would
+            // die with the creating thread and wake-ups from other threads with it.
             try uring.pollInput(inbox.eventFD, token: Token(kind: .wake, operation: URingBackend.Operation.poll.rawValue))
-            try uring.submit()
         }
     }
 
@@ -174,8 +178,10 @@ extension Reactor {
         case .listener:
             guard operation == .poll, let listener = liveListener(token) else { return }
             if result >= 0 { listener.pending = true }
-            // A multishot poll the kernel ended (it may, e.g. on overflow): arm it again.
-            if flags & CAMQP_CQE_F_MORE == 0 && result != -ECANCELED {
+            // A multishot poll the kernel ended (it may, e.g. on overflow, or cancel it
+            // when the thread that submitted it exits): arm it again. The listener is
+            // still live, so the cancel was not ours.
+            if flags & CAMQP_CQE_F_MORE == 0 {
                 do {
                     try uring.pollInput(listener.fd, token: token)
                 } catch {
@@ -184,7 +190,9 @@ extension Reactor {
             }
         case .wake:
             wakePending = true
-            if flags & CAMQP_CQE_F_MORE == 0 && result != -ECANCELED {
+            // Ended by the kernel, or cancelled with the thread that submitted it (we
+            // never cancel it ourselves): arm it again, from this thread.
+            if flags & CAMQP_CQE_F_MORE == 0 {
                 try? uring.pollInput(inbox.eventFD, token: token)
             }
         case .timer:

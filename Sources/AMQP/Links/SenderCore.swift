@@ -55,9 +55,16 @@ final class SenderCore: LinkCore, @unchecked Sendable {
     }
 
     /// `error` for a message that never left: sending it again makes no duplicate.
-    static func notSent(_ error: AMQPClientError) -> AMQPClientError {
+    static func notSent(_ error: AMQPClientError) -> AMQPClientError { withFate(error, sent: false) }
+
+    /// `error`, saying what became of the message: whether the peer may have it.
+    static func withFate(_ error: AMQPClientError, sent: Bool) -> AMQPClientError {
         var e = error
-        e.messageMayHaveReachedPeer = false
+        let fate = sent
+            ? "the message may have reached the peer, which never settled it"
+            : "the message was never sent, so sending it again is safe"
+        e.errorDescription = (e.errorDescription.map { $0 + "; " } ?? "") + fate
+        e.messageMayHaveReachedPeer = sent
         return e
     }
 
@@ -88,13 +95,7 @@ final class SenderCore: LinkCore, @unchecked Sendable {
         pending = [:]
         lost = []
         for (completion, sent) in waiting {
-            var e = cause
-            let fate = sent
-                ? "the message may have reached the peer, which never settled it"
-                : "the message was never sent, so sending it again is safe"
-            e.errorDescription = (e.errorDescription.map { $0 + "; " } ?? "") + fate
-            e.messageMayHaveReachedPeer = sent
-            completion(.failure(e))
+            completion(.failure(Self.withFate(cause, sent: sent)))
         }
     }
 }
