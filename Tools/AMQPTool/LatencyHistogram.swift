@@ -39,7 +39,8 @@ public struct LatencyHistogram: Sendable {
         let shift = (index - subBuckets) / subBuckets
         let sub = UInt64((index - subBuckets) % subBuckets)
         let low = (UInt64(subBuckets) + sub) << UInt64(shift)
-        return low...(low + ((1 as UInt64) << UInt64(shift)) - 1)
+        // Width minus one first: the last bucket ends at UInt64.max exactly.
+        return low...(low + (((1 as UInt64) << UInt64(shift)) - 1))
     }
 
     /// Counts one value.
@@ -67,6 +68,7 @@ public struct LatencyHistogram: Sendable {
         let f = Swift.min(Swift.max(fraction, 0), 1)
         // The rank of the value wanted, 1-based: at least the first, at most the last.
         let rank = Swift.max(1, Swift.min(count, UInt64((f * Double(count)).rounded(.up))))
+        if rank == count { return maximum }
         var seen: UInt64 = 0
         for i in 0..<Self.bucketCount where counts[i] != 0 {
             seen &+= counts[i]

@@ -90,8 +90,10 @@ final class BenchClients {
         receivedByPair = [Int](repeating: 0, count: pairs)
         for p in 0..<pairs {
             let m = BenchMessage(bodySize: configuration.bodySize, address: addresses[p % addresses.count], pair: UInt32(p), nonce: nonce)
-            // Distinct arrays (not copies of one): each slot is stamped in place.
-            senders.append(BenchSender(pair: p, pool: (0...window).map { _ in Array(m.bytes) }))
+            // Distinct storage per slot (`Array(m.bytes)` would share one buffer, and the
+            // first stamp of each slot would copy it): each slot is stamped in place.
+            let pool = (0...window).map { _ in m.bytes.withUnsafeBufferPointer { [UInt8]($0) } }
+            senders.append(BenchSender(pair: p, pool: pool))
             receivers.append(BenchReceiver(index: p))
         }
     }
