@@ -53,6 +53,8 @@ struct SocketBenchTests {
         let seconds = try #require(r["seconds"] as? Double)
         let rate = try #require(r["messages_per_second"] as? Double)
         #expect(seconds > 0 && rate > 0)
+        // Every message was sent and received within the measured time.
+        #expect(max <= seconds * 1e6 + 1)
         // Derived figures agree with the counts they come from.
         #expect(abs(rate * seconds - 2000) < 1)
         let bytes = try #require(r["message_bytes"] as? Int)
@@ -61,6 +63,15 @@ struct SocketBenchTests {
         let cpu = try #require(r["cpu_us_per_message"] as? Double)
         let client = try #require(r["client_cpu_us_per_message"] as? Double)
         #expect(cpu > 0 && client <= cpu)
+    }
+
+    /// Eleven pairs: every pair's messages carry its own stamp, and stay within the run.
+    @Test func elevenPairsStampTheirOwnMessages() throws {
+        let r = try Self.runJSON(["--count", "1100", "--connections", "11", "--backend", "epoll", "--credit", "50"])
+        #expect(r["received"] as? Int == 1100 && r["accepted"] as? Int == 1100 && r["foreign"] as? Int == 0)
+        let seconds = try #require(r["seconds"] as? Double)
+        let max = try #require(r["latency_max_us"] as? Double)
+        #expect(max <= seconds * 1e6 + 1)
     }
 
     /// Messages of several frames (the peer's frames are at most 63,488 bytes) are

@@ -46,8 +46,12 @@ public final class SocketBench {
             // Every pair uses the broker's one address; stamps say whose a message is.
             addresses = [address]
         } else {
-            // A queue per pair: the embedded peer makes them on first use.
-            addresses = (0..<configuration.connections).map { "amqp-bench-\($0)" }
+            // A queue per pair (the embedded peer makes them on first use), the names of
+            // one length so that every pair's message has the same size.
+            addresses = (0..<configuration.connections).map { p in
+                let digits = String(p)
+                return "amqp-bench-" + String(repeating: "0", count: max(0, 5 - digits.count)) + digits
+            }
         }
         clients = BenchClients(configuration: configuration, addresses: addresses, nonce: UInt32.random(in: 1...UInt32.max))
     }

@@ -10,6 +10,8 @@ import AMQPReactor
 /// One sender connection's state.
 final class BenchSender {
     let pair: Int
+    /// The message's layout (its address, and so where the body starts, is the pair's).
+    let message: BenchMessage
     var id: ConnectionID? = nil
     var link: LinkID? = nil
     /// Encoded messages, reused in turn: a slot is stamped in place (no copy, no
@@ -24,8 +26,9 @@ final class BenchSender {
     /// Stopped by the in-flight window; a receiver wakes it.
     var blocked = false
 
-    init(pair: Int, pool: [[UInt8]]) {
+    init(pair: Int, message: BenchMessage, pool: [[UInt8]]) {
         self.pair = pair
+        self.message = message
         self.pool = pool
     }
 }
@@ -56,6 +59,7 @@ final class BenchClients {
     }
 
     let configuration: SocketBenchConfiguration
+    /// The first pair's message, for sizes (each sender has its own, `BenchSender.message`).
     let message: BenchMessage
     let nonce: UInt32
     /// Most messages one pair may have sent and not received.
@@ -93,7 +97,7 @@ final class BenchClients {
             // Distinct storage per slot (`Array(m.bytes)` would share one buffer, and the
             // first stamp of each slot would copy it): each slot is stamped in place.
             let pool = (0...window).map { _ in m.bytes.withUnsafeBufferPointer { [UInt8]($0) } }
-            senders.append(BenchSender(pair: p, pool: pool))
+            senders.append(BenchSender(pair: p, message: m, pool: pool))
             receivers.append(BenchReceiver(index: p))
         }
     }
@@ -153,6 +157,7 @@ final class BenchClients {
         guard room > 0 else { return }
         let now = monotonicNanoseconds()
         let presettled = configuration.presettled
+        let message = s.message
         while room > 0 {
             let k = s.slot
             s.pool[k].withUnsafeMutableBytes { message.stamp($0, time: now) }
@@ -173,6 +178,9 @@ final class BenchClients {
     // MARK: Receivers
 
     func receiver(_ r: BenchReceiver, _ reactor: Reactor<ConnectionEngine>, _ id: ConnectionID, _ event: ReactorEvent<ConnectionEvent>) {
+        // Messages from the receiver's address have the layout of the pair sending to it
+        // (others are found by `readStamp`'s search).
+        let message = senders[r.index].message
         switch event {
         case .connection(.link(.delivery(let link, let d))):
             if case .borrowed(let bytes) = d.payload { r.pending = message.readStamp(bytes, nonce: nonce) } else {
