@@ -176,6 +176,7 @@ public final class SocketBench {
         var reported = c.received
         var lastProgress = start
         var lastReceived = c.received
+        var lastAccepted = c.accepted
         let stall = UInt64(configuration.stallTimeout * 1e9)
         while true {
             if let failure = c.failure {
@@ -189,12 +190,15 @@ public final class SocketBench {
             if doneSending && c.received - received0 == sentNow && (configuration.presettled || c.accepted - accepted0 == sentNow) {
                 break
             }
-            if c.received != lastReceived || c.accepted != accepted0 {
+            if c.received != lastReceived || c.accepted != lastAccepted {
                 lastReceived = c.received
+                lastAccepted = c.accepted
                 lastProgress = now
             } else if now - lastProgress > stall {
                 c.phase = .idle
-                throw SocketBenchError(description: "stalled: nothing received for \(configuration.stallTimeout) s (\(sentNow) sent, \(c.received - received0) received)")
+                throw SocketBenchError(
+                    description: "stalled: nothing received for \(configuration.stallTimeout) s (\(sentNow) sent, \(c.received - received0) received, "
+                        + "\(c.accepted - accepted0) accepted); \(stallReport())")
             }
             if let progress, now >= nextReport {
                 let elapsed = Double(now - start) / 1e9
@@ -216,6 +220,25 @@ public final class SocketBench {
             sent: c.sent - sent0, received: c.received - received0, accepted: c.accepted - accepted0,
             foreign: c.foreign - foreign0, seconds: Double(c.lastReceivedAt - start) / 1e9, latency: latency,
             latencyMax: c.histogram.maximum, cpuSeconds: cpu, clientCPUSeconds: thread)
+    }
+
+    /// Where each pair stands, for the stall error: what the links' credit and the rings
+    /// held when the flow stopped.
+    func stallReport() -> String {
+        guard let reactor else { return "" }
+        let pairs = clients.senders.prefix(4).map { s in
+            let r = clients.receivers[s.pair]
+            let sender = s.id.flatMap { id in
+                reactor.inspect(id) { e in s.link.map { "credit \(e.credit(on: $0) ?? 0), queued \(e.queuedDeliveries(on: $0))" } ?? "no link" }
+            } ?? "closed"
+            let receiver = r.id.flatMap { id in
+                reactor.inspect(id) { e in r.link.map { "credit \(e.credit(on: $0) ?? 0)" } ?? "no link" }
+            } ?? "closed"
+            let rings = [s.id, r.id].map { id in id.flatMap { reactor.bufferedBytes($0) }.map { "\($0.inbound)/\($0.outbound)" } ?? "-" }
+            return "pair \(s.pair): sent \(s.sent), received \(clients.receivedByPair[s.pair]), blocked \(s.blocked), "
+                + "sender \(sender), receiver \(receiver) (in streamed message: \(r.inMessage)), rings in/out \(rings.joined(separator: " and "))"
+        }
+        return pairs.joined(separator: "; ") + "; \(clients.foreign) foreign"
     }
 
     /// Closes every connection (bounded wait), releases the client reactor and stops the
