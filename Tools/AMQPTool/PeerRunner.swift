@@ -54,7 +54,9 @@ final class PeerRunner {
                 throw error
             }
         }
-        preconditionFailure("the embedded peer did not start within 10 s")
+        // Its thread is left to itself: without the peer's handle it cannot be stopped, and
+        // the process is about to report the error and exit.
+        throw ReactorError(.timedOut, operation: "embedded peer", detail: "did not start listening within 10 s")
     }
 
     /// Stops the peer (it closes its connections) and waits for its thread.

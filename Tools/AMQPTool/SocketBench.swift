@@ -37,6 +37,11 @@ public final class SocketBench {
         }
         if case .count(let n) = configuration.limit, n < 1 { throw SocketBenchError(description: "the count must be at least 1") }
         if case .duration(let s) = configuration.limit, !(s > 0) { throw SocketBenchError(description: "the duration must be positive") }
+        // Each sender keeps at least three encoded messages of its own (`BenchSender.pool`).
+        let smallestPools = configuration.connections.multipliedReportingOverflow(by: 3 * (configuration.bodySize + 256))
+        guard !smallestPools.overflow, smallestPools.partialValue <= 1 << 30 else {
+            throw SocketBenchError(description: "\(configuration.connections) pairs of \(configuration.bodySize)-byte messages need more than 1 GiB of message pools: use fewer connections or smaller messages")
+        }
         self.configuration = configuration
         let addresses: [String]
         if let broker = configuration.broker {
