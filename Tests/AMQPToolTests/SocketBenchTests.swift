@@ -146,15 +146,14 @@ struct SocketBenchTests {
         #expect(c.bodySize == 100 && c.credit == 1_000 && !c.presettled && c.connections == 1 && c.broker == nil)
     }
 
-    @Test func brokerURLsParseWithThePublicAPIsParser() throws {
-        let u = try BrokerURL(parsing: "amqp://al%40ice:p%3Ass@[::1]:5673/queue/a")
-        #expect(u.host == "::1" && u.port == 5673 && u.username == "al@ice" && u.password == "p:ss" && u.address == "queue/a")
-        #expect(u.description == "amqp://[::1]:5673/queue/a")
-        let plain = try BrokerURL(parsing: "amqp://broker/q")
-        #expect(plain.port == 5672 && plain.username == nil && plain.address == "q")
-        #expect(try BrokerURL(parsing: "amqp://broker").address == nil)
-        #expect(throws: BrokerURLError.self) { try BrokerURL(parsing: "amqps://broker/q") }
-        #expect(throws: BrokerURLError.self) { try BrokerURL(parsing: "amqp://broker:99999/q") }
+    /// The URL is `amqp send`'s and `amqp receive`'s (`NodeURL`): address, port, PLAIN.
+    @Test func urlsAreTheClientCommandsURLs() throws {
+        let c = try BenchCommand.parse(["amqp://al%40ice:p%3Ass@[::1]:5673/queue/a"]).socketConfiguration()
+        let broker = try #require(c.broker)
+        #expect(broker.address == "queue/a")
+        #expect(broker.settings.endpoint.host == "::1" && broker.settings.endpoint.port == 5673)
+        #expect(broker.settings.sasl == .plain(username: "al@ice", password: "p:ss"))
+        #expect(try BenchCommand.parse(["amqp://broker/q"]).socketConfiguration().broker?.settings.sasl == .anonymous())
     }
 }
 

@@ -126,14 +126,8 @@ public struct BenchCommand: ParsableCommand {
         c.credit = credit
         c.presettled = settle
         c.backend = backend
-        if let url {
-            do {
-                c.broker = try BrokerURL(parsing: url)
-            } catch {
-                throw ValidationError(error.description)
-            }
-            guard c.broker?.address != nil else { throw ValidationError("\(url): name the address to use: amqp://HOST[:PORT]/ADDRESS") }
-        }
+        // The URL as `amqp send` and `amqp receive` take it (`NodeURL`).
+        if let url { c.broker = try NodeURL(url) }
         return c
     }
 

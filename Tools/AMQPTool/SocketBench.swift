@@ -45,11 +45,8 @@ public final class SocketBench {
         self.configuration = configuration
         let addresses: [String]
         if let broker = configuration.broker {
-            guard let address = broker.address else {
-                throw SocketBenchError(description: "\(broker): the URL names no address (amqp://host:port/ADDRESS)")
-            }
             // Every pair uses the broker's one address; stamps say whose a message is.
-            addresses = [address]
+            addresses = [broker.address]
         } else {
             // A queue per pair (the embedded peer makes them on first use), the names of
             // one length so that every pair's message has the same size.
@@ -77,9 +74,11 @@ public final class SocketBench {
         var credentials = SASLCredentials.anonymous()
         do throws(ReactorError) {
             if let broker = c.broker {
-                target = try SocketAddress.resolve(host: broker.host, port: broker.port)[0]
-                hostname = broker.host
-                if let user = broker.username { credentials = .plain(username: user, password: broker.password ?? "") }
+                let endpoint = broker.settings.endpoint
+                target = try SocketAddress.resolve(host: endpoint.host, port: endpoint.port)[0]
+                hostname = broker.settings.hostname
+                // No user: ANONYMOUS; a user: PLAIN (the settings' own default).
+                credentials = broker.settings.sasl
                 brokerDescription = broker.description
             } else {
                 let runner = try PeerRunner.start(peerConfiguration(options))

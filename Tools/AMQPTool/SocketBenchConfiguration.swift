@@ -23,8 +23,9 @@ public struct SocketBenchConfiguration: Sendable {
     public var connections = 1
     /// The reactors' backend (the client's and the embedded peer's).
     public var backend: ReactorOptions.Backend = .automatic
-    /// The broker; `nil` starts the embedded peer in this process on 127.0.0.1.
-    public var broker: BrokerURL? = nil
+    /// The broker and its address (parsed as `amqp send` and `amqp receive` parse theirs);
+    /// `nil` starts the embedded peer in this process on 127.0.0.1.
+    public var broker: NodeURL? = nil
     /// Most bytes of messages sent and not yet received, all pairs together: each
     /// sender stays at most its share of this ahead of the receivers, which keeps the
     /// broker's queues (and the senders' message pools) bounded.
