@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "AMQPToolTests",
             dependencies: [
-                "AMQPTool", "AMQP", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPPeer",
+                "AMQPTool", "AMQP", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPPeer", "AMQPTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

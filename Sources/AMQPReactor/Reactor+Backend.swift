@@ -220,6 +220,8 @@ extension Reactor {
             if !open || result == -ECANCELED || result == -EAGAIN || result == -EINTR { break }
             if result >= 0 {
                 record.outbound.consume(Int(result))
+                // As with epoll: freed room is offered to a machine that found too little.
+                if result > 0 { record.outputStalled = false }
             } else {
                 record.ioError = record.ioError ?? .system("send", errno: -result)
             }
@@ -264,6 +266,10 @@ extension Reactor {
                 record.writeReady = false
             case .completed(let n):
                 record.outbound.consume(n)
+                // The room just freed may be what a stalled machine waited for; nothing
+                // else would offer it (a sender that hears nothing back gets no other
+                // serve), so let `hasWork` ask it again.
+                if n > 0 { record.outputStalled = false }
                 // A short write means the send buffer is full: wait for the next EPOLLOUT
                 // edge rather than spend a call on EAGAIN.
                 if !record.outbound.isEmpty { record.writeReady = false }

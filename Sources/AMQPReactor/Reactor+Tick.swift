@@ -193,8 +193,12 @@ extension Reactor {
         while !record.events.isEmpty {
             swap(&record.events, &record.delivering)
             inCallback = true
-            for event in record.delivering {
-                record.handler(self, record.id, event)
+            // By index rather than `for … in`: unspecialized (debug) code iterates through
+            // a read coroutine whose frame is heap-allocated once per event.
+            var i = 0
+            while i < record.delivering.count {
+                record.handler(self, record.id, record.delivering[i])
+                i &+= 1
             }
             inCallback = false
             record.delivering.removeAll(keepingCapacity: true)

@@ -1,48 +1,81 @@
+public import AMQPReactor
 public import ArgumentParser
 import AMQPCodec
+import Glibc
 
 /// `amqp bench`: measures swift-amqp.
 ///
-/// Two modes, each saying in its report what it measured. `engine` (the default) moves
-/// at-least-once messages between a client and a listener `ConnectionEngine` joined in
-/// memory — no sockets, no reactor. `codec` encodes and decodes one TRANSFER frame that
-/// carries a realistic message.
+/// Three modes, each saying in its report what it measured. `socket` (the default, what
+/// `make run` runs) moves messages over TCP between sender and receiver connections of
+/// our client and a broker: the embedded peer started in this process when no URL is
+/// given, in the manner of Qpid's Quiver. `engine` moves at-least-once messages between a
+/// client and a listener `ConnectionEngine` joined in memory — no sockets, no reactor.
+/// `codec` encodes and decodes one TRANSFER frame that carries a realistic message.
 public struct BenchCommand: ParsableCommand {
     /// Describes the subcommand.
     public static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmark swift-amqp in memory: two engines moving messages, or the codec alone.")
+        abstract: "Benchmark swift-amqp: over sockets against the embedded peer or a broker, or in memory.",
+        discussion: """
+            With no URL, the embedded peer runs in this process on 127.0.0.1 (its own reactor \
+            thread) and the sender and receiver connections reach it over loopback TCP. With \
+            amqp://[USER:PASSWORD@]HOST[:PORT]/ADDRESS, they use that broker's ADDRESS. The \
+            report gives messages, seconds, msg/s, MB/s, latency percentiles (send to \
+            receive) and CPU per message; --json prints one object.
+            """)
 
     /// What `amqp bench` measures.
     public enum Mode: String, ExpressibleByArgument, Sendable, CaseIterable {
+        /// Our client over TCP against the embedded peer or a broker.
+        case socket
         /// Client and listener engines in memory (no sockets).
         case engine
         /// Encoding and decoding of one TRANSFER frame.
         case codec
     }
 
+    /// The broker (socket mode); none: the embedded peer in this process.
+    @Argument(help: "Socket mode: amqp://[USER:PASSWORD@]HOST[:PORT]/ADDRESS of a broker (default: the embedded peer, in process).")
+    public var url: String?
+
     /// Which measurement.
-    @Option(help: "engine: client and listener engines moving messages in memory (no sockets); codec: one TRANSFER frame encoded and decoded.")
-    public var mode: Mode = .engine
+    @Option(help: "socket: our client over TCP against the embedded peer or a broker; engine: client and listener engines moving messages in memory (no sockets); codec: one TRANSFER frame encoded and decoded.")
+    public var mode: Mode = .socket
 
     /// Data-section sizes to measure, in bytes.
-    @Option(name: .customLong("size"), help: "Message body size in bytes (repeatable; default 100 for engine, 100 and 65536 for codec).")
+    @Option(name: .customLong("size"), help: "Message body size in bytes (socket: one size, at least 16, default 100; engine: repeatable, default 100; codec: repeatable, default 100 and 65536).")
     public var sizes: [Int] = []
 
-    /// Operations per round.
-    @Option(help: "Messages (engine) or frames (codec) per round (default: under a second's worth).")
+    /// Operations per round, or messages in all (socket mode).
+    @Option(help: "Socket: messages in all (instead of --duration). Engine and codec: messages or frames per round (default: under a second's worth).")
     public var count: Int?
 
-    /// The receiver's credit in engine mode.
-    @Option(help: "Engine mode: the receiver's prefetch credit.")
+    /// How long the senders send (socket mode).
+    @Option(help: "Socket: seconds the senders send (default 5 unless --count is given); everything sent is then received before the end.")
+    public var duration: Double?
+
+    /// The receivers' credit.
+    @Option(help: "The receivers' prefetch credit (socket: also the credit the embedded peer gives senders).")
     public var credit: UInt32 = 1_000
 
+    /// Pre-settled messages.
+    @Flag(help: "Socket: send pre-settled (at most once) instead of at-least-once.")
+    public var settle = false
+
+    /// Connection pairs.
+    @Option(help: "Socket: sender/receiver connection pairs.")
+    public var connections = 1
+
+    /// I/O backend.
+    @Option(help: "Socket: reactor backend, automatic, epoll or uring (the client's and the embedded peer's).")
+    public var backend: ReactorOptions.Backend = .automatic
+
     /// Rounds per size; the report gives the median.
-    @Option(help: "Rounds per size; the median is reported.")
-    public var rounds: Int = 5
+    @Option(help: "Engine and codec: rounds per size; the median is reported (default 5).")
+    public var rounds: Int?
 
     /// Which measurement to run; all three by default.
-    @Option(help: "Run only one measurement: encode, transfer or decode (for profilers and instruction counts).")
+    @Option(help: "Codec: run only one measurement: encode, transfer or decode (for profilers and instruction counts).")
     public var only: CodecBench.Operation?
 
     /// Machine-readable output.
@@ -57,10 +90,45 @@ public struct BenchCommand: ParsableCommand {
         guard sizes.allSatisfy({ $0 >= 0 && $0 <= 16 << 20 }) else {
             throw ValidationError("--size must be between 0 and 16 MiB")
         }
-        if mode == .engine && only != nil { throw ValidationError("--only applies to --mode codec") }
+        if mode != .codec && only != nil { throw ValidationError("--only applies to --mode codec") }
         guard credit >= 1 else { throw ValidationError("--credit must be at least 1") }
-        guard rounds >= 1 && rounds <= 101 else { throw ValidationError("--rounds must be between 1 and 101") }
+        if let rounds, rounds < 1 || rounds > 101 { throw ValidationError("--rounds must be between 1 and 101") }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+        if mode == .socket {
+            _ = try socketConfiguration()
+        } else {
+            guard url == nil else { throw ValidationError("a URL applies to --mode socket") }
+            guard duration == nil, !settle, connections == 1, backend == .automatic else {
+                throw ValidationError("--duration, --settle, --connections and --backend apply to --mode socket")
+            }
+        }
+    }
+
+    /// The socket bench's configuration from the options.
+    public func socketConfiguration() throws -> SocketBenchConfiguration {
+        var c = SocketBenchConfiguration()
+        guard sizes.count <= 1 else { throw ValidationError("--mode socket measures one --size at a time") }
+        c.bodySize = sizes.first ?? 100
+        guard c.bodySize >= BenchMessage.stampSize else {
+            throw ValidationError("--size must be at least \(BenchMessage.stampSize) in socket mode: the body carries the send time")
+        }
+        switch (count, duration) {
+        case (let n?, nil): c.limit = .count(n)
+        case (nil, let s?):
+            guard s > 0 && s <= 86_400 else { throw ValidationError("--duration must be between 0 and 86400 seconds") }
+            c.limit = .duration(seconds: s)
+        case (nil, nil): c.limit = .duration(seconds: 5)
+        case (_?, _?): throw ValidationError("--count and --duration exclude each other")
+        }
+        guard rounds == nil else { throw ValidationError("--rounds applies to --mode engine and codec") }
+        guard connections >= 1 && connections <= 10_000 else { throw ValidationError("--connections must be between 1 and 10000") }
+        c.connections = connections
+        c.credit = credit
+        c.presettled = settle
+        c.backend = backend
+        // The URL as `amqp send` and `amqp receive` take it (`NodeURL`).
+        if let url { c.broker = try NodeURL(url) }
+        return c
     }
 
     /// Runs the benchmark and prints the report.
@@ -72,12 +140,38 @@ public struct BenchCommand: ParsableCommand {
     public func run(output: any CommandOutput) throws {
         defer { output.flush() }
         switch mode {
+        case .socket: try runSocket(output: output)
         case .engine: runEngine(output: output)
         case .codec: try runCodec(output: output)
         }
     }
 
+    func runSocket(output: any CommandOutput) throws {
+        let configuration = try socketConfiguration()
+        // A live progress line only for a person watching a terminal.
+        let live = output is StandardStreams && isatty(STDERR_FILENO) != 0
+        let progress: ((String) -> Void)? = live ? { line in Self.writeProgress("\r" + line + "\u{1B}[K") } : nil
+        let result: SocketBenchResult
+        do {
+            result = try SocketBench.run(configuration, progress: progress)
+        } catch {
+            if live { Self.writeProgress("\r\u{1B}[K") }
+            output.printError("amqp bench: \(error)")
+            throw ExitCode(1)
+        }
+        if live { Self.writeProgress("\r\u{1B}[K") }
+        output.printLine(json ? SocketBenchReport.json(result) : SocketBenchReport.text(result))
+    }
+
+    /// Writes to standard error at once, without a newline (the progress line rewrites
+    /// itself).
+    static func writeProgress(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+
     func runEngine(output: any CommandOutput) {
+        let rounds = self.rounds ?? 5
         let results = (sizes.isEmpty ? [100] : sizes).map { size in
             EngineBench.measure(payloadSize: size, credit: credit, count: count, rounds: rounds)
         }
@@ -95,6 +189,7 @@ public struct BenchCommand: ParsableCommand {
     }
 
     func runCodec(output: any CommandOutput) throws {
+        let rounds = self.rounds ?? 5
         let results = try (sizes.isEmpty ? [100, 65_536] : sizes).map { size in
             try CodecBench.measure(payloadSize: size, count: count, rounds: rounds, only: only)
         }

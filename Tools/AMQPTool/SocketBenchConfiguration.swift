@@ -1,0 +1,97 @@
+public import AMQPReactor
+
+/// What `amqp bench` (socket mode) runs: sender and receiver connections of our client
+/// over TCP, against the embedded peer in this process or against a broker.
+public struct SocketBenchConfiguration: Sendable {
+    /// When the senders stop.
+    public enum Limit: Hashable, Sendable {
+        /// This many messages in all, shared among the senders.
+        case count(Int)
+        /// Send for this many seconds; then everything sent is received before the end.
+        case duration(seconds: Double)
+    }
+
+    /// When the senders stop.
+    public var limit: Limit = .duration(seconds: 5)
+    /// Bytes in each message's data section (at least `BenchMessage.stampSize`).
+    public var bodySize = 100
+    /// The receivers' prefetch credit, and the credit the embedded peer gives senders.
+    public var credit: UInt32 = 1_000
+    /// Pre-settled (at most once) instead of at-least-once.
+    public var presettled = false
+    /// Sender/receiver connection pairs.
+    public var connections = 1
+    /// The reactors' backend (the client's and the embedded peer's).
+    public var backend: ReactorOptions.Backend = .automatic
+    /// The broker and its address (parsed as `amqp send` and `amqp receive` parse theirs);
+    /// `nil` starts the embedded peer in this process on 127.0.0.1.
+    public var broker: NodeURL? = nil
+    /// Most bytes of messages sent and not yet received, all pairs together: each
+    /// sender stays at most its share of this ahead of the receivers, which keeps the
+    /// broker's queues (and the senders' message pools) bounded.
+    public var inFlightBytes = 32 << 20
+    /// Give up when the connections are not all attached after this long.
+    public var setupTimeout: Double = 30
+    /// Give up when no message has arrived for this long.
+    public var stallTimeout: Double = 30
+
+    /// The default: 100-byte bodies, at-least-once, credit 1,000, one pair, 5 seconds.
+    public init() {}
+}
+
+/// What a socket bench measured.
+public struct SocketBenchResult: Sendable {
+    /// What was measured, in a sentence (which client path, which broker).
+    public var path: String
+    /// `embedded peer (in process)` or the broker's URL (no credentials).
+    public var broker: String
+    /// The client reactor's backend.
+    public var backend: ReactorOptions.Backend
+    /// Sender/receiver pairs.
+    public var connections: Int
+    /// Bytes in each message's body.
+    public var bodyBytes: Int
+    /// Bytes of each encoded message (properties and data section).
+    public var messageBytes: Int
+    /// Receiver credit.
+    public var credit: UInt32
+    /// Pre-settled rather than at-least-once.
+    public var presettled: Bool
+    /// Messages the senders sent.
+    public var sent: Int
+    /// Messages of this run the receivers got.
+    public var received: Int
+    /// Outcomes `accepted` back at the senders (at-least-once; 0 when pre-settled).
+    public var accepted: Int
+    /// Messages received that this run did not send (left in a broker's queue).
+    public var foreign: Int
+    /// From the first send to the last receive.
+    public var seconds: Double
+    /// Latency quantiles (`quantiles`), send to receive, nanoseconds; empty when nothing
+    /// was received.
+    public var latency: [Double: UInt64]
+    /// The largest latency, nanoseconds.
+    public var latencyMax: UInt64
+    /// Process CPU (user + system) during the run, seconds: client and in-process peer.
+    public var cpuSeconds: Double
+    /// CPU of the client's thread alone, seconds.
+    public var clientCPUSeconds: Double
+
+    /// The quantiles reported.
+    public static let quantiles: [Double] = [0.5, 0.9, 0.99, 0.999]
+
+    /// Received messages per second.
+    public var messagesPerSecond: Double { seconds > 0 ? Double(received) / seconds : 0 }
+    /// Encoded message megabytes (10⁶) per second.
+    public var megabytesPerSecond: Double { messagesPerSecond * Double(messageBytes) / 1e6 }
+    /// Process CPU per received message, microseconds.
+    public var cpuMicrosecondsPerMessage: Double { received > 0 ? cpuSeconds / Double(received) * 1e6 : 0 }
+    /// Client-thread CPU per received message, microseconds.
+    public var clientCPUMicrosecondsPerMessage: Double { received > 0 ? clientCPUSeconds / Double(received) * 1e6 : 0 }
+}
+
+/// Why a socket bench could not finish.
+public struct SocketBenchError: Error, Sendable, CustomStringConvertible {
+    /// One line.
+    public var description: String
+}
