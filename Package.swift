@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "AMQPEngine", targets: ["AMQPEngine"]),
         .library(name: "AMQPTesting", targets: ["AMQPTesting"]),
         .library(name: "AMQPReactor", targets: ["AMQPReactor"]),
+        .library(name: "AMQPTLS", targets: ["AMQPTLS"]),
         .library(name: "AMQPPeer", targets: ["AMQPPeer"]),
         .library(name: "AMQPTool", targets: ["AMQPTool"]),
         .library(name: "AMQP", targets: ["AMQP"]),
@@ -54,6 +55,19 @@ let package = Package(
         .target(
             name: "AMQPReactor",
             dependencies: ["AMQPEngine", "AMQPCodec", "CAMQPLinux"],
+            swiftSettings: strict
+        ),
+        // C shim over OpenSSL 3 (libssl-dev): contexts, sessions on memory BIOs, the
+        // error queue, and the macros Swift cannot import.
+        .target(
+            name: "CAMQPTLS",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
+        // TLS as a sans-I/O layer the reactor drives like any machine: TLSConnection
+        // around ConnectionEngine (or any SansIOConnection).
+        .target(
+            name: "AMQPTLS",
+            dependencies: ["AMQPReactor", "AMQPEngine", "CAMQPTLS"],
             swiftSettings: strict
         ),
         // The embedded peer: a small broker on the engine's listening role and one
@@ -114,6 +128,11 @@ let package = Package(
         .testTarget(
             name: "AMQPPeerTests",
             dependencies: ["AMQPPeer", "AMQPReactor", "AMQPEngine", "AMQPCodec", "AMQP"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AMQPTLSTests",
+            dependencies: ["AMQPTLS", "AMQPReactor", "AMQPEngine", "AMQPCodec"],
             swiftSettings: strict
         ),
         .testTarget(name: "CAMQPLinuxTests", dependencies: ["CAMQPLinux"], swiftSettings: strict),

@@ -207,6 +207,8 @@ extension Reactor {
             record.inbound.consume(record.parsed)
             record.parsed = 0
         }
+        // A machine with buffers of its own (TLS) may have had to leave input waiting.
+        if record.machine.eventsDelivered() { record.dirty = true }
         // No view into the inbound ring exists now: the one safe moment to compact
         // (unless the kernel is writing into it).
         if !record.recvInFlight { record.inbound.reclaim() }

@@ -39,6 +39,15 @@ public protocol SansIOConnection {
     /// `ReactorOptions.maximumOutboundCapacity`, as soon as the value rises; it may
     /// change at any time (it is read on every serve).
     var minimumOutboundCapacity: Int { get }
+    /// True when the machine holds input of its own that it has not finished with (a TLS
+    /// layer's decrypted bytes): the reactor then offers `receive` an empty buffer when
+    /// the application changed the machine, even though it holds no unparsed bytes.
+    var hasUnparsedInput: Bool { get }
+    /// The events taken with `nextEvent` so far have been delivered: bytes they borrowed
+    /// from buffers of the machine's own may be reused. (The reactor's own inbound bytes
+    /// are released at the same moment.) Returns true when that made room for input the
+    /// machine had to leave waiting; the reactor then offers `receive` again.
+    mutating func eventsDelivered() -> Bool
 }
 
 extension SansIOConnection {
@@ -50,6 +59,12 @@ extension SansIOConnection {
 
     /// No minimum: the reactor's configured ring size.
     public var minimumOutboundCapacity: Int { 0 }
+
+    /// Machines that parse in place from the reactor's ring buffer nothing of their own.
+    public var hasUnparsedInput: Bool { false }
+
+    /// Nothing of the machine's own is borrowed by its events.
+    public mutating func eventsDelivered() -> Bool { false }
 }
 
 extension ConnectionEngine: SansIOConnection {
