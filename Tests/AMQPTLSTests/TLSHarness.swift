@@ -36,6 +36,8 @@ final class TLSLog {
     var outcomes = 0
     var delivered = 0
     var deliveredBytes = 0
+    /// Deliveries whose payload was still a view into the decrypted bytes (zero-copy).
+    var deliveredInPlace = 0
     var sent = 0
     var isClosed: Bool { closed != nil }
 }
@@ -152,6 +154,7 @@ final class TLSHarness {
         case .connection(.link(.delivery(let link, let d))):
             l.delivered += 1
             l.deliveredBytes += d.payload.count
+            if case .borrowed = d.payload { l.deliveredInPlace += 1 }
             r.withConnection(id) { try? $0.inner.settle(link, delivery: d.id, state: .accepted) }
         default: break
         }
