@@ -42,7 +42,7 @@ let package = Package(
         // auth, frame tracing through swift-log.
         .target(
             name: "AMQP",
-            dependencies: ["AMQPReactor", "AMQPEngine", "AMQPCodec", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["AMQPReactor", "AMQPTLS", "AMQPEngine", "AMQPCodec", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // C shim over epoll, eventfd, timerfd and liburing.
@@ -75,7 +75,7 @@ let package = Package(
         // so client tests and the tool use it without each other's dependencies.
         .target(
             name: "AMQPPeer",
-            dependencies: ["AMQPReactor", "AMQPEngine", "AMQPCodec"],
+            dependencies: ["AMQPReactor", "AMQPTLS", "AMQPEngine", "AMQPCodec"],
             swiftSettings: strict
         ),
         // What the `amqp` command does, as a library so tests can drive it in-process.
@@ -117,7 +117,7 @@ let package = Package(
         // broker made in the test from server-role engines on a reactor.
         .testTarget(
             name: "AMQPConnectionTests",
-            dependencies: ["AMQP", "AMQPReactor", "AMQPEngine", "AMQPCodec"],
+            dependencies: ["AMQP", "AMQPReactor", "AMQPTLS", "AMQPEngine", "AMQPCodec"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -127,7 +127,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPPeerTests",
-            dependencies: ["AMQPPeer", "AMQPReactor", "AMQPEngine", "AMQPCodec", "AMQP"],
+            dependencies: ["AMQPPeer", "AMQPReactor", "AMQPTLS", "AMQPEngine", "AMQPCodec", "AMQP"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "AMQPToolTests",
             dependencies: [
-                "AMQPTool", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPPeer",
+                "AMQPTool", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPTLS", "AMQPPeer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

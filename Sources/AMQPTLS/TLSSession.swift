@@ -18,8 +18,9 @@ public struct TLSPeerInfo: Hashable, Sendable {
 ///
 /// A class, so a `TLSConnection` (a value the reactor stores) stays small and whoever
 /// made the connection can keep a reference to read `failure` and `peer` after the
-/// reactor has let the connection go. Touched only by the thread driving the reactor.
-public final class TLSSession {
+/// reactor has let the connection go. Made on any thread and handed to the thread that
+/// drives the reactor, which is then the only one to touch it (hence unchecked).
+public final class TLSSession: @unchecked Sendable {
     enum Phase {
         /// Server: the first bytes decide (a TLS record, or an AMQP header).
         case detecting

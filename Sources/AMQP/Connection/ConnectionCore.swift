@@ -1,5 +1,6 @@
 public import AMQPEngine
 import AMQPReactor
+import AMQPTLS
 
 /// One transition of a connection's state (`Connection.onStateChange`,
 /// `Connection.stateTransitions()`). Every transition is reported, repeats included, as
@@ -33,6 +34,9 @@ final class ConnectionCore: Sendable {
     /// Wakes threads blocked in `waitUntil`.
     let changes = ChangeSignal()
     let state: Locked<State>
+    /// The TLS context last made, kept for the next start (loading a trust store takes
+    /// milliseconds) as long as the configuration stays the same.
+    private let tlsContext = Locked<TLSContext?>(nil)
 
     struct State {
         var settings: ConnectionSettings
@@ -70,7 +74,7 @@ final class ConnectionCore: Sendable {
     /// Name resolution happens here, on the calling thread, so a slow DNS server never
     /// stalls the reactor (numeric hosts do not resolve at all).
     func start() throws(AMQPClientError) -> EngineBinding {
-        enum Step { case running(EngineBinding), connect(EngineBinding, ConnectionConfiguration, AMQPEndpoint) }
+        enum Step { case running(EngineBinding), connect(EngineBinding, ConnectionConfiguration, AMQPEndpoint, TLSSession?) }
         let step = try state.withLock { (s) throws(AMQPClientError) -> Step in
             if s.destroyed {
                 throw s.settings.errorPolicy.clientError("the connection was destroyed; create a new Connection")
@@ -86,6 +90,14 @@ final class ConnectionCore: Sendable {
             if let setupError = reactor.setupError {
                 throw Self.transportError(setupError, policy: s.settings.errorPolicy)
             }
+            var tls: TLSSession? = nil
+            if let t = s.settings.effectiveTLS {
+                do throws(TLSError) {
+                    tls = try TLSSession(context: try context(for: t))
+                } catch {
+                    throw s.settings.errorPolicy.configurationError(ConfigurationError(.invalidTLS, setting: "tls", detail: error.description))
+                }
+            }
             s.generation &+= 1
             s.closing = false
             s.closeReceived = false
@@ -93,12 +105,12 @@ final class ConnectionCore: Sendable {
                 core: self, generation: s.generation, policy: s.settings.errorPolicy,
                 tracer: FrameTraceLogger(settings: s.settings))
             s.binding = b
-            return .connect(b, configuration, s.settings.endpoint)
+            return .connect(b, configuration, s.settings.endpoint, tls)
         }
         switch step {
         case .running(let b):
             return b
-        case .connect(let b, let configuration, let endpoint):
+        case .connect(let b, let configuration, let endpoint, let tls):
             let address: SocketAddress
             do throws(ReactorError) {
                 address = try SocketAddress.resolve(host: endpoint.host, port: endpoint.port)[0]
@@ -106,9 +118,28 @@ final class ConnectionCore: Sendable {
                 reactor.perform { _ in b.transportClosed(error) }
                 throw Self.transportError(error, policy: b.policy)
             }
-            reactor.perform { r in b.connect(r, to: address, configuration: configuration) }
+            reactor.perform { r in b.connect(r, to: address, configuration: configuration, tls: tls) }
             return b
         }
+    }
+
+    /// A context for `configuration`, reused while it does not change.
+    private func context(for configuration: TLSConfiguration) throws(TLSError) -> TLSContext {
+        if let c = tlsContext.withLock({ $0 }), c.configuration == configuration { return c }
+        let c = try TLSContext(configuration)
+        tlsContext.withLock { $0 = c }
+        return c
+    }
+
+    /// `error` with what TLS reported, if TLS ended the connection. Certificates,
+    /// plaintext peers and refused headers do not fix themselves: those are not retried.
+    static func withTLS(_ error: AMQPClientError, _ b: EngineBinding) -> AMQPClientError {
+        guard let failure = b.tlsSession?.failure else { return error }
+        var e = error
+        e.tls = failure
+        let transient: Set<TLSError.Code> = [.handshakeTimedOut, .closedDuringHandshake, .protocolFailure]
+        if !transient.contains(failure.code) { e.action = .fail }
+        return e
     }
 
     static func transportError(_ error: ReactorError, policy: ErrorPolicy) -> AMQPClientError {
@@ -160,7 +191,7 @@ final class ConnectionCore: Sendable {
         ifCurrent(b) { s in
             guard !s.closing, s.error == nil else { return }
             if let error {
-                s.error = s.settings.errorPolicy.connectionError(error)
+                s.error = Self.withTLS(s.settings.errorPolicy.connectionError(error), b)
             } else {
                 // A CLOSE without an error still ends the connection under the
                 // application: surface it (the reference's "unexpected error state",
@@ -175,7 +206,7 @@ final class ConnectionCore: Sendable {
         let transition = ifCurrent(b) { s -> (ConnectionStateTransition, [@Sendable (ConnectionStateTransition) -> Void], [AsyncStream<ConnectionStateTransition>.Continuation])? in
             if !s.closing && s.error == nil {
                 if let error {
-                    s.error = Self.transportError(error, policy: s.settings.errorPolicy)
+                    s.error = Self.withTLS(Self.transportError(error, policy: s.settings.errorPolicy), b)
                 } else if !s.connectionState.isFinal {
                     s.error = Self.transportError(
                         ReactorError(.endOfStream, operation: "recv", detail: "the transport closed before the connection ended"),

@@ -1,4 +1,5 @@
 import AMQPEngine
+public import AMQPTLS
 
 /// An error from a connection, session, link, delivery or authentication: what happened,
 /// the AMQP error behind it, and what the error policy decided to do about it.
@@ -104,6 +105,9 @@ public struct AMQPClientError: Error, Sendable, CustomStringConvertible {
     public var statusCode: Int?
     /// The SASL outcome code, for `authentication`.
     public var saslCode: SASLCode?
+    /// What failed in TLS, when the connection's TLS layer ended it: an expired,
+    /// untrusted or wrong-host certificate, a peer without TLS, a failed handshake.
+    public var tls: TLSError?
 
     /// Creates an error. Its `action` is `.fail` until an `ErrorPolicy` classifies it.
     public init(

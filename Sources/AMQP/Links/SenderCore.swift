@@ -29,7 +29,7 @@ final class SenderCore: LinkCore, @unchecked Sendable {
         if !queued { completion(.failure(policy.clientError("the reactor is not available"))) }
     }
 
-    private func start(_ payload: [UInt8], _ completion: @escaping SendCompletion, _ r: Reactor<ConnectionEngine>) {
+    private func start(_ payload: [UInt8], _ completion: @escaping SendCompletion, _ r: Reactor<ConnectionReactor.Machine>) {
         guard let b = binding, let id else {
             completion(.failure(closedError ?? policy.clientError("the link did not attach")))
             return

@@ -6,8 +6,7 @@
 /// - `amqp://[user[:password]@]host[:port][/path]` (port 5672) and the same with
 ///   `amqps://` (port 5671). User and password are percent-decoded.
 ///
-/// Parsing checks the form only; whether the scheme can be used now (TLS cannot yet) is
-/// decided by `ConnectionSettings`.
+/// Parsing checks the form only; `ConnectionSettings` turns `amqps` into TLS.
 public struct AMQPEndpoint: Hashable, Sendable, CustomStringConvertible {
     /// The transport.
     public struct Scheme: Hashable, Sendable, CustomStringConvertible {
