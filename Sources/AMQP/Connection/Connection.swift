@@ -129,7 +129,12 @@ public final class Connection: Sendable {
     public func waitUntilOpened(timeout: Duration = .seconds(30)) throws(AMQPClientError) {
         _ = try core.start()
         let opened = core.waitUntil(deadline(after: timeout)) {
-            core.state.withLock { $0.connectionState == .opened || $0.connectionState.isFinal || $0.error != nil }
+            // A final state arrives before the engine's `.closed` event that says why: wait
+            // for the error, or for the transport's end when there is none.
+            core.state.withLock {
+                $0.connectionState == .opened || $0.error != nil
+                    || ($0.connectionState.isFinal && ($0.binding?.isFinished ?? true))
+            }
         }
         if let error = core.storedError { throw error }
         guard opened, state == .opened else {
