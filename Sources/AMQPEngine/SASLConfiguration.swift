@@ -57,7 +57,8 @@ public protocol SASLAuthenticator: Sendable {
     func respond(mechanism: Symbol, response: [UInt8]) -> SASLDecision
     /// Decides on EXTERNAL: `identity` is what the transport verified (the TLS client
     /// certificate's subject, RFC 2253), `authorizationID` what the client asked to act
-    /// as (empty: as itself). Only called when the transport established an identity.
+    /// as (empty: as itself). Only called when the transport established an identity;
+    /// otherwise EXTERNAL reaches `authenticate` like any other mechanism.
     func authenticateExternal(identity: String, authorizationID: String, hostname: String?) -> SASLDecision
 }
 

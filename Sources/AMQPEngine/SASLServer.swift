@@ -28,12 +28,11 @@ struct SASLServer {
                 return reject(.auth, "the client chose \(i.mechanism), which was not offered")
             }
             chosen = i.mechanism
-            if i.mechanism == "EXTERNAL" {
-                // The credentials are the transport's (RFC 4422 appendix A), never the
-                // client's say-so: without a verified certificate there is nothing to accept.
-                guard let identity = externalIdentity else {
-                    return reject(.auth, "the client chose EXTERNAL without a verified TLS client certificate")
-                }
+            if i.mechanism == "EXTERNAL", let identity = externalIdentity {
+                // The credentials are the transport's (RFC 4422 appendix A): the verified
+                // certificate, not the client's say-so. Without one, EXTERNAL goes to
+                // `authenticate` like any mechanism (which refuses it unless it knows the
+                // transport some other way).
                 let authzid = i.initialResponse.flatMap { String(validating: $0, as: UTF8.self) } ?? ""
                 return decide(authenticator.authenticateExternal(identity: identity, authorizationID: authzid, hostname: i.hostname))
             }
