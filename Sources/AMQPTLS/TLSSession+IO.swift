@@ -137,7 +137,8 @@ extension TLSSession {
             }
             let info = TLSPeerInfo(
                 version: String(cString: camqp_tls_version(ssl)), cipher: String(cString: camqp_tls_cipher(ssl)),
-                verifiedSubject: subject)
+                verifiedSubject: subject,
+                requestedServerName: configuration.role == .server ? camqp_tls_requested_server_name(ssl).map { String(cString: $0) } : nil)
             peer = info
             return .done(info)
         case Int(CAMQP_TLS_WANT_READ), Int(CAMQP_TLS_WANT_WRITE):

@@ -11,6 +11,8 @@ public struct TLSPeerInfo: Hashable, Sendable {
     /// The subject (RFC 2253) of the peer's certificate when it was sent and verified;
     /// `nil` otherwise (a client without one, or verification off).
     public var verifiedSubject: String?
+    /// Server: the host name the client asked for with SNI (`nil` when it sent none).
+    public var requestedServerName: String?
 }
 
 /// One connection's TLS state: the OpenSSL session with its two memory BIOs, the

@@ -190,3 +190,7 @@ int camqp_tls_peer_subject(camqp_tls_t *t, char *buffer, size_t cap) {
 
 const char *camqp_tls_version(camqp_tls_t *t) { return SSL_get_version(t->ssl); }
 const char *camqp_tls_cipher(camqp_tls_t *t) { return SSL_get_cipher_name(t->ssl); }
+
+const char *camqp_tls_requested_server_name(camqp_tls_t *t) {
+    return SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
+}

@@ -43,6 +43,8 @@ import Testing
         #expect(session.peer?.version == "TLSv1.3")
         #expect(session.peer?.verifiedSubject == "CN=localhost")
         #expect(h.serverSessions.first?.peer?.verifiedSubject == nil)
+        // SNI: the client named the host it verifies.
+        #expect(h.serverSessions.first?.peer?.requestedServerName == "localhost")
     }
 
     @Test(arguments: tlsBackends)

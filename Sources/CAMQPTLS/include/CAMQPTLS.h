@@ -87,6 +87,8 @@ const char *camqp_tls_verify_string(long code);
 unsigned long camqp_tls_take_error(int *library, int *reason, char *buffer, size_t cap);
 /* The verified peer certificate's subject (RFC 2253), or "" when there is none. */
 int camqp_tls_peer_subject(camqp_tls_t *tls, char *buffer, size_t cap);
+/* Server: the host name the client asked for with SNI, or NULL. */
+const char *camqp_tls_requested_server_name(camqp_tls_t *tls);
 /* Negotiated version (e.g. "TLSv1.3") and cipher suite. */
 const char *camqp_tls_version(camqp_tls_t *tls);
 const char *camqp_tls_cipher(camqp_tls_t *tls);
