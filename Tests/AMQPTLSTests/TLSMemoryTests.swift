@@ -109,6 +109,32 @@ import Testing
         #expect(m.isFinished)
     }
 
+    /// After the handshake, a corrupted record ends TLS with `.protocolFailure` (the
+    /// record's authentication fails); nothing crashes, and both engines end.
+    @Test(arguments: [UInt64(11), 12, 13])
+    func corruptedRecordsEndTheConnection(seed: UInt64) throws {
+        let (cc, sc) = try Self.contexts()
+        let (ce, se) = Self.engines()
+        let pair = MemoryPair(
+            Machine(ce, session: try TLSSession(context: cc, serverName: "localhost")),
+            Machine(se, session: try TLSSession(context: sc)), maxChunk: 64 << 10, seed: seed)
+        var opened = false
+        pair.a.handler = { _, e in if case .remoteOpen = e { opened = true } }
+        try pair.run("open") { opened }
+        // A record from the client with one bit flipped somewhere in its body.
+        pair.a.machine.inner.close()
+        var record = [UInt8](repeating: 0, count: 4096)
+        let n = record.withUnsafeMutableBytes { pair.a.machine.produce(into: $0, now: pair.now) }
+        #expect(n > 5 && record[0] == 0x17)  // application data
+        var generator = SplitMix(seed: seed)
+        let at = 5 + Int(generator.next() % UInt64(n - 5))
+        record[at] ^= 1 << UInt8(generator.next() % 8)
+        pair.b.inbound += record[..<n]
+        try pair.run("the server gives up") { pair.b.machine.isFinished }
+        #expect(pair.b.machine.session?.failure?.code == .protocolFailure)
+        #expect(pair.b.machine.inner.state == .error)
+    }
+
     @Test func missingFilesAreConfigurationErrors() throws {
         let certs = try certificates()
         #expect(throws: TLSError.self) { try TLSContext(.client(trust: .file("/nonexistent/ca.pem"))) }
