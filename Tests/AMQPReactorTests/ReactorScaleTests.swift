@@ -286,8 +286,13 @@ extension ReactorTests {
                 connections with mirrored/compacting inbound rings: here \(peak.mirrored)/\(peak.compacting), listener \(report.mirrored)/\(report.compacting)
                 """
             print(summary)
-            #expect(peak.fds >= fdsBefore + count, "the reactor held a descriptor per connection")
-            #expect(fdsAfter == fdsBefore, "no descriptor leaked: \(summary)")
+            // The counts are the whole process's, and other suites run meanwhile: sockets,
+            // reactors and pipes of tests that were running when this one started may be
+            // closed by the time it ends (never the other way round for long). So the
+            // bounds allow for descriptors others release; a leak of one per connection
+            // (10,000) is still far outside them.
+            #expect(peak.fds >= count, "the reactor held a descriptor per connection")
+            #expect(fdsAfter <= fdsBefore + 16, "no descriptor leaked: \(summary)")
             #expect(ByteRing.mirroredRingCount == mirrorsBefore, "every mirrored ring was unmapped")
             // A leak of a ring (4 KiB) or of a connection record per connection would be
             // 40 MiB or more here; allocator slack stays far below the bound.
