@@ -80,6 +80,7 @@ public struct TLSConnection<Inner: SansIOConnection>: SansIOConnection {
         return used
     }
 
+    /// The inner machine's next event.
     public mutating func nextEvent() -> Inner.Event? { inner.nextEvent() }
 
     /// Writes the TLS header, then ciphertext OpenSSL has queued (handshake messages,
@@ -112,6 +113,8 @@ public struct TLSConnection<Inner: SansIOConnection>: SansIOConnection {
         return n
     }
 
+    /// True when there are header bytes, ciphertext, a handshake step or the inner
+    /// machine's output (once established) to write.
     public var hasPendingOutput: Bool {
         guard let s = session else { return inner.hasPendingOutput }
         if s.headerToSend > 0 || s.needsStep || s.pendingCiphertext > 0 { return true }
@@ -119,6 +122,7 @@ public struct TLSConnection<Inner: SansIOConnection>: SansIOConnection {
         return inner.hasPendingOutput || (inner.isFinished && !s.sentCloseNotify)
     }
 
+    /// The inner machine's deadline, or the handshake's if earlier.
     public var nextDeadline: EngineInstant? {
         guard let s = session, s.phase != .established, s.phase != .failed, let h = s.handshakeDeadline else {
             return inner.nextDeadline
@@ -126,6 +130,7 @@ public struct TLSConnection<Inner: SansIOConnection>: SansIOConnection {
         return inner.nextDeadline.map { min($0, h) } ?? h
     }
 
+    /// Fails a handshake past its deadline; runs the inner machine's due deadlines.
     public mutating func poll(now: EngineInstant) {
         if let s = session, s.phase != .established, s.phase != .failed, let h = s.handshakeDeadline, now >= h {
             s.fail(TLSError(
@@ -137,6 +142,8 @@ public struct TLSConnection<Inner: SansIOConnection>: SansIOConnection {
         if let due = inner.nextDeadline, due <= now { inner.poll(now: now) }
     }
 
+    /// True when the inner machine finished and close_notify went out, or TLS failed and
+    /// its alert went out.
     public var isFinished: Bool {
         guard let s = session else { return inner.isFinished }
         if s.pendingCiphertext > 0 || s.headerToSend > 0 { return false }
@@ -147,6 +154,8 @@ public struct TLSConnection<Inner: SansIOConnection>: SansIOConnection {
         }
     }
 
+    /// The socket ended: during the handshake that is a TLS failure of its own
+    /// (`.closedDuringHandshake`); afterwards the inner machine hears it as usual.
     public mutating func transportClosed(_ description: String) {
         guard let s = session else { return inner.transportClosed(description) }
         switch s.phase {
@@ -162,19 +171,25 @@ public struct TLSConnection<Inner: SansIOConnection>: SansIOConnection {
         }
     }
 
+    /// With TLS no minimum: ciphertext is taken as it comes, and the inner machine's
+    /// minimum applies to the decrypted ring.
     public var minimumInboundCapacity: Int { session == nil ? inner.minimumInboundCapacity : 0 }
 
+    /// The inner machine's minimum.
     public var minimumOutboundCapacity: Int {
         // A whole frame of `inner` per TLS write keeps records full; ciphertext that does
         // not fit waits in OpenSSL's buffer, so any size makes progress.
         inner.minimumOutboundCapacity
     }
 
+    /// True while decrypted bytes wait for the inner machine.
     public var hasUnparsedInput: Bool {
         guard let s = session else { return inner.hasUnparsedInput }
         return s.unparsedPlaintext > 0 || inner.hasUnparsedInput
     }
 
+    /// Releases the decrypted bytes the delivered events could borrow; true when input
+    /// waited for that room.
     public mutating func eventsDelivered() -> Bool {
         let innerWants = inner.eventsDelivered()
         guard let s = session else { return innerWants }
