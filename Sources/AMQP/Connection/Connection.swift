@@ -128,12 +128,13 @@ public final class Connection: Sendable {
     /// first, or a time-out error.
     public func waitUntilOpened(timeout: Duration = .seconds(30)) throws(AMQPClientError) {
         _ = try core.start()
+        // A final state alone does not end the wait: the driving thread reports ERROR
+        // before it stores the error that explains it, and a waiter woken in between
+        // reported a time-out instead of, say, the failed login. Every end we did not
+        // ask for stores an error.
         let opened = core.waitUntil(deadline(after: timeout)) {
-            // A final state arrives before the engine's `.closed` event that says why: wait
-            // for the error, or for the transport's end when there is none.
-            core.state.withLock {
-                $0.connectionState == .opened || $0.error != nil
-                    || ($0.connectionState.isFinal && ($0.binding?.isFinished ?? true))
+            core.state.withLock { s in
+                s.connectionState == .opened || s.error != nil || (s.connectionState.isFinal && (s.closing || s.destroyed))
             }
         }
         if let error = core.storedError { throw error }
