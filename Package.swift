@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "AMQPToolTests",
             dependencies: [
-                "AMQPTool", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPTLS", "AMQPPeer",
+                "AMQPTool", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPPeer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
