@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages swift-amqp needs on Debian 12, only those missing.
 #
-#   Tools/install-deps.sh            liburing-dev libssl-dev openssl python3-qpid-proton pkg-config
+#   Tools/install-deps.sh            liburing-dev python3-qpid-proton pkg-config
 #   Tools/install-deps.sh bench      ... plus linux-perf valgrind
 #
 # Idempotent: when everything is installed it runs no apt command at all.
@@ -16,11 +16,9 @@ usage() {
 
 # Why each package is needed:
 #   liburing-dev         CAMQPLinux links liburing (io_uring backend).
-#   libssl-dev           CAMQPTLS links OpenSSL 3 (TLS, amqps://).
-#   openssl              the TLS tests make their certificates with the openssl command.
 #   python3-qpid-proton  the reference AMQP 1.0 peer for interoperability tests.
 #   pkg-config           lets SwiftPM and scripts locate system libraries.
-packages=(liburing-dev libssl-dev openssl python3-qpid-proton pkg-config)
+packages=(liburing-dev python3-qpid-proton pkg-config)
 
 for extra in "$@"; do
     case "$extra" in
@@ -29,6 +27,11 @@ for extra in "$@"; do
         *) echo "install-deps.sh: unknown extra '$extra' (known: bench)" >&2; exit 2 ;;
     esac
 done
+
+# TLS (kept apart from the list above so other additions to it merge cleanly):
+#   libssl-dev           CAMQPTLS links OpenSSL 3 (amqps://, Docs/tls.md).
+#   openssl              the TLS tests make their certificates with the openssl command.
+packages+=(libssl-dev openssl)
 
 if ! command -v dpkg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
     echo "install-deps.sh: needs dpkg and apt-get (Debian 12); install by hand: ${packages[*]}" >&2

@@ -49,6 +49,8 @@ public final class EmbeddedPeer {
     let box: PeerBox
     /// The TLS listener's context, made once from `configuration.tls`.
     let tls: TLSContext?
+    /// SASL EXTERNAL is offered (first): client certificates are verified.
+    let offersExternal: Bool
 
     /// Starts listening on `configuration.address` on `reactor`.
     ///
@@ -58,6 +60,7 @@ public final class EmbeddedPeer {
         self.configuration = configuration
         self.reactor = reactor
         store = QueueStore(limits: configuration.limits)
+        authenticator = PeerAuthenticator(allowAnonymous: configuration.allowAnonymous, users: configuration.users)
         if let t = configuration.tls {
             do throws(TLSError) {
                 tls = try TLSContext(t)
@@ -67,11 +70,11 @@ public final class EmbeddedPeer {
         } else {
             tls = nil
         }
-        // EXTERNAL only where there can be a verified client certificate.
+        // EXTERNAL only where there can be a verified client certificate; the engine
+        // then authenticates it as the certificate's subject (the authenticator's
+        // default `authenticateExternal`).
         let certificates: Set<TLSConfiguration.Verification> = [.optionalClientCertificate, .requiredClientCertificate, .full, .chainOnly]
-        authenticator = PeerAuthenticator(
-            allowAnonymous: configuration.allowAnonymous, users: configuration.users,
-            allowExternal: configuration.tls.map { $0.role == .server && certificates.contains($0.verification) } ?? false)
+        offersExternal = configuration.tls.map { $0.role == .server && certificates.contains($0.verification) } ?? false
         // The closures need `self`, which is not ready before `address` is set: listen
         // through a box and fill it in afterwards.
         let box = PeerBox()
@@ -155,7 +158,7 @@ public final class EmbeddedPeer {
         var c = ConnectionConfiguration(role: .server, containerID: configuration.containerID)
         c.maxFrameSize = configuration.maxFrameSize
         c.idleTimeout = configuration.idleTimeout
-        c.sasl = .server(mechanisms: authenticator.mechanisms, authenticator: authenticator)
+        c.sasl = .server(mechanisms: (offersExternal ? ["EXTERNAL"] : []) + authenticator.mechanisms, authenticator: authenticator)
         c.trace = configuration.trace
         c.closeTimeout = 5_000
         // Sessions at once, so what clients pipeline behind BEGIN (Proton does) is kept;

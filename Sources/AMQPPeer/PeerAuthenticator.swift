@@ -1,17 +1,14 @@
 import AMQPCodec
 import AMQPEngine
 
-/// SASL for the peer: EXTERNAL on a TLS listener that verifies client certificates,
-/// ANONYMOUS when allowed, PLAIN against a user table.
+/// SASL for the peer: ANONYMOUS when allowed, PLAIN against a user table.
 struct PeerAuthenticator: SASLAuthenticator {
     let allowAnonymous: Bool
     let users: [String: String]
-    var allowExternal = false
 
     /// The mechanisms to offer, strongest first.
     var mechanisms: [Symbol] {
         var m: [Symbol] = []
-        if allowExternal { m.append("EXTERNAL") }
         if !users.isEmpty { m.append("PLAIN") }
         if allowAnonymous { m.append("ANONYMOUS") }
         return m

@@ -74,7 +74,7 @@ final class ConnectionCore: Sendable {
     /// Name resolution happens here, on the calling thread, so a slow DNS server never
     /// stalls the reactor (numeric hosts do not resolve at all).
     func start() throws(AMQPClientError) -> EngineBinding {
-        enum Step { case running(EngineBinding), connect(EngineBinding, ConnectionConfiguration, AMQPEndpoint, TLSSession?) }
+        enum Step { case running(EngineBinding), connect(EngineBinding, ConnectionConfiguration, AMQPEndpoint) }
         let step = try state.withLock { (s) throws(AMQPClientError) -> Step in
             if s.destroyed {
                 throw s.settings.errorPolicy.clientError("the connection was destroyed; create a new Connection")
@@ -104,13 +104,14 @@ final class ConnectionCore: Sendable {
             let b = EngineBinding(
                 core: self, generation: s.generation, policy: s.settings.errorPolicy,
                 tracer: FrameTraceLogger(settings: s.settings))
+            b.tlsSession = tls
             s.binding = b
-            return .connect(b, configuration, s.settings.endpoint, tls)
+            return .connect(b, configuration, s.settings.endpoint)
         }
         switch step {
         case .running(let b):
             return b
-        case .connect(let b, let configuration, let endpoint, let tls):
+        case .connect(let b, let configuration, let endpoint):
             let address: SocketAddress
             do throws(ReactorError) {
                 address = try SocketAddress.resolve(host: endpoint.host, port: endpoint.port)[0]
@@ -118,7 +119,7 @@ final class ConnectionCore: Sendable {
                 reactor.perform { _ in b.transportClosed(error) }
                 throw Self.transportError(error, policy: b.policy)
             }
-            reactor.perform { r in b.connect(r, to: address, configuration: configuration, tls: tls) }
+            reactor.perform { r in b.connect(r, to: address, configuration: configuration) }
             return b
         }
     }

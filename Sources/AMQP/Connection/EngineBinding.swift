@@ -17,8 +17,8 @@ final class EngineBinding: @unchecked Sendable {
 
     /// The reactor's id for the engine, once `connect` has run.
     var id: ConnectionID? = nil
-    /// The connection's TLS state, when it uses TLS: kept here so its failure can be read
-    /// after the reactor has let the connection go.
+    /// The connection's TLS state, when it uses TLS (set before `connect`): kept here so
+    /// its failure can be read after the reactor has let the connection go.
     var tlsSession: TLSSession? = nil
     var sessions: [SessionID: SessionCore] = [:]
     var senders: [LinkID: SenderCore] = [:]
@@ -35,16 +35,12 @@ final class EngineBinding: @unchecked Sendable {
 
     var isFinished: Bool { finished.load(ordering: .acquiring) }
 
-    /// Creates the engine, asks it to open, and connects it, over TLS when `tls` is given
-    /// (its session already made, naming the server).
-    func connect(
-        _ reactor: Reactor<ConnectionReactor.Machine>, to address: SocketAddress, configuration: ConnectionConfiguration,
-        tls: TLSSession?
-    ) {
+    /// Creates the engine, asks it to open, and connects it, over TLS when `tlsSession`
+    /// is set (made when the connection started, naming the server).
+    func connect(_ reactor: Reactor<ConnectionReactor.Machine>, to address: SocketAddress, configuration: ConnectionConfiguration) {
         var engine = ConnectionEngine(configuration: configuration)
         engine.open()
-        tlsSession = tls
-        let machine = tls.map { ConnectionReactor.Machine(engine, session: $0) } ?? ConnectionReactor.Machine(plaintext: engine)
+        let machine = tlsSession.map { ConnectionReactor.Machine(engine, session: $0) } ?? ConnectionReactor.Machine(plaintext: engine)
         do throws(ReactorError) {
             id = try reactor.connect(to: address, connection: machine) { [self] reactor, _, event in
                 handle(event, reactor: reactor)

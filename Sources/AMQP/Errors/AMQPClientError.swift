@@ -101,13 +101,13 @@ public struct AMQPClientError: Error, Sendable, CustomStringConvertible {
     public var redirect: RedirectInfo?
     /// Why `redirect` is nil for a redirect kind.
     public var redirectProblem: RedirectError?
+    /// What failed in TLS, when the connection's TLS layer ended it: an expired,
+    /// untrusted or wrong-host certificate, a peer without TLS, a failed handshake.
+    public var tls: TLSError?
     /// The CBS response's `status-code`, for `tokenAuthFailure`.
     public var statusCode: Int?
     /// The SASL outcome code, for `authentication`.
     public var saslCode: SASLCode?
-    /// What failed in TLS, when the connection's TLS layer ended it: an expired,
-    /// untrusted or wrong-host certificate, a peer without TLS, a failed handshake.
-    public var tls: TLSError?
 
     /// Creates an error. Its `action` is `.fail` until an `ErrorPolicy` classifies it.
     public init(
