@@ -156,7 +156,7 @@ extension TLSSession {
     func decrypt() -> Bool {
         if plain == nil {
             do {
-                plain = try ByteRing(minimumCapacity: plainCapacity)
+                plain = try ByteRing(minimumCapacity: plainCapacity, storage: plainStorage)
             } catch {
                 fail(TLSError(.protocolFailure, detail: "no memory for the decrypted bytes: \(error)"))
                 return false
@@ -202,14 +202,19 @@ extension TLSSession {
     /// The events that could borrow decrypted bytes were delivered: release them. True
     /// when input had been left waiting for room.
     func released() -> Bool {
-        if parsed > 0 {
+        let consumed = parsed > 0
+        if consumed {
             plain?.consume(parsed)
             parsed = 0
-            _ = plain?.reclaim()
         }
+        // Also when nothing was consumed: a compacting ring full of one partial frame
+        // that starts past the front must move it there, or the frame never completes.
+        let moved = plain?.reclaim() ?? false
         let stalled = inputStalled
         inputStalled = false
-        return stalled && phase == .established
+        // Offer again only when room was made, so a machine that takes nothing is not
+        // re-served on every tick.
+        return stalled && (consumed || moved) && phase == .established
     }
 
     // MARK: Output

@@ -1,5 +1,5 @@
 import AMQPEngine
-import AMQPReactor
+public import AMQPReactor
 import CAMQPTLS
 
 /// What the handshake established: for logs, and for SASL EXTERNAL (the peer's subject).
@@ -167,4 +167,7 @@ public final class TLSSession: @unchecked Sendable {
     var receivedAny = false
     /// The decrypted-bytes ring's size: a whole unit of the protocol above must fit.
     var plainCapacity = 64 << 10
+    /// The decrypted-bytes ring's storage (as the reactor's rings: mirrored while the
+    /// process's budget allows, compacting past it). Set before the first byte arrives.
+    public var plainStorage: ByteRing.StoragePreference = .automatic
 }
