@@ -238,6 +238,9 @@ extension Reactor.Record {
         case .connecting: return !events.isEmpty
         case .established:
             if !events.isEmpty || dirty || arrived || ioError != nil || peerClosed { return true }
+            // A layer (TLS) holding input until delivery frees room: deliver even when this
+            // serve made no events (the middle frames of a large message make none).
+            if machine.isWaitingForDelivery { return true }
             if readReady && !inbound.isFull { return true }
             if writeReady && !outbound.isEmpty { return true }
             // Produce ahead into the ring even while the socket is full, until the ring is

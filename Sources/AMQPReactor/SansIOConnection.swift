@@ -43,6 +43,11 @@ public protocol SansIOConnection {
     /// layer's decrypted bytes): the reactor then offers `receive` an empty buffer when
     /// the application changed the machine, even though it holds no unparsed bytes.
     var hasUnparsedInput: Bool { get }
+    /// True when input the machine holds waits only for `eventsDelivered` to make room
+    /// (a TLS layer's decrypted ring filled up): the reactor then delivers in the next
+    /// tick without waiting for new readiness. It must turn false once `eventsDelivered`
+    /// has run, unless the input made progress and filled the room again.
+    var isWaitingForDelivery: Bool { get }
     /// The events taken with `nextEvent` so far have been delivered: bytes they borrowed
     /// from buffers of the machine's own may be reused. (The reactor's own inbound bytes
     /// are released at the same moment.) Returns true when that made room for input the
@@ -65,6 +70,9 @@ extension SansIOConnection {
 
     /// Nothing of the machine's own is borrowed by its events.
     public mutating func eventsDelivered() -> Bool { false }
+
+    /// Machines without buffers of their own never wait for a delivery.
+    public var isWaitingForDelivery: Bool { false }
 }
 
 extension ConnectionEngine: SansIOConnection {

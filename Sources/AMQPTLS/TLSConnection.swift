@@ -188,6 +188,13 @@ public struct TLSConnection<Inner: SansIOConnection>: SansIOConnection {
         return s.unparsedPlaintext > 0 || inner.hasUnparsedInput
     }
 
+    /// True when decrypted bytes or ciphertext wait for room that only the delivery of
+    /// the events (releasing the decrypted ring) can make.
+    public var isWaitingForDelivery: Bool {
+        guard let s = session else { return inner.isWaitingForDelivery }
+        return s.inputStalled || inner.isWaitingForDelivery
+    }
+
     /// Releases the decrypted bytes the delivered events could borrow; true when input
     /// waited for that room.
     public mutating func eventsDelivered() -> Bool {

@@ -4,19 +4,21 @@ import Foundation
 import Testing
 
 /// Our TLS client (the public `Connection` over `amqps://`) against Qpid Proton's TLS
-/// listener (Tests/Interop/proton_tls_broker.py), on both backends.
+/// listener (Tests/Interop/proton_tls_broker.py), on both backends; the same without TLS
+/// for comparison.
 @Suite struct ProtonTLSBrokerTests {
     static let script = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Interop/proton_tls_broker.py")
 
     @Test(.enabled(if: PeerProtonTests.protonAvailable, "/usr/bin/python3 cannot import proton (python3-qpid-proton)"),
-          arguments: PeerTLSTests.backends)
-    func messagesThroughProtonOverTLS(backend: ReactorOptions.Backend) throws {
+          arguments: PeerTLSTests.backends, [true, false])
+    func messagesThroughProton(backend: ReactorOptions.Backend, tls: Bool) throws {
         let certs = try TestCertificates.shared.get()
         let portFile = certs.directory + "/proton-port-\(UUID().uuidString)"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = [Self.script.path, "--cert", certs.server.chain, "--key", certs.server.key, "--port-file", portFile, "--timeout", "60"]
+            + (tls ? [] : ["--plain"])
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -30,7 +32,7 @@ import Testing
         }
 
         let (connection, reactor) = try PeerTLSTests.connection(
-            "amqps://127.0.0.1:\(port!)", backend: backend, tls: .client(trust: .file(certs.caFile)))
+            "\(tls ? "amqps" : "amqp")://127.0.0.1:\(port!)", backend: backend, tls: tls ? .client(trust: .file(certs.caFile)) : nil)
         defer { reactor.shutdown() }
         defer { connection.destroy() }
         let session = try Session(connection: connection)
@@ -48,7 +50,7 @@ import Testing
                 if case .data(let sections) = m.message.body, let d = sections.first { got.append(d) }
             }
         }
-        #expect(got.count == 20)
+        #expect(got.count == 20, "\(got.map(\.count))")
         #expect(got.enumerated().allSatisfy { i, b in b == (i % 10 == 9 ? big : Array("proton \(i)".utf8)) })
     }
 }

@@ -26,8 +26,11 @@ class Broker(MessagingHandler):
         self.consumers = collections.defaultdict(list)
 
     def on_start(self, event):
-        event.container.ssl.server.set_credentials(self.args.cert, self.args.key, None)
-        self.acceptor = event.container.listen("amqps://127.0.0.1:%d" % self.port)
+        if self.args.plain:
+            self.acceptor = event.container.listen("amqp://127.0.0.1:%d" % self.port)
+        else:
+            event.container.ssl.server.set_credentials(self.args.cert, self.args.key, None)
+            self.acceptor = event.container.listen("amqps://127.0.0.1:%d" % self.port)
         event.container.schedule(self.args.timeout, self)
         # Written whole, then renamed: the reader never sees half a number.
         with open(self.args.port_file + ".tmp", "w") as f:
@@ -72,6 +75,7 @@ def main():
     parser.add_argument("--key", required=True)
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--plain", action="store_true", help="listen without TLS (amqp://), for comparison")
     args = parser.parse_args()
     # A free port: bound by the kernel, released, then listened on by Proton.
     s = socket.socket()
