@@ -38,6 +38,8 @@ final class TLSLog {
     var deliveredBytes = 0
     /// Deliveries whose payload was still a view into the decrypted bytes (zero-copy).
     var deliveredInPlace = 0
+    /// Deliveries whose bytes differ from the payload sent.
+    var corrupted = 0
     var sent = 0
     var isClosed: Bool { closed != nil }
 }
@@ -52,6 +54,8 @@ final class TLSHarness {
     var serverSessions: [TLSSession] = []
     var payload: [UInt8] = Array(repeating: 0x5A, count: 1000)
     var messages = 0
+    /// The client attaches a receiver and the listener sends (instead of the reverse).
+    var clientReceives = false
 
     init(backend: ReactorOptions.Backend) throws {
         var o = ReactorOptions()
@@ -122,13 +126,26 @@ final class TLSHarness {
         case .connection(.remoteOpen):
             l.remoteOpen = true
             guard messages > 0 else { return }
+            let receives = clientReceives
             r.withConnection(id) { m in
                 do {
                     let s = try m.inner.beginSession()
-                    _ = try m.inner.attachLink(session: s, .sender(name: "tls", to: "queue"))
+                    if receives {
+                        _ = try m.inner.attachLink(session: s, .receiver(name: "tls-in", from: "queue", credit: .prefetch(4)))
+                    } else {
+                        _ = try m.inner.attachLink(session: s, .sender(name: "tls", to: "queue"))
+                    }
                 } catch {
                     m.inner.close()
                 }
+            }
+        case .connection(.link(.delivery(let link, let d))):
+            l.delivered += 1
+            l.deliveredBytes += d.payload.count
+            if d.payload.withUnsafeBytes({ !$0.elementsEqual(payload) }) { l.corrupted += 1 }
+            r.withConnection(id) { m in
+                _ = try? m.inner.settle(link, delivery: d.id, state: .accepted)
+                if l.delivered == messages { m.inner.close() }
             }
         case .connection(.link(.credit(let link, let credit, _))) where credit > 0:
             r.withConnection(id) { m in
@@ -156,6 +173,14 @@ final class TLSHarness {
             l.deliveredBytes += d.payload.count
             if case .borrowed = d.payload { l.deliveredInPlace += 1 }
             r.withConnection(id) { try? $0.inner.settle(link, delivery: d.id, state: .accepted) }
+        case .connection(.link(.credit(let link, let credit, _))) where credit > 0 && clientReceives:
+            // The client's receiver gave credit: the listener's end of its link sends.
+            r.withConnection(id) { m in
+                while l.sent < messages && m.inner.sendable(on: link) > 0 {
+                    _ = try? m.inner.send(on: link, payload: payload)
+                    l.sent += 1
+                }
+            }
         default: break
         }
     }

@@ -60,6 +60,24 @@ import Testing
         #expect(h.serverLogs.first?.deliveredBytes == 8 * 200_000)
     }
 
+    /// The listener sends large messages to a TLS client with little credit: the middle
+    /// frames of each make no events, so the client's decrypted ring fills without any
+    /// (the reactor must deliver anyway, `isWaitingForDelivery`, to free it; the Proton
+    /// broker test is the one whose timing broke that before the fix).
+    @Test(arguments: tlsBackends)
+    func largeMessagesToATLSClient(backend: ReactorOptions.Backend) throws {
+        let h = try TLSHarness(backend: backend)
+        h.clientReceives = true
+        h.messages = 12
+        h.payload = (0..<180_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let address = try h.listen(tls: try serverContext(try certificates().server))
+        let id = try h.connect(to: address, tls: try clientContext())
+        try h.pump("12 large messages received", within: 20) { h.log(id).isClosed }
+        #expect(h.log(id).delivered == 12)
+        #expect(h.log(id).corrupted == 0)
+        #expect(h.log(id).closed! == nil)
+    }
+
     @Test(arguments: tlsBackends)
     func saslExternalAuthenticatesTheClientCertificate(backend: ReactorOptions.Backend) throws {
         let h = try TLSHarness(backend: backend)
