@@ -82,6 +82,7 @@ let package = Package(
         .target(
             name: "AMQPTool",
             dependencies: [
+                "AMQP",
                 "AMQPCodec",
                 "AMQPEngine",
                 "AMQPReactor",
@@ -135,11 +136,18 @@ let package = Package(
             dependencies: ["AMQPTLS", "AMQPReactor", "AMQPEngine", "AMQPCodec"],
             swiftSettings: strict
         ),
+        // The clients (SendClient, ReceiveClient), CBS over a live $cbs link, redirects
+        // and reconnects, against embedded peers over loopback.
+        .testTarget(
+            name: "AMQPClientTests",
+            dependencies: ["AMQP", "AMQPPeer", "AMQPReactor", "AMQPEngine", "AMQPCodec"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "CAMQPLinuxTests", dependencies: ["CAMQPLinux"], swiftSettings: strict),
         .testTarget(
             name: "AMQPToolTests",
             dependencies: [
-                "AMQPTool", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPPeer",
+                "AMQPTool", "AMQP", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPPeer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -59,7 +59,7 @@ public final class EmbeddedPeer {
     public init(configuration: PeerConfiguration = PeerConfiguration(), reactor: Reactor<EmbeddedPeer.Machine>) throws(ReactorError) {
         self.configuration = configuration
         self.reactor = reactor
-        store = QueueStore(limits: configuration.limits)
+        store = QueueStore(limits: configuration.limits, permanent: configuration.queues)
         authenticator = PeerAuthenticator(allowAnonymous: configuration.allowAnonymous, users: configuration.users)
         if let t = configuration.tls {
             do throws(TLSError) {
@@ -144,6 +144,12 @@ public final class EmbeddedPeer {
 
     /// Addresses with a queue.
     public var addresses: [String] { store.queues.keys.sorted() }
+
+    /// True when a client may use `address`: its queue exists, or queues are made on
+    /// demand (`PeerConfiguration.autoCreateQueues`), or it is the dead-letter address.
+    func knows(_ address: String) -> Bool {
+        configuration.autoCreateQueues || store.exists(address) || address == configuration.deadLetterAddress
+    }
 
     /// Bytes held: queued, and handed out but not settled.
     public var heldBytes: Int { store.heldBytes }

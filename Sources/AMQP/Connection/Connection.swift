@@ -29,7 +29,8 @@ public final class Connection: Sendable {
     }
 
     /// A connection with the reference constructor's parameters (see
-    /// `ConnectionSettings` for each), on `reactor`.
+    /// `ConnectionSettings` for each), on `reactor`. With `tokenAuthentication`, the
+    /// connection puts a CBS token on `$cbs` as it starts and keeps it fresh.
     public convenience init(
         hostname: String,
         sasl: SASLCredentials? = nil,
@@ -42,13 +43,15 @@ public final class Connection: Sendable {
         errorPolicy: ErrorPolicy = ErrorPolicy(),
         debug: Bool = false,
         encoding: String = "UTF-8",
+        tokenAuthentication: TokenAuthentication? = nil,
         reactor: ConnectionReactor = .shared
     ) throws(ConfigurationError) {
-        let settings = try ConnectionSettings(
+        var settings = try ConnectionSettings(
             hostname: hostname, sasl: sasl, containerID: containerID, maxFrameSize: maxFrameSize,
             channelMax: channelMax, idleTimeout: idleTimeout, properties: properties,
             remoteIdleTimeoutEmptyFrameSendRatio: remoteIdleTimeoutEmptyFrameSendRatio,
             errorPolicy: errorPolicy, debug: debug, encoding: encoding)
+        settings.tokenAuthentication = tokenAuthentication
         self.init(settings: settings, reactor: reactor)
     }
 

@@ -58,6 +58,9 @@ public struct ConnectionSettings: Sendable {
     public var remoteIdleTimeoutEmptyFrameSendRatio: Double
     /// Decides which errors are retried.
     public var errorPolicy: ErrorPolicy
+    /// CBS token authentication (put-token on `$cbs`), set up each time the connection
+    /// starts; `nil` (the default) for none. Not changed by a redirect.
+    public var tokenAuthentication: TokenAuthentication? = nil
     /// Trace every frame at info level, in the reference's style (`-> [OPEN]* {…}`).
     public var debug: Bool
     /// The encoding of text arguments. Always `UTF-8`: AMQP strings are UTF-8 on the

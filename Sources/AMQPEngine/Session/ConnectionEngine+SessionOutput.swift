@@ -71,6 +71,8 @@ extension ConnectionEngine {
                 guard case .done = r else { return r }
                 sessions.slots[s].pendingDisposition = nil
             }
+            // A connection the application is closing starts no new transfer.
+            guard closeRequested == nil else { return .done }
             let r = writeTransfers(session: s, into: &e, maxFrame: maxFrame)
             guard case .done = r else { return r }
             // Transfers may have queued FLOWs (a finished drain, a refreshed window).
