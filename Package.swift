@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "AMQPEngine", targets: ["AMQPEngine"]),
         .library(name: "AMQPTesting", targets: ["AMQPTesting"]),
         .library(name: "AMQPReactor", targets: ["AMQPReactor"]),
+        .library(name: "AMQPTLS", targets: ["AMQPTLS"]),
         .library(name: "AMQPPeer", targets: ["AMQPPeer"]),
         .library(name: "AMQPTool", targets: ["AMQPTool"]),
         .library(name: "AMQP", targets: ["AMQP"]),
@@ -41,7 +42,7 @@ let package = Package(
         // auth, frame tracing through swift-log.
         .target(
             name: "AMQP",
-            dependencies: ["AMQPReactor", "AMQPEngine", "AMQPCodec", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["AMQPReactor", "AMQPTLS", "AMQPEngine", "AMQPCodec", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // C shim over epoll, eventfd, timerfd and liburing.
@@ -56,12 +57,25 @@ let package = Package(
             dependencies: ["AMQPEngine", "AMQPCodec", "CAMQPLinux"],
             swiftSettings: strict
         ),
+        // C shim over OpenSSL 3 (libssl-dev): contexts, sessions on memory BIOs, the
+        // error queue, and the macros Swift cannot import.
+        .target(
+            name: "CAMQPTLS",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
+        // TLS as a sans-I/O layer the reactor drives like any machine: TLSConnection
+        // around ConnectionEngine (or any SansIOConnection).
+        .target(
+            name: "AMQPTLS",
+            dependencies: ["AMQPReactor", "AMQPEngine", "CAMQPTLS"],
+            swiftSettings: strict
+        ),
         // The embedded peer: a small broker on the engine's listening role and one
         // reactor (queues, at-least-once, SASL, $cbs, faults for tests). Its own target
         // so client tests and the tool use it without each other's dependencies.
         .target(
             name: "AMQPPeer",
-            dependencies: ["AMQPReactor", "AMQPEngine", "AMQPCodec"],
+            dependencies: ["AMQPReactor", "AMQPTLS", "AMQPEngine", "AMQPCodec"],
             swiftSettings: strict
         ),
         // What the `amqp` command does, as a library so tests can drive it in-process.
@@ -104,7 +118,7 @@ let package = Package(
         // broker made in the test from server-role engines on a reactor.
         .testTarget(
             name: "AMQPConnectionTests",
-            dependencies: ["AMQP", "AMQPReactor", "AMQPEngine", "AMQPCodec"],
+            dependencies: ["AMQP", "AMQPReactor", "AMQPTLS", "AMQPEngine", "AMQPCodec"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -114,7 +128,12 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPPeerTests",
-            dependencies: ["AMQPPeer", "AMQPReactor", "AMQPEngine", "AMQPCodec", "AMQP"],
+            dependencies: ["AMQPPeer", "AMQPReactor", "AMQPTLS", "AMQPEngine", "AMQPCodec", "AMQP"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AMQPTLSTests",
+            dependencies: ["AMQPTLS", "AMQPReactor", "AMQPEngine", "AMQPCodec"],
             swiftSettings: strict
         ),
         // The clients (SendClient, ReceiveClient), CBS over a live $cbs link, redirects

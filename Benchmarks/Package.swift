@@ -51,6 +51,18 @@ let package = Package(
             ],
             path: "Probes/ReactorProbe"
         ),
+        // Messages through TLSConnection in memory: directly joined engines, the
+        // plaintext wrapper and TLS side by side (Docs/tls.md).
+        .executableTarget(
+            name: "TLSProbe",
+            dependencies: [
+                .product(name: "AMQPTLS", package: amqp),
+                .product(name: "AMQPReactor", package: amqp),
+                .product(name: "AMQPEngine", package: amqp),
+                .product(name: "AMQPTool", package: amqp),
+            ],
+            path: "Probes/TLSProbe"
+        ),
         // Mirrored against compacting ByteRing storage (Docs/reactor.md).
         .executableTarget(
             name: "RingProbe",

@@ -38,6 +38,11 @@ for extra in "$@"; do
     esac
 done
 
+# TLS (kept apart from the list above so other additions to it merge cleanly):
+#   libssl-dev           CAMQPTLS links OpenSSL 3 (amqps://, Docs/tls.md).
+#   openssl              the TLS tests make their certificates with the openssl command.
+packages+=(libssl-dev openssl)
+
 if ! command -v dpkg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
     echo "install-deps.sh: needs dpkg and apt-get (Debian 12); install by hand: ${packages[*]}" >&2
     exit 1

@@ -2,6 +2,7 @@
 // come from the codec; re-exporting it spares users a second import.
 @_exported public import AMQPCodec
 public import AMQPEngine
+public import AMQPTLS
 
 /// A connection's state, with the reference client's numeric values, which its users
 /// rely on: START 0, HDR_RCVD 1, HDR_SENT 2, HDR_EXCH 3, OPEN_PIPE 4, OC_PIPE 5,
@@ -14,3 +15,10 @@ public typealias SASLCredentials = AMQPEngine.SASLCredentials
 
 /// Renders frames in uAMQP-C's trace style (`-> [OPEN]* {…}`); see `FrameTraceLogger`.
 public typealias FrameTraceFormatter = AMQPEngine.FrameTraceFormatter
+
+/// How a connection speaks TLS (`ConnectionSettings.tls`): trust, client certificate,
+/// verification, how TLS starts.
+public typealias TLSConfiguration = AMQPTLS.TLSConfiguration
+
+/// What failed in TLS (`AMQPClientError.tls`).
+public typealias TLSError = AMQPTLS.TLSError

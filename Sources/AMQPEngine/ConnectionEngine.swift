@@ -134,6 +134,15 @@ public struct ConnectionEngine {
         advance()
     }
 
+    /// Server: the identity the transport below established for the client (a TLS
+    /// layer's verified client certificate subject), which SASL EXTERNAL authenticates
+    /// as. Set it before the client's sasl-init arrives (a TLS layer does when its
+    /// handshake completes, before any AMQP byte can pass). With one, EXTERNAL is decided
+    /// by `SASLAuthenticator.authenticateExternal`; without, by `authenticate`.
+    public mutating func setExternalIdentity(_ identity: String?) {
+        saslServer?.externalIdentity = identity
+    }
+
     /// The next event, or `nil` when all have been drained.
     ///
     /// Inlinable (see `RingQueue`): an event's destruction then costs the caller a switch

@@ -55,9 +55,20 @@ public protocol SASLAuthenticator: Sendable {
     func authenticate(mechanism: Symbol, initialResponse: [UInt8]?, hostname: String?) -> SASLDecision
     /// Decides on a sasl-response to an earlier challenge.
     func respond(mechanism: Symbol, response: [UInt8]) -> SASLDecision
+    /// Decides on EXTERNAL: `identity` is what the transport verified (the TLS client
+    /// certificate's subject, RFC 2253), `authorizationID` what the client asked to act
+    /// as (empty: as itself). Only called when the transport established an identity;
+    /// otherwise EXTERNAL reaches `authenticate` like any other mechanism.
+    func authenticateExternal(identity: String, authorizationID: String, hostname: String?) -> SASLDecision
 }
 
 extension SASLAuthenticator {
     /// By default a mechanism has no second round: refuse.
     public func respond(mechanism: Symbol, response: [UInt8]) -> SASLDecision { .reject(.auth) }
+
+    /// By default the verified certificate is the identity: accepted when the client asks
+    /// to act as itself (an empty authorization id, or its own subject), refused otherwise.
+    public func authenticateExternal(identity: String, authorizationID: String, hostname: String?) -> SASLDecision {
+        authorizationID.isEmpty || authorizationID == identity ? .accept(identity: identity) : .reject(.auth)
+    }
 }

@@ -8,6 +8,9 @@ struct SASLServer {
     let maxRounds: Int
     private(set) var chosen: Symbol? = nil
     private(set) var rounds = 0
+    /// The identity the transport established (a verified TLS client certificate's
+    /// subject), which EXTERNAL authenticates as; `nil` without one.
+    var externalIdentity: String? = nil
 
     init(mechanisms: [Symbol], authenticator: any SASLAuthenticator, maxRounds: Int) {
         self.mechanisms = mechanisms
@@ -25,6 +28,14 @@ struct SASLServer {
                 return reject(.auth, "the client chose \(i.mechanism), which was not offered")
             }
             chosen = i.mechanism
+            if i.mechanism == "EXTERNAL", let identity = externalIdentity {
+                // The credentials are the transport's (RFC 4422 appendix A): the verified
+                // certificate, not the client's say-so. Without one, EXTERNAL goes to
+                // `authenticate` like any mechanism (which refuses it unless it knows the
+                // transport some other way).
+                let authzid = i.initialResponse.flatMap { String(validating: $0, as: UTF8.self) } ?? ""
+                return decide(authenticator.authenticateExternal(identity: identity, authorizationID: authzid, hostname: i.hostname))
+            }
             return decide(authenticator.authenticate(mechanism: i.mechanism, initialResponse: i.initialResponse, hostname: i.hostname))
         case .saslResponse(let r) where chosen != nil:
             return decide(authenticator.respond(mechanism: chosen!, response: r.response))

@@ -60,7 +60,7 @@ extension EmbeddedPeer {
             return nil
         }.sorted { $0.0.handle < $1.0.handle }
         for (link, presettled) in receivers where !connection.cbsReplies.isEmpty {
-            reactor.withConnection(connection.id) { engine in
+            reactor.withInner(connection.id) { engine in
                 var room = engine.sendable(on: link)
                 while room > 0, let m = connection.cbsReplies.popFirst() {
                     // Responses are not kept for redelivery: a client that loses one

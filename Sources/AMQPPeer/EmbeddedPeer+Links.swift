@@ -48,7 +48,7 @@ extension EmbeddedPeer {
         }
         if let address, let redirect = configuration.faults.linkRedirects[address] {
             let error = AMQPError(condition: .linkRedirect, description: "\(address) is at \(redirect)", info: redirect.info)
-            reactor.withConnection(connection.id) { $0.detachLink(link, error: error) }
+            reactor.withInner(connection.id) { $0.detachLink(link, error: error) }
             return
         }
         let kind: PeerLink.Kind
@@ -73,7 +73,7 @@ extension EmbeddedPeer {
         }
         let fault = address.flatMap { configuration.faults.linkErrors[$0] }
         connection.links[link] = PeerLink(kind: kind, fault: fault)
-        let accepted: Bool = reactor.withConnection(connection.id) { engine in
+        let accepted: Bool = reactor.withInner(connection.id) { engine in
             do {
                 try engine.acceptLink(link, configuration: c)
                 return true
@@ -98,7 +98,7 @@ extension EmbeddedPeer {
 
     func refuse(_ connection: PeerConnection, _ link: LinkID, _ condition: ErrorCondition, _ why: String) {
         let error = AMQPError(condition: condition, description: why)
-        reactor.withConnection(connection.id) { $0.detachLink(link, error: error) }
+        reactor.withInner(connection.id) { $0.detachLink(link, error: error) }
     }
 
     func dynamicAddress() -> String {
@@ -111,7 +111,7 @@ extension EmbeddedPeer {
         guard var l = connection.links[link], let fault = l.fault, !l.faulted else { return }
         l.faulted = true
         connection.links[link] = l
-        reactor.withConnection(connection.id) { $0.detachLink(link, error: fault.error) }
+        reactor.withInner(connection.id) { $0.detachLink(link, error: fault.error) }
     }
 
     /// Counts a message on a link and plays its fault when the count is reached.

@@ -37,7 +37,7 @@ extension EmbeddedPeer {
             return
         }
         if !settled {
-            reactor.withConnection(connection.id) { try? $0.settle(link, delivery: delivery, state: state) }
+            reactor.withInner(connection.id) { try? $0.settle(link, delivery: delivery, state: state) }
         }
         countMessage(connection, link: link)
         countMessage(connection)
@@ -71,7 +71,7 @@ extension EmbeddedPeer {
         }
         // Everything the queue could give this link is handed over: the engine gives back
         // the credit left once it is written.
-        if drain { reactor.withConnection(connection.id) { try? $0.completeDrain(on: link) } }
+        if drain { reactor.withInner(connection.id) { try? $0.completeDrain(on: link) } }
     }
 
     /// Hands the queue at `address` to its receivers, in turns, as far as their credit
@@ -96,7 +96,7 @@ extension EmbeddedPeer {
         guard let connection = connections[consumer.connection], !connection.dropping, let l = connection.links[consumer.link], !l.faulted,
             case .outbound(_, let presettled) = l.kind
         else { return 0 }
-        let sent: Int = reactor.withConnection(connection.id) { engine in
+        let sent: Int = reactor.withInner(connection.id) { engine in
             var sent = 0
             var room = Swift.min(atMost, engine.sendable(on: consumer.link))
             while room > 0, let m = store.take(address) {

@@ -1,6 +1,7 @@
 import AMQPCodec
 public import AMQPEngine
 public import AMQPReactor
+public import AMQPTLS
 
 /// A small AMQP 1.0 broker on one reactor, for tests, demos and benchmarks: the
 /// listening role of the engine with queues behind it.
@@ -20,10 +21,14 @@ public import AMQPReactor
 /// Everything runs on the reactor's thread; the peer may share its reactor with clients
 /// (tests drive both with one thread). Use `serve()` to run a reactor of its own.
 public final class EmbeddedPeer {
+    /// What its reactor drives: an engine, behind TLS on a TLS listener
+    /// (`PeerConfiguration.tls`), in plaintext otherwise.
+    public typealias Machine = TLSConnection<ConnectionEngine>
+
     /// The configuration it was made with.
     public let configuration: PeerConfiguration
     /// The reactor it runs on.
-    public let reactor: Reactor<ConnectionEngine>
+    public let reactor: Reactor<EmbeddedPeer.Machine>
     /// The address it listens on (with the port the kernel picked).
     public let address: SocketAddress
     /// Counters.
@@ -42,15 +47,34 @@ public final class EmbeddedPeer {
     var dynamicCounter = 0
     let authenticator: PeerAuthenticator
     let box: PeerBox
+    /// The TLS listener's context, made once from `configuration.tls`.
+    let tls: TLSContext?
+    /// SASL EXTERNAL is offered (first): client certificates are verified.
+    let offersExternal: Bool
 
     /// Starts listening on `configuration.address` on `reactor`.
     ///
-    /// - Throws: `ReactorError` when the address cannot be bound.
-    public init(configuration: PeerConfiguration = PeerConfiguration(), reactor: Reactor<ConnectionEngine>) throws(ReactorError) {
+    /// - Throws: `ReactorError` when the address cannot be bound, or (code
+    ///   `.invalidArgument`, operation `TLS`) when `configuration.tls` cannot be loaded.
+    public init(configuration: PeerConfiguration = PeerConfiguration(), reactor: Reactor<EmbeddedPeer.Machine>) throws(ReactorError) {
         self.configuration = configuration
         self.reactor = reactor
         store = QueueStore(limits: configuration.limits, permanent: configuration.queues)
         authenticator = PeerAuthenticator(allowAnonymous: configuration.allowAnonymous, users: configuration.users)
+        if let t = configuration.tls {
+            do throws(TLSError) {
+                tls = try TLSContext(t)
+            } catch {
+                throw ReactorError(.invalidArgument, operation: "TLS", detail: error.description)
+            }
+        } else {
+            tls = nil
+        }
+        // EXTERNAL only where there can be a verified client certificate; the engine
+        // then authenticates it as the certificate's subject (the authenticator's
+        // default `authenticateExternal`).
+        let certificates: Set<TLSConfiguration.Verification> = [.optionalClientCertificate, .requiredClientCertificate, .full, .chainOnly]
+        offersExternal = configuration.tls.map { $0.role == .server && certificates.contains($0.verification) } ?? false
         // The closures need `self`, which is not ready before `address` is set: listen
         // through a box and fill it in afterwards.
         let box = PeerBox()
@@ -77,7 +101,7 @@ public final class EmbeddedPeer {
         _ configuration: PeerConfiguration, drainTime: Duration = .seconds(2),
         ready: (EmbeddedPeer) -> Void
     ) throws(ReactorError) {
-        let reactor = try Reactor<ConnectionEngine>(options: configuration.reactor)
+        let reactor = try Reactor<EmbeddedPeer.Machine>(options: configuration.reactor)
         let peer = try EmbeddedPeer(configuration: configuration, reactor: reactor)
         ready(peer)
         try reactor.run()
@@ -105,7 +129,7 @@ public final class EmbeddedPeer {
         listener = nil
         let goodbye = AMQPError(condition: .connectionForced, description: "the peer is shutting down")
         for id in connections.keys {
-            reactor.withConnection(id) { $0.close(error: goodbye) }
+            reactor.withInner(id) { $0.close(error: goodbye) }
         }
     }
 
@@ -132,7 +156,7 @@ public final class EmbeddedPeer {
 
     // MARK: Connections
 
-    func makeEngine() -> ConnectionEngine? {
+    func makeEngine() -> Machine? {
         guard connections.count < configuration.limits.maxConnections else {
             statistics.connectionsRefused += 1
             return nil
@@ -140,7 +164,7 @@ public final class EmbeddedPeer {
         var c = ConnectionConfiguration(role: .server, containerID: configuration.containerID)
         c.maxFrameSize = configuration.maxFrameSize
         c.idleTimeout = configuration.idleTimeout
-        c.sasl = .server(mechanisms: authenticator.mechanisms, authenticator: authenticator)
+        c.sasl = .server(mechanisms: (offersExternal ? ["EXTERNAL"] : []) + authenticator.mechanisms, authenticator: authenticator)
         c.trace = configuration.trace
         c.closeTimeout = 5_000
         // Sessions at once, so what clients pipeline behind BEGIN (Proton does) is kept;
@@ -150,7 +174,13 @@ public final class EmbeddedPeer {
         c.autoAccept = policy
         var engine = ConnectionEngine(configuration: c)
         engine.open()
-        return engine
+        guard let tls else { return Machine(plaintext: engine) }
+        guard let session = try? TLSSession(context: tls) else {
+            statistics.connectionsRefused += 1
+            return nil
+        }
+        // The verified client certificate is who SASL EXTERNAL authenticates.
+        return Machine(engine, session: session) { engine, peer in engine.setExternalIdentity(peer.verifiedSubject) }
     }
 
     func receive(_ id: ConnectionID, _ event: ReactorEvent<ConnectionEvent>) {
@@ -176,10 +206,10 @@ public final class EmbeddedPeer {
             log?("\(id): opened by \(containerID)" + (hostname.map { " for \($0)" } ?? ""))
             if let redirect = configuration.faults.connectionRedirect {
                 let error = AMQPError(condition: .connectionRedirect, description: "go to \(redirect)", info: redirect.info)
-                reactor.withConnection(id) { $0.close(error: error) }
+                reactor.withInner(id) { $0.close(error: error) }
             }
         case .sessionRequested(let session):
-            reactor.withConnection(id) { try? $0.acceptSession(session) }
+            reactor.withInner(id) { try? $0.acceptSession(session) }
         case .linkRequested(let link, let attach):
             linkRequested(connection, link, attach)
         case .linkGone(let link):
@@ -240,7 +270,7 @@ public final class EmbeddedPeer {
         reactor.execute { [box] reactor in
             guard box.peer != nil else { return }
             switch mode {
-            case .close(let error): reactor.withConnection(id) { $0.close(error: error) }
+            case .close(let error): reactor.withInner(id) { $0.close(error: error) }
             case .abort: reactor.abort(id)
             }
         }

@@ -1,6 +1,7 @@
 public import AMQPCodec
 public import AMQPEngine
 public import AMQPReactor
+public import AMQPTLS
 
 /// Everything an `EmbeddedPeer` does, fixed before it starts: where it listens, who may
 /// log in, how much it holds, and the faults it plays for tests.
@@ -39,6 +40,12 @@ public struct PeerConfiguration: Sendable {
     public var reactor = ReactorOptions()
     /// Record frame traces (`EmbeddedPeer.log`).
     public var trace = false
+    /// Listen with TLS (a server configuration: certificate and key, and whether client
+    /// certificates are asked for). Every client must then use TLS, from the first byte
+    /// or after the AMQP TLS header; a plaintext client is answered with the TLS header
+    /// and closed. With client certificates verified, SASL EXTERNAL is offered and
+    /// authenticates as the certificate's subject.
+    public var tls: TLSConfiguration? = nil
 
     /// Creates the default configuration: 127.0.0.1 on a port the kernel picks, SASL
     /// ANONYMOUS, no faults.

@@ -121,7 +121,7 @@ extension Reactor {
     /// Hands the bytes the machine has not consumed yet to `receive`.
     func parse(_ record: Record, now: EngineInstant) {
         let unparsed = UnsafeRawBufferPointer(rebasing: record.inbound.readable[record.parsed...])
-        guard !unparsed.isEmpty else { return }
+        guard !unparsed.isEmpty || record.machine.hasUnparsedInput else { return }
         let used = record.machine.receive(unparsed, now: now)
         precondition(used >= 0 && used <= unparsed.count, "receive consumed \(used) of \(unparsed.count) bytes")
         record.parsed += used

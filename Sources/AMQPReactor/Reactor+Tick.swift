@@ -211,6 +211,8 @@ extension Reactor {
             record.inbound.consume(record.parsed)
             record.parsed = 0
         }
+        // A machine with buffers of its own (TLS) may have had to leave input waiting.
+        if record.machine.eventsDelivered() { record.dirty = true }
         // No view into the inbound ring exists now: the one safe moment to compact
         // (unless the kernel is writing into it).
         if !record.recvInFlight { record.inbound.reclaim() }
@@ -240,6 +242,9 @@ extension Reactor.Record {
         case .connecting: return !events.isEmpty
         case .established:
             if !events.isEmpty || dirty || arrived || ioError != nil || peerClosed { return true }
+            // A layer (TLS) holding input until delivery frees room: deliver even when this
+            // serve made no events (the middle frames of a large message make none).
+            if machine.isWaitingForDelivery { return true }
             if readReady && !inbound.isFull { return true }
             if writeReady && !outbound.isEmpty { return true }
             // Produce ahead into the ring even while the socket is full, until the ring is

@@ -39,6 +39,20 @@ public protocol SansIOConnection {
     /// `ReactorOptions.maximumOutboundCapacity`, as soon as the value rises; it may
     /// change at any time (it is read on every serve).
     var minimumOutboundCapacity: Int { get }
+    /// True when the machine holds input of its own that it has not finished with (a TLS
+    /// layer's decrypted bytes): the reactor then offers `receive` an empty buffer when
+    /// the application changed the machine, even though it holds no unparsed bytes.
+    var hasUnparsedInput: Bool { get }
+    /// True when input the machine holds waits only for `eventsDelivered` to make room
+    /// (a TLS layer's decrypted ring filled up): the reactor then delivers in the next
+    /// tick without waiting for new readiness. It must turn false once `eventsDelivered`
+    /// has run, unless the input made progress and filled the room again.
+    var isWaitingForDelivery: Bool { get }
+    /// The events taken with `nextEvent` so far have been delivered: bytes they borrowed
+    /// from buffers of the machine's own may be reused. (The reactor's own inbound bytes
+    /// are released at the same moment.) Returns true when that made room for input the
+    /// machine had to leave waiting; the reactor then offers `receive` again.
+    mutating func eventsDelivered() -> Bool
 }
 
 extension SansIOConnection {
@@ -50,6 +64,15 @@ extension SansIOConnection {
 
     /// No minimum: the reactor's configured ring size.
     public var minimumOutboundCapacity: Int { 0 }
+
+    /// Machines that parse in place from the reactor's ring buffer nothing of their own.
+    public var hasUnparsedInput: Bool { false }
+
+    /// Nothing of the machine's own is borrowed by its events.
+    public mutating func eventsDelivered() -> Bool { false }
+
+    /// Machines without buffers of their own never wait for a delivery.
+    public var isWaitingForDelivery: Bool { false }
 }
 
 extension ConnectionEngine: SansIOConnection {

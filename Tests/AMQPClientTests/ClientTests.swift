@@ -95,7 +95,7 @@ import Testing
 
     @Test func targetMustNameAnAddress() {
         #expect(throws: ConfigurationError.self) { try SendClient(target: "amqp://127.0.0.1:5672") }
-        #expect(throws: ConfigurationError.self) { try ReceiveClient(source: "amqps://example.com/q") }
+        #expect(throws: ConfigurationError.self) { try ReceiveClient(source: "amqps://example.com") }
         do {
             _ = try SendClient(target: "127.0.0.1:5672")
         } catch {

@@ -173,7 +173,7 @@ final class EmbeddedPeerHost: Sendable {
 
     /// Serves `configuration` on a new thread until the returned handle's `stop()`;
     /// returns the bound address once it listens (at most 10 s).
-    static func serve(_ configuration: PeerConfiguration) -> Result<(SocketAddress, ReactorHandle<ConnectionEngine>), InteropSetupError> {
+    static func serve(_ configuration: PeerConfiguration) -> Result<(SocketAddress, ReactorHandle<EmbeddedPeer.Machine>), InteropSetupError> {
         let ready = DispatchSemaphore(value: 0)
         let box = ServeBox()
         let thread = Thread {
@@ -198,11 +198,11 @@ final class EmbeddedPeerHost: Sendable {
 /// Hands the serving thread's result to the caller.
 private final class ServeBox: @unchecked Sendable {
     private let lock = NSLock()
-    private var value: Result<(SocketAddress, ReactorHandle<ConnectionEngine>), InteropSetupError>?
-    func set(_ v: Result<(SocketAddress, ReactorHandle<ConnectionEngine>), InteropSetupError>) {
+    private var value: Result<(SocketAddress, ReactorHandle<EmbeddedPeer.Machine>), InteropSetupError>?
+    func set(_ v: Result<(SocketAddress, ReactorHandle<EmbeddedPeer.Machine>), InteropSetupError>) {
         lock.withLock { value = v }
     }
-    var result: Result<(SocketAddress, ReactorHandle<ConnectionEngine>), InteropSetupError>? { lock.withLock { value } }
+    var result: Result<(SocketAddress, ReactorHandle<EmbeddedPeer.Machine>), InteropSetupError>? { lock.withLock { value } }
 }
 
 /// A service could not be set up for a case.

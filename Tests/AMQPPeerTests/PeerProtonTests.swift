@@ -40,6 +40,23 @@ import Testing
         return (process.terminationStatus, out, err)
     }
 
+    /// Proton's client TLS (OpenSSL under Proton-C) against the peer's TLS listener.
+    @Test(.enabled(if: protonAvailable, "/usr/bin/python3 cannot import proton (python3-qpid-proton)"))
+    func protonOverTLS() throws {
+        let certs = try TestCertificates.shared.get()
+        let bed = try PeerTestBed { c in
+            c.tls = .server(certificate: .init(chainFile: certs.server.chain, keyFile: certs.server.key))
+        }
+        let run = try runProton(bed, [
+            "--url", "amqps://127.0.0.1:\(bed.peer.address.port)", "--ca", certs.caFile,
+            "--count", "300", "--credit", "50", "--big-every", "100", "--big-size", "100000",
+        ])
+        #expect(run.status == 0, "\(run.summary) \(run.stderr)")
+        #expect(run.summary.contains(#""ok": true"#))
+        try bed.pump("the peer sees the client go") { bed.peer.connectionCount == 0 }
+        #expect(bed.peer.depth(of: "q") == 0)
+    }
+
     @Test(.enabled(if: protonAvailable, "/usr/bin/python3 cannot import proton (python3-qpid-proton)"))
     func protonSendsAndReceivesThroughThePeer() throws {
         let bed = try PeerTestBed()

@@ -120,7 +120,7 @@ import Testing
         let first = try client.receiver(from: "q", name: "first", credit: .prefetch(10))
         try bed.pump("five, unsettled") { client.received(first).count == 5 }
         #expect(bed.peer.depth(of: "q") == 0)
-        client.bed.reactor.withConnection(client.id) { $0.detachLink(first) }
+        client.bed.reactor.withInner(client.id) { $0.detachLink(first) }
         try bed.pump("returned") { bed.peer.depth(of: "q") == 5 }
         client.autoSettle = .accepted
         let second = try client.receiver(from: "q", name: "second")

@@ -2,6 +2,7 @@ import AMQPCodec
 import AMQPEngine
 import AMQPPeer
 import AMQPReactor
+import AMQPTLS
 import Glibc
 import Testing
 
@@ -21,7 +22,7 @@ func secondsNow() -> Double {
 /// An embedded peer and clients on one reactor, driven by the test's thread: every
 /// step is the test's own, so nothing races.
 final class PeerTestBed {
-    let reactor: Reactor<ConnectionEngine>
+    let reactor: Reactor<EmbeddedPeer.Machine>
     let peer: EmbeddedPeer
     var peerLog: [String] = []
 
@@ -45,7 +46,7 @@ final class PeerTestBed {
         var engine = ConnectionEngine(configuration: c)
         engine.open()
         let client = TestClient(bed: self)
-        client.id = try reactor.connect(to: address ?? peer.address, connection: engine) { [client] _, _, event in
+        client.id = try reactor.connect(to: address ?? peer.address, connection: EmbeddedPeer.Machine(plaintext: engine)) { [client] _, _, event in
             client.record(event)
         }
         return client
@@ -127,7 +128,7 @@ final class TestClient {
                 case .delivery(let link, let d):
                     deliveries[link, default: []].append(ReceivedDelivery(id: d.id, payload: d.payload.bytes, settled: d.settled))
                     if let state = autoSettle, !d.settled {
-                        bed.reactor.withConnection(id) { try? $0.settle(link, delivery: d.id, state: state) }
+                        bed.reactor.withInner(id) { try? $0.settle(link, delivery: d.id, state: state) }
                     }
                 case .outcomes(_, let handles, let state, let settled):
                     if settled { for handle in handles { outcomes[handle] = state } }
@@ -171,13 +172,13 @@ final class TestClient {
 
     /// Runs `body` with the engine; fails when the connection is gone.
     func engine<R>(_ body: (inout ConnectionEngine) throws(EngineError) -> R) throws -> R {
-        guard let r = try bed.reactor.withConnection(id, body) else { throw EngineError(.illegalState, "the connection is closed", origin: .local) }
+        guard let r = try bed.reactor.withInner(id, body) else { throw EngineError(.illegalState, "the connection is closed", origin: .local) }
         return r
     }
 
     /// Closes and waits for the socket to go.
     func close() throws {
-        bed.reactor.withConnection(id) { $0.close() }
+        bed.reactor.withInner(id) { $0.close() }
         try bed.pump("connection closed") { isClosed }
     }
 

@@ -89,10 +89,28 @@ struct ConnectionSettingsTests {
         #expect(e?.description.contains("AMQP strings are UTF-8") == true)
     }
 
-    @Test func amqpsSaysTLSIsNotAvailableYet() {
-        let e = settingsError { () throws(ConfigurationError) in try ConnectionSettings(hostname: "amqps://ns.servicebus.windows.net") }
-        #expect(e?.code == .tlsUnavailable)
-        #expect(e?.description == "hostname: amqps://ns.servicebus.windows.net:5671 asks for AMQP over TLS, and TLS is not available yet: use amqp:// (port 5672), or a TLS-terminating proxy in front of the broker")
+    @Test func amqpsMeansVerifiedTLSOnPort5671() throws {
+        let s = try ConnectionSettings(hostname: "amqps://ns.servicebus.windows.net")
+        #expect(s.endpoint.port == 5671)
+        let tls = try #require(s.effectiveTLS)
+        #expect(tls.role == .client)
+        #expect(tls.verification == .full)
+        #expect(tls.trust == .system)
+        #expect(tls.serverName == "ns.servicebus.windows.net")
+        #expect(try ConnectionSettings(hostname: "amqp://h").effectiveTLS == nil)
+        // An explicit configuration wins, also over amqp:// (the AMQP TLS header on 5672).
+        var header = TLSConfiguration.client(trust: .file("/ca.pem"))
+        header.start = .afterProtocolHeader
+        let explicit = try ConnectionSettings(hostname: "amqp://h", tls: header)
+        #expect(explicit.effectiveTLS?.start == .afterProtocolHeader)
+        #expect(explicit.effectiveTLS?.serverName == "h")
+    }
+
+    @Test func aServerTLSConfigurationIsRefused() {
+        let server = TLSConfiguration.server(certificate: .init(chainFile: "s.pem", keyFile: "s.key"))
+        let e = settingsError { () throws(ConfigurationError) in try ConnectionSettings(hostname: "amqps://h", tls: server) }
+        #expect(e?.code == .invalidTLS)
+        #expect(e?.setting == "tls")
     }
 
     @Test func propertyKeysMustBeASCIISymbols() {

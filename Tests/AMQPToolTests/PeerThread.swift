@@ -12,7 +12,7 @@ final class PeerThread: @unchecked Sendable {
     // @unchecked: `peer` is touched only by jobs on the peer's own thread; the rest is
     // set before `init` returns and never changed.
     let port: UInt16
-    private let handle: ReactorHandle<ConnectionEngine>
+    private let handle: ReactorHandle<EmbeddedPeer.Machine>
     private let finished = DispatchSemaphore(value: 0)
     private var peer: EmbeddedPeer?
 

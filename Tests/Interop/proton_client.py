@@ -11,6 +11,10 @@ listening role meets an independent client. It:
    (it must come back exactly once more), checks the order and content of the rest and
    accepts everything.
 
+With `--ca FILE` (and an amqps:// URL) the client speaks TLS, trusting only that CA and
+verifying the chain (Proton checks names against DNS entries only, and the tests connect
+to 127.0.0.1).
+
 A summary is printed to standard output as one JSON object; the exit status is 0 only
 when everything matched. `--timeout` bounds the whole run. Run with Debian's
 /usr/bin/python3 (python3-qpid-proton).
@@ -19,7 +23,7 @@ import argparse
 import json
 import sys
 
-from proton import Message
+from proton import Message, SSLDomain
 from proton.handlers import MessagingHandler
 from proton.reactor import Container
 import signal
@@ -53,6 +57,11 @@ class Client(MessagingHandler):
         if self.args.user:
             kwargs = dict(user=self.args.user, password=self.args.password,
                           allowed_mechs="PLAIN", allow_insecure_mechs=True)
+        if self.args.ca:
+            domain = SSLDomain(SSLDomain.MODE_CLIENT)
+            domain.set_trusted_ca_db(self.args.ca)
+            domain.set_peer_authentication(SSLDomain.VERIFY_PEER)
+            kwargs["ssl_domain"] = domain
         # No reconnecting: a refused login must end the run, with its error.
         self.connection = event.container.connect(self.args.url, reconnect=False, **kwargs)
         self.sender = event.container.create_sender(self.connection, self.args.address)
@@ -133,6 +142,7 @@ def main():
     parser.add_argument("--user", default=None)
     parser.add_argument("--password", default=None)
     parser.add_argument("--timeout", type=float, default=20.0)
+    parser.add_argument("--ca", default=None, help="TLS: the CA file to trust (use with amqps://)")
     args = parser.parse_args()
     client = Client(args)
     Container(client).run()

@@ -24,6 +24,11 @@ public struct NodeURL: Sendable {
             }
             throw ValidationError("\(text.redactingPassword): \(error.code): \(error.detail)")
         }
+        // The library speaks TLS now (Docs/tls.md), but the commands have no options for
+        // a CA, a client certificate or EXTERNAL yet: refuse rather than half-support.
+        if settings.endpoint.scheme == .amqps {
+            throw ValidationError("\(text.redactingPassword): TLS (amqps) is not supported yet by the command; use amqp:// (port 5672) or a TLS-terminating proxy")
+        }
         guard text.contains("://") else {
             throw ValidationError("\(text.redactingPassword): expected a URL, amqp://[USER:PASSWORD@]HOST[:PORT]/ADDRESS")
         }

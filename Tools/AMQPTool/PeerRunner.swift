@@ -8,12 +8,12 @@ import Synchronization
 final class PeerRunner {
     /// Where it listens.
     let address: SocketAddress
-    private let handle: ReactorHandle<ConnectionEngine>
+    private let handle: ReactorHandle<EmbeddedPeer.Machine>
     private let thread: BenchThread
 
     private enum State: Sendable {
         case starting
-        case ready(SocketAddress, ReactorHandle<ConnectionEngine>)
+        case ready(SocketAddress, ReactorHandle<EmbeddedPeer.Machine>)
         case failed(ReactorError)
     }
 
@@ -21,7 +21,7 @@ final class PeerRunner {
         let state = Mutex<State>(.starting)
     }
 
-    private init(address: SocketAddress, handle: ReactorHandle<ConnectionEngine>, thread: BenchThread) {
+    private init(address: SocketAddress, handle: ReactorHandle<EmbeddedPeer.Machine>, thread: BenchThread) {
         self.address = address
         self.handle = handle
         self.thread = thread

@@ -1,5 +1,6 @@
 public import AMQPEngine
 import AMQPReactor
+import AMQPTLS
 
 /// One transition of a connection's state (`Connection.onStateChange`,
 /// `Connection.stateTransitions()`). Every transition is reported, repeats included, as
@@ -33,6 +34,9 @@ final class ConnectionCore: Sendable {
     /// Wakes threads blocked in `waitUntil`.
     let changes = ChangeSignal()
     let state: Locked<State>
+    /// The TLS context last made, kept for the next start (loading a trust store takes
+    /// milliseconds) as long as the configuration stays the same.
+    private let tlsContext = Locked<TLSContext?>(nil)
 
     struct State {
         var settings: ConnectionSettings
@@ -88,12 +92,21 @@ final class ConnectionCore: Sendable {
             if let setupError = reactor.setupError {
                 throw Self.transportError(setupError, policy: s.settings.errorPolicy)
             }
+            var tls: TLSSession? = nil
+            if let t = s.settings.effectiveTLS {
+                do throws(TLSError) {
+                    tls = try TLSSession(context: try context(for: t))
+                } catch {
+                    throw s.settings.errorPolicy.configurationError(ConfigurationError(.invalidTLS, setting: "tls", detail: error.description))
+                }
+            }
             s.generation &+= 1
             s.closing = false
             s.closeReceived = false
             let b = EngineBinding(
                 core: self, generation: s.generation, policy: s.settings.errorPolicy,
                 tracer: FrameTraceLogger(settings: s.settings))
+            b.tlsSession = tls
             s.binding = b
             // A new engine needs its own CBS session; the old one (if any) went with
             // its engine (destroy and redirect stop it).
@@ -117,6 +130,25 @@ final class ConnectionCore: Sendable {
             cbs?.start(on: b)
             return b
         }
+    }
+
+    /// A context for `configuration`, reused while it does not change.
+    private func context(for configuration: TLSConfiguration) throws(TLSError) -> TLSContext {
+        if let c = tlsContext.withLock({ $0 }), c.configuration == configuration { return c }
+        let c = try TLSContext(configuration)
+        tlsContext.withLock { $0 = c }
+        return c
+    }
+
+    /// `error` with what TLS reported, if TLS ended the connection. Certificates,
+    /// plaintext peers and refused headers do not fix themselves: those are not retried.
+    static func withTLS(_ error: AMQPClientError, _ b: EngineBinding) -> AMQPClientError {
+        guard let failure = b.tlsSession?.failure else { return error }
+        var e = error
+        e.tls = failure
+        let transient: Set<TLSError.Code> = [.handshakeTimedOut, .closedDuringHandshake, .protocolFailure]
+        if !transient.contains(failure.code) { e.action = .fail }
+        return e
     }
 
     static func transportError(_ error: ReactorError, policy: ErrorPolicy) -> AMQPClientError {
@@ -174,7 +206,7 @@ final class ConnectionCore: Sendable {
         ifCurrent(b) { s in
             guard !s.closing, s.error == nil else { return }
             if let error {
-                s.error = s.settings.errorPolicy.connectionError(error)
+                s.error = Self.withTLS(s.settings.errorPolicy.connectionError(error), b)
             } else {
                 // A CLOSE without an error still ends the connection under the
                 // application: surface it (the reference's "unexpected error state",
@@ -189,7 +221,7 @@ final class ConnectionCore: Sendable {
         let transition = ifCurrent(b) { s -> (ConnectionStateTransition, [@Sendable (ConnectionStateTransition) -> Void], [AsyncStream<ConnectionStateTransition>.Continuation])? in
             if !s.closing && s.error == nil {
                 if let error {
-                    s.error = Self.transportError(error, policy: s.settings.errorPolicy)
+                    s.error = Self.withTLS(Self.transportError(error, policy: s.settings.errorPolicy), b)
                 } else if !s.connectionState.isFinal {
                     s.error = Self.transportError(
                         ReactorError(.endOfStream, operation: "recv", detail: "the transport closed before the connection ended"),

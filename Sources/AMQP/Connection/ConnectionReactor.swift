@@ -1,5 +1,6 @@
 public import AMQPEngine
 public import AMQPReactor
+public import AMQPTLS
 import Synchronization
 
 /// The reactor that carries connections, and who drives it.
@@ -19,6 +20,11 @@ import Synchronization
 /// deliveries) run on the thread driving the reactor at that moment: keep them short and
 /// never block in them.
 public final class ConnectionReactor: @unchecked Sendable {
+    /// What the reactor drives for each connection: the engine, behind TLS when the
+    /// connection uses it (`TLSConnection(plaintext:)` otherwise), so one reactor carries
+    /// `amqp://` and `amqps://` connections alike.
+    public typealias Machine = TLSConnection<ConnectionEngine>
+
     /// Who drives the reactor.
     public enum Driving: Hashable, Sendable {
         /// A thread of the reactor's own, started lazily.
@@ -36,9 +42,9 @@ public final class ConnectionReactor: @unchecked Sendable {
 
     // Every field below is either immutable, atomic, or guarded by `driveLock`; the
     // `Reactor` itself is touched only by the thread driving it (see `isDriving`).
-    let reactor: Reactor<ConnectionEngine>?
+    let reactor: Reactor<ConnectionReactor.Machine>?
     let setupError: ReactorError?
-    private let handle: ReactorHandle<ConnectionEngine>?
+    private let handle: ReactorHandle<ConnectionReactor.Machine>?
     private let isShared: Bool
     /// The thread driving the reactor right now, 0 when none.
     private let driver = Atomic<UInt>(0)
@@ -58,7 +64,7 @@ public final class ConnectionReactor: @unchecked Sendable {
     public init(driving: Driving = .ownThread, options: ReactorOptions = ReactorOptions()) throws(ReactorError) {
         var o = options
         if driving == .ownThread { o.uringSingleIssuer = false }
-        let reactor = try Reactor<ConnectionEngine>(options: o)
+        let reactor = try Reactor<ConnectionReactor.Machine>(options: o)
         self.driving = driving
         self.reactor = reactor
         self.handle = reactor.handle
@@ -74,7 +80,7 @@ public final class ConnectionReactor: @unchecked Sendable {
         driving = .ownThread
         isShared = true
         do throws(ReactorError) {
-            let reactor = try Reactor<ConnectionEngine>(options: o)
+            let reactor = try Reactor<ConnectionReactor.Machine>(options: o)
             self.reactor = reactor
             handle = reactor.handle
             setupError = nil
@@ -114,7 +120,7 @@ public final class ConnectionReactor: @unchecked Sendable {
     /// the driving thread; otherwise on the reactor's own thread, waiting for it. Use it
     /// to listen, or to connect engines of your own, on the same reactor (tests do).
     public func withReactor<R: Sendable, E: Error>(
-        _ body: @escaping @Sendable (Reactor<ConnectionEngine>) throws(E) -> R
+        _ body: @escaping @Sendable (Reactor<ConnectionReactor.Machine>) throws(E) -> R
     ) throws(E) -> R {
         guard let reactor else { preconditionFailure("the reactor could not be created: \(setupError!)") }
         if isDriving { return try body(reactor) }
@@ -154,7 +160,7 @@ public final class ConnectionReactor: @unchecked Sendable {
     /// reentrantly, from a callback), queued to the reactor's thread otherwise. Jobs from
     /// one thread run in the order given. False when the reactor could not be created.
     @discardableResult
-    func perform(_ job: @escaping Reactor<ConnectionEngine>.Job) -> Bool {
+    func perform(_ job: @escaping Reactor<ConnectionReactor.Machine>.Job) -> Bool {
         guard let reactor, let handle else { return false }
         switch driving {
         case .manual:
@@ -169,7 +175,7 @@ public final class ConnectionReactor: @unchecked Sendable {
     }
 
     /// Manual: runs `body` as the driving thread (waiting for another driver to finish).
-    func drive<R, E: Error>(_ body: (Reactor<ConnectionEngine>) throws(E) -> R) throws(E) -> R {
+    func drive<R, E: Error>(_ body: (Reactor<ConnectionReactor.Machine>) throws(E) -> R) throws(E) -> R {
         let reactor = self.reactor!
         if isDriving { return try body(reactor) }
         if !driveLock.tryLock() {
@@ -192,7 +198,7 @@ public final class ConnectionReactor: @unchecked Sendable {
     /// Own thread: runs `job` on the reactor's thread and waits, at most until `deadline`,
     /// for the end of the tick it ran in (so what it asked for has been written). Returns
     /// at once when called on the reactor's thread, after running nothing.
-    func flush(until deadline: UInt64?, _ job: @escaping Reactor<ConnectionEngine>.Job) {
+    func flush(until deadline: UInt64?, _ job: @escaping Reactor<ConnectionReactor.Machine>.Job) {
         guard driving == .ownThread, !isDriving else { return }
         let ranIn = Atomic<UInt64>(0)
         let queued = perform { [self] r in

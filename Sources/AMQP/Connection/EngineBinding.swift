@@ -1,5 +1,6 @@
 import AMQPEngine
 import AMQPReactor
+import AMQPTLS
 import Synchronization
 
 /// One `ConnectionEngine` on the reactor, and the sessions and links opened on it, so
@@ -16,6 +17,9 @@ final class EngineBinding: @unchecked Sendable {
 
     /// The reactor's id for the engine, once `connect` has run.
     var id: ConnectionID? = nil
+    /// The connection's TLS state, when it uses TLS (set before `connect`): kept here so
+    /// its failure can be read after the reactor has let the connection go.
+    var tlsSession: TLSSession? = nil
     var sessions: [SessionID: SessionCore] = [:]
     var senders: [LinkID: SenderCore] = [:]
     var receivers: [LinkID: ReceiverCore] = [:]
@@ -31,12 +35,14 @@ final class EngineBinding: @unchecked Sendable {
 
     var isFinished: Bool { finished.load(ordering: .acquiring) }
 
-    /// Creates the engine, asks it to open, and connects it.
-    func connect(_ reactor: Reactor<ConnectionEngine>, to address: SocketAddress, configuration: ConnectionConfiguration) {
+    /// Creates the engine, asks it to open, and connects it, over TLS when `tlsSession`
+    /// is set (made when the connection started, naming the server).
+    func connect(_ reactor: Reactor<ConnectionReactor.Machine>, to address: SocketAddress, configuration: ConnectionConfiguration) {
         var engine = ConnectionEngine(configuration: configuration)
         engine.open()
+        let machine = tlsSession.map { ConnectionReactor.Machine(engine, session: $0) } ?? ConnectionReactor.Machine(plaintext: engine)
         do throws(ReactorError) {
-            id = try reactor.connect(to: address, connection: engine) { [self] reactor, _, event in
+            id = try reactor.connect(to: address, connection: machine) { [self] reactor, _, event in
                 handle(event, reactor: reactor)
                 core.changes.signal()
             }
@@ -48,14 +54,14 @@ final class EngineBinding: @unchecked Sendable {
     /// Runs `body` with the engine and lets the reactor write what it queued; `nil` when
     /// the engine is gone (or was never connected).
     func withEngine<R, E: Error>(
-        _ reactor: Reactor<ConnectionEngine>, _ body: (inout ConnectionEngine) throws(E) -> R
+        _ reactor: Reactor<ConnectionReactor.Machine>, _ body: (inout ConnectionEngine) throws(E) -> R
     ) throws(E) -> R? {
         guard let id, !isFinished else { return nil }
-        return try reactor.withConnection(id, body)
+        return try reactor.withConnection(id) { (m) throws(E) -> R in try body(&m.inner) }
     }
 
     /// Closes the socket at once (after a CLOSE that got no answer in time).
-    func abort(_ reactor: Reactor<ConnectionEngine>) {
+    func abort(_ reactor: Reactor<ConnectionReactor.Machine>) {
         guard let id, !isFinished else { return }
         reactor.abort(id)
     }

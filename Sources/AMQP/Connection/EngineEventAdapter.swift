@@ -10,7 +10,7 @@ import AMQPReactor
 // connection; borrowed payloads are valid only during the call.
 
 extension EngineBinding {
-    func handle(_ event: ReactorEvent<ConnectionEvent>, reactor: Reactor<ConnectionEngine>) {
+    func handle(_ event: ReactorEvent<ConnectionEvent>, reactor: Reactor<ConnectionReactor.Machine>) {
         switch event {
         case .connected:
             break
@@ -21,7 +21,7 @@ extension EngineBinding {
         }
     }
 
-    private func handle(_ event: ConnectionEvent, _ reactor: Reactor<ConnectionEngine>) {
+    private func handle(_ event: ConnectionEvent, _ reactor: Reactor<ConnectionReactor.Machine>) {
         switch event {
         case .stateChanged(let from, let to):
             core.stateChanged(self, from: from, to: to)
@@ -44,7 +44,7 @@ extension EngineBinding {
         }
     }
 
-    private func handle(_ event: SessionEvent, _ reactor: Reactor<ConnectionEngine>) {
+    private func handle(_ event: SessionEvent, _ reactor: Reactor<ConnectionReactor.Machine>) {
         switch event {
         case .remoteBegin(let id, _):
             // A client does not serve sessions the peer begins: refuse (BEGIN then END).
@@ -58,7 +58,7 @@ extension EngineBinding {
         }
     }
 
-    private func handle(_ event: LinkEvent, _ reactor: Reactor<ConnectionEngine>) {
+    private func handle(_ event: LinkEvent, _ reactor: Reactor<ConnectionReactor.Machine>) {
         switch event {
         case .remoteAttach(let id, _):
             _ = withEngine(reactor) {

@@ -1,4 +1,5 @@
 import AMQPEngine
+public import AMQPTLS
 
 /// An error from a connection, session, link, delivery or authentication: what happened,
 /// the AMQP error behind it, and what the error policy decided to do about it.
@@ -104,6 +105,9 @@ public struct AMQPClientError: Error, Sendable, CustomStringConvertible {
     public var redirect: RedirectInfo?
     /// Why `redirect` is nil for a redirect kind.
     public var redirectProblem: RedirectError?
+    /// What failed in TLS, when the connection's TLS layer ended it: an expired,
+    /// untrusted or wrong-host certificate, a peer without TLS, a failed handshake.
+    public var tls: TLSError?
     /// The CBS response's `status-code`, for `tokenAuthFailure`.
     public var statusCode: Int?
     /// The SASL outcome code, for `authentication`.

@@ -63,7 +63,7 @@ class LinkCore: @unchecked Sendable {
     func register(in binding: EngineBinding, as id: LinkID) {}
 
     /// Right after the ATTACH is queued (driving thread).
-    func didAttach(_ reactor: Reactor<ConnectionEngine>, binding: EngineBinding, id: LinkID) {}
+    func didAttach(_ reactor: Reactor<ConnectionReactor.Machine>, binding: EngineBinding, id: LinkID) {}
 
     /// Sends DETACH (closing the link); `ended` follows when the peer answers.
     func detach() {

@@ -47,7 +47,7 @@ final class ReceiverCore: LinkCore, @unchecked Sendable {
         binding.receivers[id] = self
     }
 
-    override func didAttach(_ reactor: Reactor<ConnectionEngine>, binding: EngineBinding, id: LinkID) {
+    override func didAttach(_ reactor: Reactor<ConnectionReactor.Machine>, binding: EngineBinding, id: LinkID) {
         topUp(reactor, binding: binding, id: id)
     }
 
@@ -56,7 +56,7 @@ final class ReceiverCore: LinkCore, @unchecked Sendable {
     /// A whole delivery arrived; `bytes` is valid only during this call.
     func delivered(
         number: DeliveryNumber, tag: DeliveryTag, settled: Bool, bytes: UnsafeRawBufferPointer,
-        reactor: Reactor<ConnectionEngine>, binding: EngineBinding
+        reactor: Reactor<ConnectionReactor.Machine>, binding: EngineBinding
     ) {
         guard let id else { return }
         let handler = shared.withLock { s -> BorrowedHandler? in
@@ -94,7 +94,7 @@ final class ReceiverCore: LinkCore, @unchecked Sendable {
     }
 
     private func settle(
-        _ reactor: Reactor<ConnectionEngine>, _ binding: EngineBinding, _ id: LinkID, _ number: DeliveryNumber, _ state: DeliveryState
+        _ reactor: Reactor<ConnectionReactor.Machine>, _ binding: EngineBinding, _ id: LinkID, _ number: DeliveryNumber, _ state: DeliveryState
     ) {
         _ = try? binding.withEngine(reactor) { (e) throws(EngineError) in try e.settle(id, delivery: number, state: state) }
     }
@@ -105,7 +105,7 @@ final class ReceiverCore: LinkCore, @unchecked Sendable {
     /// reactor parses a whole read, then delivers): they hold room in the buffer too.
     /// They are the difference between what we think the peer holds and what the engine
     /// knows it holds, and the grant leaves room for them.
-    private func topUp(_ reactor: Reactor<ConnectionEngine>, binding: EngineBinding, id: LinkID) {
+    private func topUp(_ reactor: Reactor<ConnectionReactor.Machine>, binding: EngineBinding, id: LinkID) {
         _ = binding.withEngine(reactor) { e in
             let held = e.credit(on: id) ?? 0
             let grant = shared.withLock { s -> UInt32? in

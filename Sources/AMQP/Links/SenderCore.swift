@@ -29,7 +29,7 @@ final class SenderCore: LinkCore, @unchecked Sendable {
         if !queued { completion(.failure(Self.notSent(policy.clientError("the reactor is not available")))) }
     }
 
-    private func start(_ payload: [UInt8], _ completion: @escaping SendCompletion, _ r: Reactor<ConnectionEngine>) {
+    private func start(_ payload: [UInt8], _ completion: @escaping SendCompletion, _ r: Reactor<ConnectionReactor.Machine>) {
         guard let b = binding, let id else {
             completion(.failure(Self.notSent(closedError ?? policy.clientError("the link did not attach"))))
             return
@@ -70,7 +70,7 @@ final class SenderCore: LinkCore, @unchecked Sendable {
 
     /// Deliveries the engine holds for this link that are not completely written yet:
     /// waiting for credit or for room in the outbound buffer (driving thread).
-    func unsent(_ r: Reactor<ConnectionEngine>) -> Int {
+    func unsent(_ r: Reactor<ConnectionReactor.Machine>) -> Int {
         guard let b = binding, let id else { return 0 }
         return b.withEngine(r) { $0.queuedDeliveries(on: id) } ?? 0
     }

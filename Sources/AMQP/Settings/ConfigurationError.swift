@@ -18,8 +18,11 @@ public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvert
         public static let invalidPort = Code("invalid port")
         /// The URL scheme is neither `amqp` nor `amqps`.
         public static let unsupportedScheme = Code("unsupported scheme")
-        /// `amqps://` (AMQP over TLS) was asked for; TLS is not available yet.
+        /// Raised by no release since TLS arrived; kept so code that names it compiles.
         public static let tlsUnavailable = Code("TLS is not available yet")
+        /// The TLS configuration cannot be used: a CA, certificate or key file is missing
+        /// or invalid, or the configuration is a server's.
+        public static let invalidTLS = Code("invalid TLS configuration")
         /// `maxFrameSize` is below AMQP's minimum of 512 bytes.
         public static let maxFrameSizeTooSmall = Code("max frame size too small")
         /// `remoteIdleTimeoutEmptyFrameSendRatio` is not in (0, 1].

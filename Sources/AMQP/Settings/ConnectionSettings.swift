@@ -1,4 +1,5 @@
 public import AMQPEngine
+public import AMQPTLS
 
 /// Everything a connection is created with: the reference constructor's parameters
 /// (`Connection(hostname, sasl, container_id, max_frame_size, channel_max, idle_timeout,
@@ -25,6 +26,13 @@ public struct ConnectionSettings: Sendable {
     /// The SASL credentials. The initializer's default is PLAIN with the URL's user and
     /// password when the URL has them, else ANONYMOUS (the reference's default).
     public var sasl: SASLCredentials
+    /// TLS for the connection. `nil` (the default): TLS exactly when the URL is
+    /// `amqps://`, with `TLSConfiguration.client()`: the system's trust store, the
+    /// server's certificate checked against the host connected to. Set it for a private
+    /// CA, a client certificate (SASL EXTERNAL), the AMQP TLS header (`start =
+    /// .afterProtocolHeader`, also on an `amqp://` URL), or, loudly,
+    /// `TLSConfiguration.insecureSkipVerification()`.
+    public var tls: TLSConfiguration?
     /// Run SASL before AMQP (the default). Turn off for brokers configured without SASL,
     /// which expect the AMQP protocol header at once.
     public var usesSASL: Bool = true
@@ -72,8 +80,7 @@ public struct ConnectionSettings: Sendable {
     ///
     /// - Parameters:
     ///   - hostname: `host`, `host:port`, or an `amqp://` (port 5672) or `amqps://` (port
-    ///     5671) URL, optionally with `user:password@`. `amqps` fails for now with
-    ///     `ConfigurationError.Code.tlsUnavailable`.
+    ///     5671, TLS) URL, optionally with `user:password@`.
     ///   - sasl: the credentials; `nil` picks PLAIN from the URL's user info, else
     ///     ANONYMOUS.
     ///   - containerID: `nil` or empty for a random UUID string.
@@ -85,6 +92,8 @@ public struct ConnectionSettings: Sendable {
     ///   - errorPolicy: which errors are retried.
     ///   - debug: trace frames at info level.
     ///   - encoding: must name UTF-8 (`UTF-8`, `utf8`, any case).
+    ///   - tls: TLS settings; `nil` for TLS only with `amqps://`, verified against the
+    ///     system's trust store.
     public init(
         hostname: String,
         sasl: SASLCredentials? = nil,
@@ -96,7 +105,8 @@ public struct ConnectionSettings: Sendable {
         remoteIdleTimeoutEmptyFrameSendRatio: Double = ConnectionSettings.defaultEmptyFrameSendRatio,
         errorPolicy: ErrorPolicy = ErrorPolicy(),
         debug: Bool = false,
-        encoding: String = "UTF-8"
+        encoding: String = "UTF-8",
+        tls: TLSConfiguration? = nil
     ) throws(ConfigurationError) {
         endpoint = try AMQPEndpoint(parsing: hostname)
         if let sasl {
@@ -119,8 +129,18 @@ public struct ConnectionSettings: Sendable {
         self.errorPolicy = errorPolicy
         self.debug = debug
         self.encoding = encoding
+        self.tls = tls
         try validate()
         self.encoding = "UTF-8"
+    }
+
+    /// The TLS configuration the connection uses: `tls`, or for `amqps://` without one
+    /// `TLSConfiguration.client()`; `nil` for plain TCP. Its server name, when unset, is
+    /// the host connected to.
+    public var effectiveTLS: TLSConfiguration? {
+        guard var t = tls ?? (endpoint.scheme == .amqps ? .client() : nil) else { return nil }
+        if t.serverName == nil { t.serverName = endpoint.host }
+        return t
     }
 
     /// The host name sent in OPEN and sasl-init.
@@ -128,10 +148,9 @@ public struct ConnectionSettings: Sendable {
 
     /// Checks every setting; throws the first problem found.
     public func validate() throws(ConfigurationError) {
-        if endpoint.scheme == .amqps {
+        if let tls, tls.role != .client {
             throw ConfigurationError(
-                .tlsUnavailable, setting: "hostname",
-                detail: "\(endpoint) asks for AMQP over TLS, and TLS is not available yet: use amqp:// (port 5672), or a TLS-terminating proxy in front of the broker")
+                .invalidTLS, setting: "tls", detail: "a server's TLS configuration was given to a client connection: use TLSConfiguration.client()")
         }
         guard !endpoint.host.isEmpty else {
             throw ConfigurationError(.invalidHostname, setting: "hostname", detail: "names no host")

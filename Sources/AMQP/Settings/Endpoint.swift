@@ -7,8 +7,7 @@
 ///   `amqps://` (port 5671). User and password are percent-decoded, and so is the path
 ///   when read as a node `address`.
 ///
-/// Parsing checks the form only; whether the scheme can be used now (TLS cannot yet) is
-/// decided by `ConnectionSettings`.
+/// Parsing checks the form only; `ConnectionSettings` turns `amqps` into TLS.
 public struct AMQPEndpoint: Hashable, Sendable, CustomStringConvertible {
     /// The transport.
     public struct Scheme: Hashable, Sendable, CustomStringConvertible {

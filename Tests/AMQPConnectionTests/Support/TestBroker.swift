@@ -38,7 +38,7 @@ final class TestBroker: Sendable {
                 accept: { _ in
                     var engine = ConnectionEngine(configuration: engineConfiguration)
                     engine.open()
-                    return engine
+                    return ConnectionReactor.Machine(plaintext: engine)
                 },
                 handler: { reactor, id, event in state.handle(reactor, id, event) })
             return r.address(of: id)!.port
@@ -106,7 +106,7 @@ final class BrokerState: Sendable {
 
     var connectionIDs: [ConnectionID] { locked.withLock { Array($0.live) } }
 
-    func handle(_ r: Reactor<ConnectionEngine>, _ id: ConnectionID, _ event: ReactorEvent<ConnectionEvent>) {
+    func handle(_ r: Reactor<ConnectionReactor.Machine>, _ id: ConnectionID, _ event: ReactorEvent<ConnectionEvent>) {
         switch event {
         case .connected:
             locked.withLock {
@@ -134,7 +134,7 @@ final class BrokerState: Sendable {
         }
     }
 
-    private func handle(_ r: Reactor<ConnectionEngine>, _ id: ConnectionID, _ event: ConnectionEvent) {
+    private func handle(_ r: Reactor<ConnectionReactor.Machine>, _ id: ConnectionID, _ event: ConnectionEvent) {
         switch event {
         case .remoteOpen:
             if let port = options.redirectToPort {
@@ -142,7 +142,7 @@ final class BrokerState: Sendable {
                     "hostname": .string("127.0.0.1"), "network-host": .string("127.0.0.1"), "port": .uint(UInt32(port)),
                 ]
                 r.withConnection(id) {
-                    $0.close(error: AMQPError(condition: .connectionRedirect, description: "go elsewhere", info: info))
+                    $0.inner.close(error: AMQPError(condition: .connectionRedirect, description: "go elsewhere", info: info))
                 }
             }
         case .closed(let error?):
@@ -169,7 +169,7 @@ final class BrokerState: Sendable {
         case .link(.delivery(let link, let delivery)):
             let bytes = delivery.payload.bytes
             let state = Self.requestedOutcome(bytes)
-            r.withConnection(id) { e in _ = try? e.settle(link, delivery: delivery.id, state: state) }
+            r.withConnection(id) { e in _ = try? e.inner.settle(link, delivery: delivery.id, state: state) }
             guard state == .accepted, let address = locked.withLock({ $0.links[Key(connection: id, link: link)]?.address }) else {
                 return
             }
@@ -214,18 +214,18 @@ final class BrokerState: Sendable {
     }
 
     /// Hands queued messages at `address` to its receivers while they have credit.
-    private func pump(_ r: Reactor<ConnectionEngine>, _ address: String) {
+    private func pump(_ r: Reactor<ConnectionReactor.Machine>, _ address: String) {
         let consumers = locked.withLock { $0.consumers[address] ?? [] }
         for key in consumers {
             while true {
-                let room = r.inspect(key.connection) { $0.sendable(on: key.link) } ?? 0
+                let room = r.inspect(key.connection) { $0.inner.sendable(on: key.link) } ?? 0
                 guard room > 0, let payload = locked.withLock({ t -> [UInt8]? in
                     guard var q = t.queues[address], !q.isEmpty else { return nil }
                     let p = q.removeFirst()
                     t.queues[address] = q
                     return p
                 }) else { break }
-                let handle = r.withConnection(key.connection) { e in try? e.send(on: key.link, payload: payload) } ?? nil
+                let handle = r.withConnection(key.connection) { e in try? e.inner.send(on: key.link, payload: payload) } ?? nil
                 locked.withLock { t in
                     if let handle {
                         t.inflight[key.connection, default: [:]][handle] = Inflight(address: address, payload: payload)
