@@ -29,6 +29,9 @@ export INTEROP_STATE
 # The interop suites run after the others, not alongside: tests that count the whole
 # process's descriptors and memory (the reactor's scale test) must run without them.
 INTEROP_TESTS := AMQPInteropTests\.
+# Tests that measure the whole process (resident memory, the mirrored-ring budget) and
+# use up its shared budgets run in a process of their own, after the others.
+ALONE_TESTS := ReactorTests/Scale/
 # The interop suites run once per reactor backend: epoll, then the automatic choice
 # (io_uring where the kernel allows it, else epoll again).
 
@@ -49,7 +52,8 @@ build: deps
 test: deps
 	$(SWIFT) build --build-tests
 	bash Tools/interop/with-services.sh \
-		--meanwhile '$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip "$(INTEROP_TESTS)"' \
+		--meanwhile '$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --skip "$(INTEROP_TESTS)|$(ALONE_TESTS)" && \
+			$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --filter "$(ALONE_TESTS)"' \
 		bash -c 'AMQP_REACTOR_BACKEND=epoll $(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --filter "$(INTEROP_TESTS)" && \
 			$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --filter "$(INTEROP_TESTS)"'
 	@if [ -f $(FUZZ_SCRIPT) ]; then \
