@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(
             name: "AMQPToolTests",
             dependencies: [
-                "AMQPTool", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPPeer",
+                "AMQPTool", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPPeer", "AMQP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
