@@ -163,85 +163,89 @@ final class FaultExchange {
     }
 }
 
-@Suite("Syscall faults") struct SyscallFaultTests {
-    /// Call counts of a clean run, per backend.
-    static func cleanCounts(_ backend: TestBackend) throws -> [SyscallFaultPlan.Call: Int] {
-        let plan = SyscallFaultPlan()
-        let exchange = try FaultExchange(backend: backend, plan: plan)
-        try exchange.run()
-        #expect(exchange.outcomes.count == FaultExchange.messages)
-        return plan.counts
-    }
-
-    @Test(arguments: testBackends.prefix(2))
-    func cleanRunClosesEverySocket(backend: TestBackend) throws {
-        let plan = SyscallFaultPlan()
-        do {
+// Inside the serialized reactor suite: the runs open and close sockets quickly, and the
+// scale tests count the process's descriptors.
+extension ReactorTests {
+    @Suite("Syscall faults") struct SyscallFaultTests {
+        /// Call counts of a clean run, per backend.
+        static func cleanCounts(_ backend: TestBackend) throws -> [SyscallFaultPlan.Call: Int] {
+            let plan = SyscallFaultPlan()
             let exchange = try FaultExchange(backend: backend, plan: plan)
             try exchange.run()
-            #expect(exchange.outcomes.count == FaultExchange.messages && exchange.lost.isEmpty)
-            #expect(exchange.closes.allSatisfy { $0 == nil }, "\(exchange.closes)")
+            #expect(exchange.outcomes.count == FaultExchange.messages)
+            return plan.counts
         }
-        #expect(plan.socketsOpened == 3, "listener, client and accepted socket")
-        #expect(plan.openSockets.isEmpty, "sockets left open: \(plan.openSockets)")
-    }
 
-    @Test(arguments: FaultCase.all)
-    func faultAtEveryStep(backend: TestBackend, c: FaultCase) throws {
-        let total = try Self.cleanCounts(backend)[c.call, default: 0]
-        try #require(total > 0, "a clean run makes no \(c.call.rawValue) call")
-        // Every position for short sweeps; for calls made every tick (submit), 16 spread
-        // over the run.
-        let positions = Set(total <= 16 ? Array(1...total) : (0..<16).map { 1 + $0 * (total - 1) / 15 }).sorted()
-        var fired = 0
-        var failedRuns = 0
-        for nth in positions {
-            let plan = SyscallFaultPlan(c.call, nth: nth, c.fault)
-            let at = "\(c.testDescription) at call \(nth) of \(total)"
-            let exchange: FaultExchange
+        @Test(arguments: testBackends.prefix(2))
+        func cleanRunClosesEverySocket(backend: TestBackend) throws {
+            let plan = SyscallFaultPlan()
             do {
-                exchange = try FaultExchange(backend: backend, plan: plan)
-            } catch let error as ReactorError {
-                // The reactor itself could not be set up (io_uring's first submission
-                // arms the wake-up poll): typed, and nothing is left open.
-                #expect(c.allowedCodes.contains(error.code) || error.code == .outOfMemory, "\(at): \(error)")
-                #expect(plan.openSockets.isEmpty, "\(at): sockets left open: \(plan.openSockets)")
-                fired += 1
-                failedRuns += 1
-                continue
-            }
-            do {
+                let exchange = try FaultExchange(backend: backend, plan: plan)
                 try exchange.run()
-            } catch {
-                Issue.record("\(at): \(error)")
-                continue
+                #expect(exchange.outcomes.count == FaultExchange.messages && exchange.lost.isEmpty)
+                #expect(exchange.closes.allSatisfy { $0 == nil }, "\(exchange.closes)")
             }
-            if plan.fired { fired += 1 }
-            if let error = exchange.connectError {
-                #expect(!c.retried, "\(at): connect threw \(error)")
-                #expect(c.allowedCodes.contains(error.code), "\(at): \(error)")
-            }
-            for error in exchange.tickErrors {
-                #expect(c.allowedCodes.contains(error.code) || error.code == .outOfMemory, "\(at): a tick threw \(error)")
-            }
-            let failures = exchange.closes.compactMap { $0 }
-            if !failures.isEmpty || exchange.connectError != nil { failedRuns += 1 }
-            if c.retried && plan.fired {
-                #expect(failures.isEmpty, "\(at): \(failures)")
-                #expect(exchange.outcomes.count == FaultExchange.messages, "\(at): outcomes \(exchange.outcomes.count)")
-            }
-            for error in failures {
-                #expect(c.allowedCodes.contains(error.code), "\(at): closed with \(error)")
-            }
-            // Every delivery has an outcome or is reported lost, once.
-            #expect(Set(exchange.outcomes).union(exchange.lost) == Set(exchange.sent), "\(at): sent \(exchange.sent), outcomes \(exchange.outcomes), lost \(exchange.lost)")
-            #expect(exchange.outcomes.count + exchange.lost.count == exchange.sent.count, "\(at)")
-            #expect(plan.openSockets.isEmpty, "\(at): sockets left open: \(plan.openSockets)")
+            #expect(plan.socketsOpened == 3, "listener, client and accepted socket")
+            #expect(plan.openSockets.isEmpty, "sockets left open: \(plan.openSockets)")
         }
-        // Runs differ a little in how reads are cut, so the last positions may not come
-        // round again; most must.
-        #expect(fired * 2 >= positions.count, "the fault fired in \(fired) of \(positions.count) runs")
-        // A fault that is not retried must be seen failing a connection, typed, above.
-        if !c.retried { #expect(failedRuns > 0, "no run failed") }
+
+        @Test(arguments: FaultCase.all)
+        func faultAtEveryStep(backend: TestBackend, c: FaultCase) throws {
+            let total = try Self.cleanCounts(backend)[c.call, default: 0]
+            try #require(total > 0, "a clean run makes no \(c.call.rawValue) call")
+            // Every position for short sweeps; for calls made every tick (submit), 16 spread
+            // over the run.
+            let positions = Set(total <= 16 ? Array(1...total) : (0..<16).map { 1 + $0 * (total - 1) / 15 }).sorted()
+            var fired = 0
+            var failedRuns = 0
+            for nth in positions {
+                let plan = SyscallFaultPlan(c.call, nth: nth, c.fault)
+                let at = "\(c.testDescription) at call \(nth) of \(total)"
+                let exchange: FaultExchange
+                do {
+                    exchange = try FaultExchange(backend: backend, plan: plan)
+                } catch let error as ReactorError {
+                    // The reactor itself could not be set up (io_uring's first submission
+                    // arms the wake-up poll): typed, and nothing is left open.
+                    #expect(c.allowedCodes.contains(error.code) || error.code == .outOfMemory, "\(at): \(error)")
+                    #expect(plan.openSockets.isEmpty, "\(at): sockets left open: \(plan.openSockets)")
+                    fired += 1
+                    failedRuns += 1
+                    continue
+                }
+                do {
+                    try exchange.run()
+                } catch {
+                    Issue.record("\(at): \(error)")
+                    continue
+                }
+                if plan.fired { fired += 1 }
+                if let error = exchange.connectError {
+                    #expect(!c.retried, "\(at): connect threw \(error)")
+                    #expect(c.allowedCodes.contains(error.code), "\(at): \(error)")
+                }
+                for error in exchange.tickErrors {
+                    #expect(c.allowedCodes.contains(error.code) || error.code == .outOfMemory, "\(at): a tick threw \(error)")
+                }
+                let failures = exchange.closes.compactMap { $0 }
+                if !failures.isEmpty || exchange.connectError != nil { failedRuns += 1 }
+                if c.retried && plan.fired {
+                    #expect(failures.isEmpty, "\(at): \(failures)")
+                    #expect(exchange.outcomes.count == FaultExchange.messages, "\(at): outcomes \(exchange.outcomes.count)")
+                }
+                for error in failures {
+                    #expect(c.allowedCodes.contains(error.code), "\(at): closed with \(error)")
+                }
+                // Every delivery has an outcome or is reported lost, once.
+                #expect(Set(exchange.outcomes).union(exchange.lost) == Set(exchange.sent), "\(at): sent \(exchange.sent), outcomes \(exchange.outcomes), lost \(exchange.lost)")
+                #expect(exchange.outcomes.count + exchange.lost.count == exchange.sent.count, "\(at)")
+                #expect(plan.openSockets.isEmpty, "\(at): sockets left open: \(plan.openSockets)")
+            }
+            // Runs differ a little in how reads are cut, so the last positions may not come
+            // round again; most must.
+            #expect(fired * 2 >= positions.count, "the fault fired in \(fired) of \(positions.count) runs")
+            // A fault that is not retried must be seen failing a connection, typed, above.
+            if !c.retried { #expect(failedRuns > 0, "no run failed") }
+        }
     }
 }
