@@ -113,6 +113,8 @@ struct FaultProxyTests {
         let results = Mutex<[Int: Result<Outcome, AMQPClientError>]>([:])
         var setupError: AMQPClientError? = nil
         var connectionError: AMQPClientError? = nil
+        // A corrupted ATTACH or DETACH breaks the link, not the connection.
+        var linkError: AMQPClientError? = nil
         do {
             let connection = try Connection(hostname: "amqp://127.0.0.1:\(proxy.address.port)", idleTimeout: 600, reactor: reactor)
             defer { connection.destroy(grace: .milliseconds(200)) }
@@ -132,6 +134,7 @@ struct FaultProxyTests {
                     }
                     usleep(2_000)
                 }
+                linkError = sender.error ?? session.error
             } catch let error as AMQPClientError {
                 setupError = error
             }
@@ -144,7 +147,7 @@ struct FaultProxyTests {
         let failed = outcomes.values.filter { if case .failure = $0 { true } else { false } }.count
         let accepted = outcomes.values.filter { if case .success(.accepted) = $0 { true } else { false } }.count
         if c.intact {
-            #expect(setupError == nil && connectionError == nil, "\(String(describing: setupError)) \(String(describing: connectionError))")
+            #expect(setupError == nil && connectionError == nil && linkError == nil, "\(String(describing: setupError)) \(String(describing: connectionError))")
             #expect(accepted == Self.messages)
         } else {
             // Every send completed; the broken ones failed typed (they are
@@ -152,7 +155,7 @@ struct FaultProxyTests {
             // typed error on the connection or the setup call.
             #expect(setupError != nil || outcomes.count == Self.messages)
             if failed > 0 || setupError != nil {
-                #expect(setupError != nil || connectionError != nil, "sends failed but the connection has no error")
+                #expect(setupError != nil || connectionError != nil || linkError != nil, "sends failed but neither the connection nor the link has an error")
             }
             #expect(accepted + failed == outcomes.count)
             #expect(proxy.statistics.applied > 0 || c.resetMidway, "the fault never applied: \(proxy.statistics)")
