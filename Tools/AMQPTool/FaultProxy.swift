@@ -17,7 +17,8 @@ import Synchronization
 ///
 /// One thread accepts and one thread per connection forwards (blocking sockets and
 /// poll(2)): plain and obviously correct matters more here than speed. `stop()` joins
-/// them all and closes every socket the proxy opened (`openSockets` counts them).
+/// them all and closes every socket the proxy opened (`openSockets` counts them). Call
+/// it: the threads keep the proxy alive until then.
 public final class FaultProxy: Sendable {
     /// What the proxy does to a connection's streams. Byte offsets count each direction
     /// from the connection's first byte; `directions` says which directions they watch.
