@@ -68,6 +68,7 @@ let package = Package(
         .target(
             name: "AMQPTool",
             dependencies: [
+                "AMQP",
                 "AMQPCodec",
                 "AMQPEngine",
                 "AMQPReactor",
@@ -116,11 +117,26 @@ let package = Package(
             dependencies: ["AMQPPeer", "AMQPReactor", "AMQPEngine", "AMQPCodec", "AMQP"],
             swiftSettings: strict
         ),
+        // The clients (SendClient, ReceiveClient), CBS over a live $cbs link, redirects
+        // and reconnects, against embedded peers over loopback.
+        .testTarget(
+            name: "AMQPClientTests",
+            dependencies: ["AMQP", "AMQPPeer", "AMQPReactor", "AMQPEngine", "AMQPCodec"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "CAMQPLinuxTests", dependencies: ["CAMQPLinux"], swiftSettings: strict),
+        // The same cases against the embedded peer (in process) and, when `make test`
+        // started them (Tools/interop/services.sh), RabbitMQ 3.10, the Qpid Proton C
+        // broker and a Qpid Proton Python broker; see Docs/interop.md.
+        .testTarget(
+            name: "AMQPInteropTests",
+            dependencies: ["AMQP", "AMQPPeer", "AMQPReactor", "AMQPEngine", "AMQPCodec"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "AMQPToolTests",
             dependencies: [
-                "AMQPTool", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPPeer", "AMQP",
+                "AMQPTool", "AMQP", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPPeer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

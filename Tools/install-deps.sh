@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the system packages swift-amqp needs on Debian 12, only those missing.
 #
-#   Tools/install-deps.sh            liburing-dev python3-qpid-proton pkg-config
+#   Tools/install-deps.sh            liburing-dev python3-qpid-proton pkg-config, and the
+#                                    interop services: rabbitmq-server gcc
+#                                    libqpid-proton11-dev libqpid-proton11-dev-examples
 #   Tools/install-deps.sh bench      ... plus linux-perf valgrind
 #
 # Idempotent: when everything is installed it runs no apt command at all.
@@ -18,7 +20,15 @@ usage() {
 #   liburing-dev         CAMQPLinux links liburing (io_uring backend).
 #   python3-qpid-proton  the reference AMQP 1.0 peer for interoperability tests.
 #   pkg-config           lets SwiftPM and scripts locate system libraries.
-packages=(liburing-dev python3-qpid-proton pkg-config)
+#   rabbitmq-server      RabbitMQ 3.10 (Debian 12) with its AMQP 1.0 plugin: the interop
+#                        tests run a private node of it (Tools/interop/rabbitmq.sh). The
+#                        package's own system-wide service is never started: see the
+#                        policy-rc.d below.
+#   gcc, libqpid-proton11-dev, libqpid-proton11-dev-examples
+#                        the Qpid Proton C example broker, built by
+#                        Tools/interop/proton-c-broker.sh for the interop tests.
+packages=(liburing-dev python3-qpid-proton pkg-config
+    rabbitmq-server gcc libqpid-proton11-dev libqpid-proton11-dev-examples)
 
 for extra in "$@"; do
     case "$extra" in
@@ -66,6 +76,13 @@ fi
 # asks /usr/sbin/policy-rc.d first; exit code 101 means "do not start". Put
 # one in place for the duration of the install unless the system has its own
 # (container images usually do), and remove it again however we exit.
+# This matters for rabbitmq-server: its postinst would otherwise start a
+# system-wide node on 0.0.0.0:5672 (and epmd on 4369) as the rabbitmq user,
+# which the tests neither need nor want; a policy is preferred over stopping
+# and disabling the service afterwards because nothing is started at all, so
+# no port is ever bound and no state is written under /var/lib/rabbitmq by a
+# running node. (On a systemd host, systemctl-based starts also consult
+# policy-rc.d through deb-systemd-invoke.)
 policy=/usr/sbin/policy-rc.d
 placed_policy=0
 cleanup() {

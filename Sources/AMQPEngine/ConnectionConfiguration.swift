@@ -21,8 +21,8 @@ public struct ConnectionConfiguration: Sendable {
     public var maxFrameSize: UInt32 = 63_488
     /// The highest channel number we accept (OPEN's `channel-max`).
     public var channelMax: UInt16 = 65_535
-    /// Close the connection when nothing arrives for this many milliseconds (OPEN's
-    /// `idle-time-out`); `nil` for no limit.
+    /// Close the connection when nothing arrives for this many milliseconds; `nil` for no
+    /// limit. OPEN's `idle-time-out` announces half of it (`announcedIdleTimeout`).
     public var idleTimeout: UInt32? = nil
     /// Send an empty frame once this fraction of the peer's idle time-out has passed
     /// without sending anything; in (0, 1].
@@ -84,4 +84,14 @@ public struct EngineLimits: Hashable, Sendable {
     public var maxSASLRounds: Int = 8
     /// Creates the default limits.
     public init() {}
+}
+
+extension ConnectionConfiguration {
+    /// OPEN's `idle-time-out`: half of `idleTimeout` (at least 1 ms). "To avoid spurious
+    /// timeouts, the value in idle-time-out SHOULD be half the peer's actual timeout
+    /// threshold" (part 2, section 2.4.5): a peer may send its first empty frame as late
+    /// as the value it was given (Qpid Proton's first one comes about one announced
+    /// time-out after its last frame), so announcing the threshold itself lost
+    /// connections to such peers. Proton and RabbitMQ announce half of theirs too.
+    public var announcedIdleTimeout: UInt32? { idleTimeout.map { Swift.max(1, $0 / 2) } }
 }

@@ -36,7 +36,9 @@ extension ConnectionEngine {
             default: break
             }
         }
-        if let requested = closeRequested, openSent, !closeSent {
+        // An application's close lets the sessions' queued frames go first (`produce`
+        // calls back here once they have).
+        if let requested = closeRequested, openSent, !closeSent, !(flushSessionsBeforeClose && sessionsHaveOutput) {
             closeSent = true
             control.append(.amqp(channel: 0, .close(Close(error: requested))))
             if requested != nil && failure == nil {
@@ -58,7 +60,7 @@ extension ConnectionEngine {
         Open(
             containerID: configuration.containerID, hostname: configuration.hostname,
             maxFrameSize: configuration.maxFrameSize, channelMax: configuration.channelMax,
-            idleTimeOut: configuration.idleTimeout, outgoingLocales: configuration.outgoingLocales,
+            idleTimeOut: configuration.announcedIdleTimeout, outgoingLocales: configuration.outgoingLocales,
             incomingLocales: configuration.incomingLocales, offeredCapabilities: configuration.offeredCapabilities,
             desiredCapabilities: configuration.desiredCapabilities, properties: configuration.properties)
     }

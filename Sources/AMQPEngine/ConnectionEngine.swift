@@ -54,6 +54,9 @@ public struct ConnectionEngine {
     var amqpHeaderReceived = false
     var openSent = false
     var closeSent = false
+    /// The application asked to close: CLOSE waits until the sessions' queued frames
+    /// are written (see `close(error:)`).
+    var flushSessionsBeforeClose = false
 
     var frameDecoder: FrameDecoder
     var control = RingQueue<OutboundFrame>()
@@ -119,9 +122,14 @@ public struct ConnectionEngine {
 
     /// Closes the connection: sends CLOSE (with `error`, then discards everything but the
     /// peer's CLOSE), waits for the peer's CLOSE up to `closeTimeout`, and ends.
+    ///
+    /// What the sessions had already queued (dispositions, flows, DETACH and END) is
+    /// written first, as Proton does, so settlements made just before closing reach the
+    /// peer; transfers not yet started are not begun and are reported as not sent.
     public mutating func close(error: AMQPError? = nil) {
         guard closeRequested == nil, !state.isFinal else { return }
         closeRequested = .some(error)
+        flushSessionsBeforeClose = true
         if !openRequested { openRequested = true }
         advance()
     }
@@ -195,6 +203,22 @@ public struct ConnectionEngine {
     /// wait until there is.
     public mutating func produce(into buffer: UnsafeMutableRawBufferPointer, now: EngineInstant) -> Int {
         var e = AMQPEncoder(buffer)
+        produceControl(into: &e, room: buffer.count, now: now)
+        if control.isEmpty && (phase == .amqpFrames) && state != .end {
+            produceSessionFrames(into: &e, now: now)
+            // A CLOSE held back for the sessions' frames can follow them now.
+            if flushSessionsBeforeClose && !closeSent && closeRequested != nil && !sessionsHaveOutput {
+                advance()
+                produceControl(into: &e, room: buffer.count, now: now)
+            }
+        }
+        if e.count > 0 { lastSent = now }
+        return e.count
+    }
+
+    /// Writes the connection's own frames (headers, SASL, OPEN, CLOSE, empty frames) in
+    /// order, as far as `room` allows.
+    mutating func produceControl(into e: inout AMQPEncoder, room: Int, now: EngineInstant) {
         while let frame = control.first {
             let start = e.count
             // The frame's size; one more than the buffer when it did not fit at all.
@@ -211,8 +235,8 @@ public struct ConnectionEngine {
                 // A driver's buffer may be nearly full: wait for room, unless the whole
                 // buffer could hold the largest frame the peer accepts and this one
                 // still does not fit.
-                guard case .amqp = frame, start == 0, UInt64(buffer.count) >= UInt64(remoteMaxFrameSize) else { break }
-                size = buffer.count + 1
+                guard case .amqp = frame, start == 0, UInt64(room) >= UInt64(remoteMaxFrameSize) else { break }
+                size = room + 1
             }
             if case .amqp(let channel, let p) = frame, UInt64(size) > UInt64(remoteMaxFrameSize) {
                 e.rewind(to: start)
@@ -223,7 +247,7 @@ public struct ConnectionEngine {
                 }
                 // The peer would reject it; nothing a peer sends can make us emit this,
                 // so it is our own error (e.g. huge properties on OPEN or ATTACH).
-                let what = size > buffer.count ? "over \(buffer.count)" : "\(size)"
+                let what = size > room ? "over \(room)" : "\(size)"
                 let error = EngineError(.frameSizeTooSmall, "\(p.name) frame of \(what) bytes exceeds the peer's max-frame-size \(remoteMaxFrameSize)", origin: .local)
                 if case .open(let open) = p, let minimal = Self.minimal(open) {
                     // OPEN must still precede the CLOSE: send it without the optional
@@ -239,11 +263,6 @@ public struct ConnectionEngine {
             if configuration.trace { events.append(.trace(frame.traceLine)) }
             wrote(frame, now: now)
         }
-        if control.isEmpty && (phase == .amqpFrames) && state != .end {
-            produceSessionFrames(into: &e, now: now)
-        }
-        if e.count > 0 { lastSent = now }
-        return e.count
     }
 
     /// A smaller CLOSE for one too large for the peer: the condition without its

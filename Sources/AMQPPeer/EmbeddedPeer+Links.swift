@@ -12,11 +12,13 @@ extension EmbeddedPeer {
         }
         var c = LinkConfiguration.accepting(attach)
         let address: String?
+        var isDynamic = false
         if clientSends {
             guard case .target(let target)? = attach.target else {
                 return refuse(connection, link, .notImplemented, "the peer has no transaction coordinator")
             }
             if target.dynamic {
+                isDynamic = true
                 let name = dynamicAddress()
                 var t = target
                 t.address = name
@@ -32,6 +34,7 @@ extension EmbeddedPeer {
                 return refuse(connection, link, .invalidField, "a receiver needs a source")
             }
             if source.dynamic {
+                isDynamic = true
                 let name = dynamicAddress()
                 var s = source
                 s.address = name
@@ -55,6 +58,10 @@ extension EmbeddedPeer {
             if let address {
                 if configuration.cbs.protects(address) && !connection.isAuthorized(for: address) {
                     return refuse(connection, link, .unauthorizedAccess, "\(address) needs a token: put one to $cbs first")
+                }
+                // Dynamic addresses were made for this link a moment ago.
+                guard isDynamic || knows(address) else {
+                    return refuse(connection, link, .notFound, "no queue \(address): this peer makes no queues on demand")
                 }
                 guard store.ensure(address) else {
                     return refuse(connection, link, .resourceLimitExceeded, "the peer holds \(configuration.limits.maxQueues) queues already")

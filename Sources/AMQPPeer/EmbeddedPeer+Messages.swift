@@ -49,6 +49,10 @@ extension EmbeddedPeer {
             statistics.messagesRefused += 1
             return .rejected(AMQPError(condition: .unauthorizedAccess, description: "\(address) needs a token: put one to $cbs first"))
         }
+        guard knows(address) else {
+            statistics.messagesRefused += 1
+            return .rejected(AMQPError(condition: .notFound, description: "no queue \(address): this peer makes no queues on demand"))
+        }
         if let refusal = store.store(address, payload: payload, messageFormat: messageFormat) {
             statistics.messagesRefused += 1
             return .rejected(refusal)

@@ -49,7 +49,7 @@ public final class EmbeddedPeer {
     public init(configuration: PeerConfiguration = PeerConfiguration(), reactor: Reactor<ConnectionEngine>) throws(ReactorError) {
         self.configuration = configuration
         self.reactor = reactor
-        store = QueueStore(limits: configuration.limits)
+        store = QueueStore(limits: configuration.limits, permanent: configuration.queues)
         authenticator = PeerAuthenticator(allowAnonymous: configuration.allowAnonymous, users: configuration.users)
         // The closures need `self`, which is not ready before `address` is set: listen
         // through a box and fill it in afterwards.
@@ -120,6 +120,12 @@ public final class EmbeddedPeer {
 
     /// Addresses with a queue.
     public var addresses: [String] { store.queues.keys.sorted() }
+
+    /// True when a client may use `address`: its queue exists, or queues are made on
+    /// demand (`PeerConfiguration.autoCreateQueues`), or it is the dead-letter address.
+    func knows(_ address: String) -> Bool {
+        configuration.autoCreateQueues || store.exists(address) || address == configuration.deadLetterAddress
+    }
 
     /// Bytes held: queued, and handed out but not settled.
     public var heldBytes: Int { store.heldBytes }

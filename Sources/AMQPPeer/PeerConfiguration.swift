@@ -20,6 +20,13 @@ public struct PeerConfiguration: Sendable {
     public var idleTimeout: UInt32? = nil
     /// Bounds on what the peer holds.
     public var limits = PeerLimits()
+    /// Queues that exist from the start and are never forgotten, even when empty.
+    public var queues: Set<String> = []
+    /// Make a queue for any address a client names (the default), as a test broker
+    /// should. When false, only `queues`, the dead-letter address and dynamic addresses
+    /// exist: a link to any other address is refused with `amqp:not-found`, as real
+    /// brokers refuse unknown queues, and so is a message relayed to one.
+    public var autoCreateQueues = true
     /// Credit each client sender gets, topped up as messages arrive.
     public var credit: UInt32 = 1_000
     /// Where rejected messages go; `nil` drops them.

@@ -8,12 +8,16 @@ import AMQPCodec
 /// can therefore hold more than its own bound by what its consumers had unsettled.
 struct QueueStore {
     let limits: PeerLimits
+    /// Queues made at the start, which stay when empty.
+    let permanent: Set<String>
     private(set) var queues: [String: MessageQueue] = [:]
     private(set) var heldBytes = 0
     private var nextSequence: UInt64 = 0
 
-    init(limits: PeerLimits) {
+    init(limits: PeerLimits, permanent: Set<String> = []) {
         self.limits = limits
+        self.permanent = permanent
+        for address in permanent { queues[address] = MessageQueue() }
     }
 
     func depth(_ address: String) -> Int { queues[address]?.count ?? 0 }
@@ -33,7 +37,7 @@ struct QueueStore {
         guard ensure(address) else {
             return AMQPError(condition: .resourceLimitExceeded, description: "the peer holds \(limits.maxQueues) queues already")
         }
-        let q = queues[address]!
+        let q = occupancy(address)
         if q.count >= limits.maxQueueMessages {
             return AMQPError(condition: .resourceLimitExceeded, description: "queue \(address) is full: \(q.count) messages")
         }
@@ -73,7 +77,7 @@ struct QueueStore {
             consumed(m)
             return false
         }
-        let q = queues[address]!
+        let q = occupancy(address)
         guard q.count < limits.maxQueueMessages, q.bytes + m.payload.count <= limits.maxQueueBytes else {
             consumed(m)
             return false
@@ -82,9 +86,16 @@ struct QueueStore {
         return true
     }
 
+    /// Messages and bytes in the queue at `address`, read without keeping a copy of the
+    /// queue: a copy alive across the `append` that follows (debug builds keep locals to
+    /// the end of their scope) made every append copy the whole ring, O(n) per message.
+    private func occupancy(_ address: String) -> (count: Int, bytes: Int) {
+        queues[address].map { ($0.count, $0.bytes) } ?? (0, 0)
+    }
+
     /// Forgets an empty queue nobody uses, so addresses tried once do not pile up.
     mutating func forgetIfEmpty(_ address: String) {
-        if let q = queues[address], q.isEmpty { queues[address] = nil }
+        if let q = queues[address], q.isEmpty, !permanent.contains(address) { queues[address] = nil }
     }
 
     /// The messages of a queue, oldest first.

@@ -28,7 +28,7 @@ public struct ReactorHandle<Connection: SansIOConnection>: Sendable {
 /// a recycled descriptor) for as long as any handle can signal it.
 final class JobInbox<Connection: SansIOConnection>: Sendable {
     let eventFD: Int32
-    private let jobs = Mutex<[Reactor<Connection>.Job]>([])
+    private let jobs = PthreadLocked<[Reactor<Connection>.Job]>([])
     let stopRequested = Atomic<Bool>(false)
     /// The reactor's `connectionCount`, readable from any thread (a `ReactorGroup`
     /// places connections by it).

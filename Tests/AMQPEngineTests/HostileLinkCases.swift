@@ -153,6 +153,19 @@ extension HostileCase {
         HostileCase(
             "TRANSFER without credit", at: .opened, setup: .receiver(credit: .manual), send: peerTransfer(0),
             expect: .detachesLink(.transferLimitExceeded, "TRANSFER of delivery 0 without link credit")),
+        // RabbitMQ 3.x overruns credit now and then (Docs/interop.md): a receiver may
+        // allow some excess; it is taken as usual, and only what goes beyond is refused.
+        HostileCase(
+            "TRANSFERs without credit, within the overrun allowance", at: .opened,
+            setup: .receiver(credit: .manual, overrunAllowance: 2), send: peerTransfer(0) + peerTransfer(1),
+            expect: .recovers { peer, _ in
+                #expect(peer.events.linkSummaries.suffix(2) == ["delivery:0", "delivery:1"])
+                #expect(peer.events.linkSummaries.contains("detached") == false)
+            }),
+        HostileCase(
+            "TRANSFERs without credit, beyond the overrun allowance", at: .opened,
+            setup: .receiver(credit: .manual, overrunAllowance: 2), send: (0..<3).flatMap { peerTransfer(UInt32($0)) },
+            expect: .detachesLink(.transferLimitExceeded, "TRANSFER of delivery 2 without link credit")),
         HostileCase(
             "TRANSFERs beyond the prefetch credit, before its top-up went out", at: .opened, setup: .receiver(credit: .prefetch(10)),
             send: (0..<11).flatMap { peerTransfer(UInt32($0)) },

@@ -94,10 +94,12 @@ struct HostileSetup: Sendable {
 
     /// A session and a receiving link (the peer sends), attached by the engine.
     static func receiver(
-        credit policy: CreditPolicy = .manual, maxMessageSize: UInt64? = nil, session: SessionConfiguration = .init()
+        credit policy: CreditPolicy = .manual, maxMessageSize: UInt64? = nil, overrunAllowance: UInt32 = 0,
+        session: SessionConfiguration = .init()
     ) -> HostileSetup {
         var link = LinkConfiguration.receiver(name: "r", from: "q", credit: policy)
         link.maxMessageSize = maxMessageSize
+        link.creditOverrunAllowance = overrunAllowance
         return HostileSetup(session: session, link: link)
     }
 

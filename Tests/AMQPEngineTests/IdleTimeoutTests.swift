@@ -36,7 +36,8 @@ private func openedAtKnownInstants(
         var peer = try scriptedPeer(engineConfiguration(role, idleTimeout: 1_500))
         if role == .client { try peer.perform { $0.open() } } else { try peer.send(header: .amqp); try peer.send(.open(peerOpen())) }
         peer.skipFrames(while: { $0.protocolHeader != nil })
-        try peer.expectOpen { $0.idleTimeOut == 1_500 }
+        // Half of the threshold, as part 2, section 2.4.5 asks.
+        try peer.expectOpen { $0.idleTimeOut == 750 }
     }
 
     @Test(arguments: EngineRole.both)
@@ -182,14 +183,16 @@ struct HeartbeatCase: Sendable, CustomTestStringConvertible {
         let start = pair.clock.now
         try pair.advance(byMilliseconds: 3_600_000)
         #expect(pair.client.state == .opened && pair.server.state == .opened)
-        // The client beats every 2 s (half the server's 4 s), the server every 2.5 s.
+        // Each announces half its threshold (part 2, section 2.4.5): the server 2 s, the
+        // client 5 s. The client beats every 1 s (0.5 × 2 s), the server every 1.25 s
+        // (0.25 × 5 s).
         let clientBeats = pair.clientFrames.filter { $0.frame.isEmptyFrame }.map(\.at)
         let serverBeats = pair.serverFrames.filter { $0.frame.isEmptyFrame }.map(\.at)
-        #expect(clientBeats.count == 1_800)
-        #expect(serverBeats.count == 1_440)
-        #expect(clientBeats.first == start.advanced(byMilliseconds: 2_000))
-        #expect(serverBeats.first == start.advanced(byMilliseconds: 2_500))
-        #expect(zip(clientBeats, clientBeats.dropFirst()).allSatisfy { $1.nanoseconds(since: $0) == 2_000_000_000 })
-        #expect(zip(serverBeats, serverBeats.dropFirst()).allSatisfy { $1.nanoseconds(since: $0) == 2_500_000_000 })
+        #expect(clientBeats.count == 3_600)
+        #expect(serverBeats.count == 2_880)
+        #expect(clientBeats.first == start.advanced(byMilliseconds: 1_000))
+        #expect(serverBeats.first == start.advanced(byMilliseconds: 1_250))
+        #expect(zip(clientBeats, clientBeats.dropFirst()).allSatisfy { $1.nanoseconds(since: $0) == 1_000_000_000 })
+        #expect(zip(serverBeats, serverBeats.dropFirst()).allSatisfy { $1.nanoseconds(since: $0) == 1_250_000_000 })
     }
 }

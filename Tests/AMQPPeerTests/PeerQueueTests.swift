@@ -256,4 +256,48 @@ import Testing
         #expect(bed.peer.messages(at: "elsewhere") == [routed])
         try client.close()
     }
+
+    /// With `autoCreateQueues` off, only the configured queues (and the dead-letter and
+    /// dynamic addresses) exist: other links are refused and relayed messages rejected
+    /// with `amqp:not-found`; the configured queues stay when empty.
+    @Test func unknownAddressesAreRefusedWithoutAutoCreation() throws {
+        let bed = try PeerTestBed {
+            $0.autoCreateQueues = false
+            $0.queues = ["known"]
+        }
+        #expect(bed.peer.addresses == ["known"])
+        let client = try bed.openClient()
+        let stranger = try client.sender(to: "unknown", name: "to-unknown")
+        #expect((client.detached[stranger] ?? nil)?.condition == .notFound)
+        let reader = try client.receiver(from: "unknown", name: "from-unknown")
+        #expect((client.detached[reader] ?? nil)?.condition == .notFound)
+        let deadLetters = try client.receiver(from: "$dlq", name: "dead-letters")
+        #expect(client.detached[deadLetters] == nil)
+        var dynamic = LinkConfiguration.sender(name: "dynamic", to: nil)
+        dynamic.target = .target(Target(dynamic: true))
+        let temporary = try client.attach(dynamic)
+        #expect(client.detached[temporary] == nil)
+
+        let relay = try client.sender(to: nil, name: "relay")
+        let toKnown = try Message(properties: MessageProperties(to: "known"), body: .value(.string("in"))).encoded()
+        let toUnknown = try Message(properties: MessageProperties(to: "unknown"), body: .value(.string("out"))).encoded()
+        let h1 = try client.send(relay, toKnown)
+        let h2 = try client.send(relay, toUnknown)
+        try bed.pump("answered") { client.outcomes.count == 2 }
+        #expect(client.outcomes[h1] == .some(.accepted))
+        guard case .rejected(let error)?? = client.outcomes[h2] else {
+            Issue.record("expected rejected")
+            return
+        }
+        #expect(error?.condition == .notFound)
+        #expect(bed.peer.messages(at: "known") == [toKnown])
+        #expect(!bed.peer.addresses.contains("unknown"))
+
+        // Emptied and unused, a configured queue stays.
+        let consumer = try client.receiver(from: "known", name: "consumer")
+        try bed.pump("delivered") { client.received(consumer).count == 1 }
+        try client.close()
+        try bed.pump("the peer saw the close") { bed.peer.connectionCount == 0 }
+        #expect(bed.peer.addresses.contains("known"))
+    }
 }

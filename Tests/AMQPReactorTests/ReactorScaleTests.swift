@@ -286,8 +286,12 @@ extension ReactorTests {
                 connections with mirrored/compacting inbound rings: here \(peak.mirrored)/\(peak.compacting), listener \(report.mirrored)/\(report.compacting)
                 """
             print(summary)
-            #expect(peak.fds >= fdsBefore + count, "the reactor held a descriptor per connection")
-            #expect(fdsAfter == fdsBefore, "no descriptor leaked: \(summary)")
+            // Other suites in this process open and close descriptors meanwhile (the
+            // clients' peers and reactors), so the process-wide count drifts by a few
+            // either way; a descriptor per connection is still thousands more, and a
+            // leak of one per connection thousands too many.
+            #expect(peak.fds + 100 >= fdsBefore + count, "the reactor held a descriptor per connection")
+            #expect(fdsAfter <= fdsBefore, "no descriptor leaked: \(summary)")
             #expect(ByteRing.mirroredRingCount == mirrorsBefore, "every mirrored ring was unmapped")
             // A leak of a ring (4 KiB) or of a connection record per connection would be
             // 40 MiB or more here; allocator slack stays far below the bound.

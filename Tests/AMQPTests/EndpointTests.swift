@@ -76,6 +76,34 @@ struct EndpointTests {
         }
     }
 
+    @Test(arguments: [
+        ("amqp://broker/orders", "orders"),
+        ("amqp://u:p@[::1]:5000/a%2Fb%20c?x=1#f", "a/b c"),
+        ("amqps://ns.example.net/hub/partitions/0", "hub/partitions/0"),
+        ("amqp://broker/%24cbs", "$cbs"),
+        ("amqp://broker/caf%C3%A9", "café"),
+    ])
+    func pathIsTheNodeAddress(_ text: String, _ address: String) throws {
+        #expect(try AMQPEndpoint(parsing: text).address == address)
+    }
+
+    @Test func noPathNoAddress() throws {
+        #expect(try AMQPEndpoint(parsing: "amqp://broker").address == nil)
+        #expect(try AMQPEndpoint(parsing: "amqp://broker/").address == nil)
+        #expect(try AMQPEndpoint(parsing: "broker:5672").address == nil)
+    }
+
+    @Test(arguments: ["amqp://broker/q%2", "amqp://broker/q%zz", "amqp://broker/%C3"])
+    func badPathEscapesAreRefused(_ text: String) {
+        #expect(throws: ConfigurationError.self) { try AMQPEndpoint(parsing: text) }
+        do {
+            _ = try AMQPEndpoint(parsing: text)
+        } catch {
+            #expect(error.code == .invalidEscape)
+            #expect(error.detail.contains("path"))
+        }
+    }
+
     @Test func descriptionNeverShowsThePassword() throws {
         let e = try AMQPEndpoint(parsing: "amqp://alice:secret@[::1]:5000")
         #expect(e.description == "amqp://[::1]:5000")

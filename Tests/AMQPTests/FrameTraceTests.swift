@@ -141,7 +141,7 @@ struct FrameTraceTests {
         for e in peer.events.events { adapter.log(e) }
         #expect(capture.entries.map(\.message) == [
             "-> Header (AMQP 0.1.0.0)",
-            "-> [OPEN]* {c1,broker.example.com,4096,NULL,1000}",
+            "-> [OPEN]* {c1,broker.example.com,4096,NULL,500}",
             "<- Header (AMQP 0.1.0.0)",
             "<- [OPEN]* {peer,NULL,512}",
             "<- Empty frame",

@@ -32,6 +32,14 @@ struct PeerCommandTests {
         #expect(c.reactor.backend == .epoll)
     }
 
+    @Test func queuesAndNoAutoCreate() throws {
+        let c = try PeerCommand.parse(["--queue", "a", "--queue", "b/c", "--no-auto-create"]).peerConfiguration()
+        #expect(c.queues == ["a", "b/c"])
+        #expect(!c.autoCreateQueues)
+        let d = try PeerCommand.parse([]).peerConfiguration()
+        #expect(d.queues.isEmpty && d.autoCreateQueues)
+    }
+
     @Test(arguments: [
         ["--listen", "example.com:5672"], ["--listen", "127.0.0.1"], ["--user", "nopassword"],
         ["--no-anonymous"], ["--redirect-address", "a=host"], ["--redirect-connection", "h:1/addr"],

@@ -22,6 +22,11 @@ import sys
 from proton import Message
 from proton.handlers import MessagingHandler
 from proton.reactor import Container
+import signal
+
+# Started from a Swift test (a libdispatch worker thread), this process inherits a
+# mask that blocks SIGTERM: unblock it so that the test can always end us.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 
 def expected_body(args, n):

@@ -29,6 +29,11 @@ import re
 import struct
 import sys
 import uuid
+import signal
+
+# Started from a Swift test (a libdispatch worker thread), this process inherits a
+# mask that blocks SIGTERM: unblock it so that the test can always end us.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 try:
     import cproton

@@ -23,6 +23,11 @@ import sys
 from collections import defaultdict, deque
 
 from proton import Collector, Connection, Delivery, Event, Transport
+import signal
+
+# Started from a Swift test (a libdispatch worker thread), this process inherits a
+# mask that blocks SIGTERM: unblock it so that the test can always end us.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 
 def main() -> int:

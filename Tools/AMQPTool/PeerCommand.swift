@@ -13,7 +13,7 @@ public struct PeerCommand: ParsableCommand {
         commandName: "peer",
         abstract: "Run the embedded peer: a small AMQP 1.0 broker for tests and demos.",
         discussion: """
-            Queues by address (made on first use), at-least-once delivery, SASL ANONYMOUS and \
+            Queues by address (made on first use unless --no-auto-create), at-least-once delivery, SASL ANONYMOUS and \
             PLAIN, a $cbs node for put-token, and faults on request. Prints one line, \
             `amqp peer listening on HOST:PORT`, when ready; runs until SIGINT or SIGTERM, then \
             closes every connection with amqp:connection:forced.
@@ -62,6 +62,14 @@ public struct PeerCommand: ParsableCommand {
     /// Largest message.
     @Option(help: "Largest message accepted, in bytes.")
     public var maxMessageSize: UInt64 = 16 << 20
+
+    /// Queues made at start.
+    @Option(name: .customLong("queue"), help: "A queue that exists from the start (repeatable).")
+    public var queues: [String] = []
+
+    /// Refuse unknown addresses.
+    @Flag(help: "Make no queues on demand: links to addresses other than --queue ones are refused with amqp:not-found.")
+    public var noAutoCreate = false
 
     /// Dead letters.
     @Option(help: "Where rejected messages go.")
@@ -148,6 +156,8 @@ public struct PeerCommand: ParsableCommand {
         c.limits.maxTotalBytes = totalBytes
         c.limits.maxMessageSize = maxMessageSize
         c.deadLetterAddress = noDeadLetter ? nil : deadLetter
+        c.queues = Set(queues)
+        c.autoCreateQueues = !noAutoCreate
         for rule in redirectAddresses {
             guard let eq = rule.firstIndex(of: "="), eq != rule.startIndex,
                 let target = RedirectTarget(parsing: String(rule[rule.index(after: eq)...]))

@@ -29,7 +29,8 @@ public final class Connection: Sendable {
     }
 
     /// A connection with the reference constructor's parameters (see
-    /// `ConnectionSettings` for each), on `reactor`.
+    /// `ConnectionSettings` for each), on `reactor`. With `tokenAuthentication`, the
+    /// connection puts a CBS token on `$cbs` as it starts and keeps it fresh.
     public convenience init(
         hostname: String,
         sasl: SASLCredentials? = nil,
@@ -42,13 +43,15 @@ public final class Connection: Sendable {
         errorPolicy: ErrorPolicy = ErrorPolicy(),
         debug: Bool = false,
         encoding: String = "UTF-8",
+        tokenAuthentication: TokenAuthentication? = nil,
         reactor: ConnectionReactor = .shared
     ) throws(ConfigurationError) {
-        let settings = try ConnectionSettings(
+        var settings = try ConnectionSettings(
             hostname: hostname, sasl: sasl, containerID: containerID, maxFrameSize: maxFrameSize,
             channelMax: channelMax, idleTimeout: idleTimeout, properties: properties,
             remoteIdleTimeoutEmptyFrameSendRatio: remoteIdleTimeoutEmptyFrameSendRatio,
             errorPolicy: errorPolicy, debug: debug, encoding: encoding)
+        settings.tokenAuthentication = tokenAuthentication
         self.init(settings: settings, reactor: reactor)
     }
 
@@ -72,7 +75,8 @@ public final class Connection: Sendable {
     public var maxFrameSize: UInt32 { settings.maxFrameSize }
     /// The highest channel number we accept (OPEN's `channel-max`).
     public var channelMax: UInt16 { settings.channelMax }
-    /// Our idle time-out in milliseconds (OPEN's `idle-time-out`), `nil` for none.
+    /// Our idle time-out in milliseconds, `nil` for none (OPEN's `idle-time-out` is half
+    /// of it: part 2, section 2.4.5).
     public var idleTimeout: UInt32? { settings.idleTimeout }
     /// OPEN's `properties`.
     public var properties: Fields? { settings.properties }
@@ -128,8 +132,14 @@ public final class Connection: Sendable {
     /// first, or a time-out error.
     public func waitUntilOpened(timeout: Duration = .seconds(30)) throws(AMQPClientError) {
         _ = try core.start()
+        // A final state alone does not end the wait: the driving thread reports ERROR
+        // before it stores the error that explains it, and a waiter woken in between
+        // reported a time-out instead of, say, the failed login. Every end we did not
+        // ask for stores an error.
         let opened = core.waitUntil(deadline(after: timeout)) {
-            core.state.withLock { $0.connectionState == .opened || $0.connectionState.isFinal || $0.error != nil }
+            core.state.withLock { s in
+                s.connectionState == .opened || s.error != nil || (s.connectionState.isFinal && (s.closing || s.destroyed))
+            }
         }
         if let error = core.storedError { throw error }
         guard opened, state == .opened else {

@@ -49,6 +49,8 @@ final class ConnectionCore: Sendable {
         var destroyed = false
         var closeReceived = false
         var generation: UInt64 = 0
+        /// The CBS session of the current engine, when token authentication is set.
+        var cbs: CBSSession? = nil
         var observers: [UInt64: @Sendable (ConnectionStateTransition) -> Void] = [:]
         var streams: [UInt64: AsyncStream<ConnectionStateTransition>.Continuation] = [:]
         var nextObserverID: UInt64 = 0
@@ -70,7 +72,7 @@ final class ConnectionCore: Sendable {
     /// Name resolution happens here, on the calling thread, so a slow DNS server never
     /// stalls the reactor (numeric hosts do not resolve at all).
     func start() throws(AMQPClientError) -> EngineBinding {
-        enum Step { case running(EngineBinding), connect(EngineBinding, ConnectionConfiguration, AMQPEndpoint) }
+        enum Step { case running(EngineBinding), connect(EngineBinding, ConnectionConfiguration, AMQPEndpoint, CBSSession?) }
         let step = try state.withLock { (s) throws(AMQPClientError) -> Step in
             if s.destroyed {
                 throw s.settings.errorPolicy.clientError("the connection was destroyed; create a new Connection")
@@ -93,12 +95,17 @@ final class ConnectionCore: Sendable {
                 core: self, generation: s.generation, policy: s.settings.errorPolicy,
                 tracer: FrameTraceLogger(settings: s.settings))
             s.binding = b
-            return .connect(b, configuration, s.settings.endpoint)
+            // A new engine needs its own CBS session; the old one (if any) went with
+            // its engine (destroy and redirect stop it).
+            s.cbs = s.settings.tokenAuthentication.map {
+                CBSSession(core: self, auth: $0, policy: s.settings.errorPolicy)
+            }
+            return .connect(b, configuration, s.settings.endpoint, s.cbs)
         }
         switch step {
         case .running(let b):
             return b
-        case .connect(let b, let configuration, let endpoint):
+        case .connect(let b, let configuration, let endpoint, let cbs):
             let address: SocketAddress
             do throws(ReactorError) {
                 address = try SocketAddress.resolve(host: endpoint.host, port: endpoint.port)[0]
@@ -107,6 +114,7 @@ final class ConnectionCore: Sendable {
                 throw Self.transportError(error, policy: b.policy)
             }
             reactor.perform { r in b.connect(r, to: address, configuration: configuration) }
+            cbs?.start(on: b)
             return b
         }
     }
@@ -147,6 +155,12 @@ final class ConnectionCore: Sendable {
                 s.error = s.settings.errorPolicy.connectionError(EngineError(error, origin: .remote))
             }
         }
+    }
+
+    /// True once the peer's CLOSE arrived on `b` (driving thread: what ends afterwards
+    /// ends with the connection).
+    func peerClosed(_ b: EngineBinding) -> Bool {
+        ifCurrent(b) { $0.closeReceived } ?? false
     }
 
     func saslFailed(_ b: EngineBinding, _ outcome: SASLOutcome) {
@@ -317,15 +331,26 @@ final class ConnectionCore: Sendable {
             if b?.isFinished == true { s.binding = nil }
             return b
         }
+        // The CBS session ends first, before the connection (the reference's order): its
+        // END is queued ahead of the CLOSE.
+        stopCBS(policy.clientError("the connection was destroyed"))
         guard let b, !b.isFinished else { return }
-        // No CBS session exists yet; when CBS lands, its session closes here, before the
-        // connection (the reference's order).
         reactor.perform { r in _ = b.withEngine(r) { $0.close() } }
         guard let grace, !reactor.isDriving else { return }
         if !waitUntil(deadline(after: grace), { b.isFinished }) {
             reactor.perform { r in b.abort(r) }
             _ = waitUntil(deadline(after: .milliseconds(500)), { b.isFinished })
         }
+    }
+
+    /// Stops the current CBS session, if any.
+    func stopCBS(_ reason: AMQPClientError) {
+        let cbs = state.withLock { s -> CBSSession? in
+            let c = s.cbs
+            s.cbs = nil
+            return c
+        }
+        cbs?.stop(reason: reason)
     }
 
     /// Closes the current engine (if any) without waiting, points the settings at the
@@ -349,6 +374,7 @@ final class ConnectionCore: Sendable {
             return .some(b)
         }
         guard case .some(let b) = old else { return false }
+        stopCBS(policy.clientError("the connection was redirected; authentication starts again at the new host"))
         if let b, !b.isFinished {
             // Politely: CLOSE, and the engine ends when the old peer answers (or after its
             // close time-out). Its reports no longer reach this connection.

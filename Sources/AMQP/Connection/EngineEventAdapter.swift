@@ -68,9 +68,13 @@ extension EngineBinding {
             senders[id]?.attached(refused: attach.target == nil)
             receivers[id]?.attached(refused: attach.source == nil)
         case .detached(let id, _, let error):
-            // A link that ends because the connection did (the transport died) reports
-            // the connection's error: that is what happened, and what to retry.
-            let failure = error.map { $0.origin == .transport ? policy.connectionError($0) : policy.linkError($0) }
+            // A link that ends because the connection did (the transport died, or the
+            // peer's CLOSE, which the engine reports before the links it ends) reports
+            // the connection's error: that is what happened, and what to retry. (Before,
+            // a broker shutting down surfaced on every send as "the peer detached the
+            // link".)
+            let connectionEnded = core.peerClosed(self)
+            let failure = error.map { $0.origin == .transport || connectionEnded ? policy.connectionError($0) : policy.linkError($0) }
             senders.removeValue(forKey: id)?.ended(failure)
             receivers.removeValue(forKey: id)?.ended(failure)
         case .delivery(let id, let delivery):
@@ -87,9 +91,12 @@ extension EngineBinding {
             for handle in handles { sender.settled(handle, state: state) }
         case .lost(let id, let handle, let sent):
             senders[id]?.lost(handle, sent: sent)
-        case .credit, .drained, .aborted, .remoteSettled, .deliveryChunk:
-            // Credit and drain are the engine's business for senders; receivers here
-            // neither stream nor use second-mode settlement yet.
+        case .drained(let id):
+            // A receiver's drain answered (senders' drains are the engine's business).
+            receivers[id]?.drained()
+        case .credit, .aborted, .remoteSettled, .deliveryChunk:
+            // Credit is the engine's business for senders; receivers here neither stream
+            // nor use second-mode settlement yet.
             break
         }
     }

@@ -55,6 +55,10 @@ public struct AMQPClientError: Error, Sendable, CustomStringConvertible {
         public static let clientError = Kind("ClientError")
         /// A setting is invalid (see `ConfigurationError`).
         public static let configuration = Kind("ConfigurationError")
+        /// The connection or link was lost while a sent message awaited its outcome: the
+        /// peer may or may not have it. `SendClient` reports these per message instead of
+        /// sending them again, unless its reconnect policy says to resend.
+        public static let messageFateUnknown = Kind("MessageFateUnknown")
     }
 
     /// Who raised the error.
@@ -104,6 +108,10 @@ public struct AMQPClientError: Error, Sendable, CustomStringConvertible {
     public var statusCode: Int?
     /// The SASL outcome code, for `authentication`.
     public var saslCode: SASLCode?
+    /// For a send that failed without an outcome: `true` when the message went out and
+    /// the peer may have it (its fate is unknown), `false` when it was never sent (so
+    /// sending it again cannot make a duplicate); `nil` for other errors.
+    public var messageMayHaveReachedPeer: Bool?
 
     /// Creates an error. Its `action` is `.fail` until an `ErrorPolicy` classifies it.
     public init(
@@ -146,6 +154,7 @@ public struct AMQPClientError: Error, Sendable, CustomStringConvertible {
         case .timeout: return "the operation timed out"
         case .clientError: return "the API was used in a way it does not allow"
         case .configuration: return "a setting is invalid"
+        case .messageFateUnknown: return "the message's outcome is unknown: the connection or link was lost before the peer settled it"
         default: return "\(by) reported an error"
         }
     }
@@ -171,6 +180,7 @@ public struct AMQPClientError: Error, Sendable, CustomStringConvertible {
         case .tokenExpired: return "refresh the token sooner (a shorter refresh margin) or check that the token provider answers"
         case .timeout: return "the peer did not answer in time: check connectivity and the peer's health, then retry"
         case .configuration: return "fix the setting named in the description"
+        case .messageFateUnknown: return "send it again if a duplicate is acceptable (ReconnectPolicy.resendUnsettled), or check with the receiver first"
         case .authentication:
             switch saslCode {
             case .auth?: return "check the SASL mechanism, user name and password"

@@ -14,7 +14,9 @@ import AMQPEngine
 ///
 /// Backpressure is credit: the peer may send at most `prefetch` messages more than the
 /// application has taken, so a slow consumer holds the sender back instead of growing a
-/// buffer. Messages arrive decoded and owned; `receiveBorrowed(_:)` hands them over
+/// buffer. (A peer that overruns its credit, as RabbitMQ 3.x does now and then, is
+/// tolerated up to another `prefetch` messages; beyond that the link is detached with
+/// `amqp:link:transfer-limit-exceeded`.) Messages arrive decoded and owned; `receiveBorrowed(_:)` hands them over
 /// without a copy instead. Dropping the last reference detaches the link.
 public final class MessageReceiver: Sendable {
     /// The session the link belongs to.
@@ -51,6 +53,10 @@ public final class MessageReceiver: Sendable {
         c.maxMessageSize = maxMessageSize
         c.properties = properties
         c.desiredCapabilities = desiredCapabilities
+        // Tolerate up to a prefetch of transfers beyond our credit instead of detaching:
+        // RabbitMQ 3.x overruns credit now and then (see Docs/interop.md). The buffer
+        // stays bounded (at most twice the prefetch).
+        c.creditOverrunAllowance = max(1, prefetch)
         self.session = session
         core = ReceiverCore(session: session.core, configuration: c, prefetch: prefetch, autoAccept: autoAccept)
         core.attach()
@@ -103,6 +109,22 @@ public final class MessageReceiver: Sendable {
     /// Settles a delivery by its id (for borrowed deliveries settled later).
     public func settle(deliveryID: UInt32, _ settlement: Settlement) throws(AMQPClientError) {
         try core.settle(deliveryID, settlement.state)
+    }
+
+    /// Drains the link: asks the peer to send at once what the credit it holds allows, or
+    /// give the credit back (a FLOW with `drain`, part 2, section 2.6.7), and waits for
+    /// its answer. Afterwards every message the peer had for us within that credit is
+    /// buffered (take it with `receive`), and the peer holds no credit: nothing more
+    /// arrives until a consumer waits again (`receive` or `messages` grant credit anew).
+    ///
+    /// Use it to end a batch ("what is there now, then stop") or before closing a link
+    /// without leaving messages in flight.
+    ///
+    /// - Parameter timeout: `nil` waits without limit.
+    /// - Throws: the link's error if it ended; a `.timeout` error if the peer did not
+    ///   answer in time (some brokers never answer a drain; see Docs/interop.md).
+    public func drain(timeout: Duration? = .seconds(10)) throws(AMQPClientError) {
+        try core.drain(timeout: timeout)
     }
 
     /// Detaches (closes) the link. Waiting receivers get `nil` (async) or an empty array.

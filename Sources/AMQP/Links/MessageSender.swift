@@ -111,6 +111,16 @@ public final class MessageSender: Sendable {
         return try result.get()
     }
 
+    /// Messages sent on this link that are not completely written yet: waiting for the
+    /// peer's credit or for room in the connection's outbound buffer. Pre-settled sends
+    /// complete as soon as the link has taken them, so this is how to tell they have
+    /// left before closing (a CLOSE drops what is still queued). Asks the driving thread,
+    /// so it may wait for the reactor's current tick.
+    public var unsentCount: Int {
+        let core = self.core
+        return core.reactor.withReactor { r in core.unsent(r) }
+    }
+
     /// Detaches (closes) the link; sends still waiting fail.
     public func close() {
         core.detach()

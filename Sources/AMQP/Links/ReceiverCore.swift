@@ -29,6 +29,11 @@ final class ReceiverCore: LinkCore, @unchecked Sendable {
         var borrowed: BorrowedHandler? = nil
         /// `nil` while the link lives; `.some(nil)` closed by us; `.some(error)` failed.
         var terminal: AMQPClientError?? = nil
+        /// A drain is in flight: no credit is granted until the peer answers it (a FLOW
+        /// granting credit would replace the drain request).
+        var draining = false
+        /// Drains answered so far; a waiting `drain` compares with the count it began at.
+        var drainsAnswered: UInt64 = 0
     }
     let shared = Locked(Shared())
 
@@ -105,7 +110,7 @@ final class ReceiverCore: LinkCore, @unchecked Sendable {
             let held = e.credit(on: id) ?? 0
             let grant = shared.withLock { s -> UInt32? in
                 s.topUpQueued = false
-                guard s.terminal == nil else { return nil }
+                guard s.terminal == nil, !s.draining else { return nil }
                 let unseen = s.creditOutstanding > held ? s.creditOutstanding - held : 0
                 let used = UInt32(clamping: s.buffer.count) &+ unseen
                 let room = prefetch > used ? prefetch - used : 0
@@ -154,7 +159,7 @@ final class ReceiverCore: LinkCore, @unchecked Sendable {
     /// none is queued yet (so consumers do not cost a job per message).
     private func queueTopUpIfDue() {
         let queue = shared.withLock { s -> Bool in
-            guard !s.topUpQueued, s.terminal == nil, creditDue(s) != nil else { return false }
+            guard !s.topUpQueued, s.terminal == nil, !s.draining, creditDue(s) != nil else { return false }
             s.topUpQueued = true
             return true
         }
@@ -171,6 +176,8 @@ final class ReceiverCore: LinkCore, @unchecked Sendable {
     /// Blocks until a message is buffered or the link ends, for at most `timeout`; then
     /// takes up to `maxCount`. Throws the link's error once nothing is left to take.
     func receive(maxCount: Int, timeout: Duration?) throws(AMQPClientError) -> [ReceivedMessage] {
+        // After a drain the peer holds no credit: waiting is what asks for more.
+        queueTopUpIfDue()
         let end = deadline(after: timeout)
         _ = connection.waitUntil(end) {
             shared.withLock { !$0.buffer.isEmpty || $0.terminal != nil }
@@ -187,6 +194,7 @@ final class ReceiverCore: LinkCore, @unchecked Sendable {
     func next() async throws(AMQPClientError) -> ReceivedMessage? {
         let first = take(1)
         if let m = first.first { return m }
+        queueTopUpIfDue()
         let waiterID = shared.withLock { s in
             s.nextWaiterID &+= 1
             return s.nextWaiterID
@@ -214,6 +222,53 @@ final class ReceiverCore: LinkCore, @unchecked Sendable {
         // A message taken from the buffer (not handed over directly) made room.
         queueTopUpIfDue()
         return try result.get()
+    }
+
+    /// The peer answered our drain: it holds no credit now (driving thread).
+    func drained() {
+        shared.withLock { s in
+            s.draining = false
+            s.creditOutstanding = 0
+            s.drainsAnswered &+= 1
+        }
+        connection.changes.signal()
+    }
+
+    /// Asks the peer to use the credit it holds at once or give it back (a FLOW with
+    /// `drain`), and waits for its answer, at most `timeout`. What it sends meanwhile is
+    /// buffered as usual; no credit is granted while the drain is in flight, and none
+    /// after it until a consumer waits for messages (`receive`, `messages`).
+    func drain(timeout: Duration?) throws(AMQPClientError) {
+        if let error = closedError { throw error }
+        let start = shared.withLock { s -> UInt64 in
+            s.draining = true
+            return s.drainsAnswered
+        }
+        let queued = reactor.perform { [self] r in
+            guard let binding, let id else { return }
+            let requested = binding.withEngine(r) { e -> Bool in
+                let held = e.credit(on: id) ?? 0
+                guard held > 0 else { return false }
+                return (try? e.flow(on: id, credit: held, drain: true)) != nil
+            }
+            // No credit out: there is nothing to drain, and no answer will come.
+            if requested != true { drained() }
+        }
+        if !queued {
+            shared.withLock { $0.draining = false }
+            throw policy.clientError("the reactor is not available")
+        }
+        let answered = connection.waitUntil(deadline(after: timeout)) {
+            shared.withLock { $0.drainsAnswered != start || $0.terminal != nil }
+        }
+        if let terminal = shared.withLock({ $0.terminal }) {
+            throw terminal ?? policy.clientError("the link was closed by this client")
+        }
+        guard answered else {
+            // Give up on the answer; the next grant replaces the drain request.
+            shared.withLock { $0.draining = false }
+            throw policy.timeoutError("the peer did not answer the drain within \(timeout.map { "\($0)" } ?? "the time-out")")
+        }
     }
 
     func setBorrowedHandler(_ handler: BorrowedHandler?) {

@@ -22,21 +22,21 @@ final class SenderCore: LinkCore, @unchecked Sendable {
     /// Queues `payload` (an encoded message); `completion` runs on the driving thread.
     func send(_ payload: [UInt8], completion: @escaping SendCompletion) {
         if let error = closedError {
-            completion(.failure(error))
+            completion(.failure(Self.notSent(error)))
             return
         }
         let queued = reactor.perform { [self] r in start(payload, completion, r) }
-        if !queued { completion(.failure(policy.clientError("the reactor is not available"))) }
+        if !queued { completion(.failure(Self.notSent(policy.clientError("the reactor is not available")))) }
     }
 
     private func start(_ payload: [UInt8], _ completion: @escaping SendCompletion, _ r: Reactor<ConnectionEngine>) {
         guard let b = binding, let id else {
-            completion(.failure(closedError ?? policy.clientError("the link did not attach")))
+            completion(.failure(Self.notSent(closedError ?? policy.clientError("the link did not attach"))))
             return
         }
         do throws(EngineError) {
             guard let handle = try b.withEngine(r, { (e) throws(EngineError) in try e.send(on: id, payload: payload) }) else {
-                completion(.failure(closedError ?? b.core.terminalError(for: b, transport: nil)))
+                completion(.failure(Self.notSent(closedError ?? b.core.terminalError(for: b, transport: nil))))
                 return
             }
             if presettled {
@@ -50,8 +50,22 @@ final class SenderCore: LinkCore, @unchecked Sendable {
                 condition: error.condition, description: error.error.errorDescription, info: error.error.info,
                 origin: .local)
             e = b.policy.classified(e)
-            completion(.failure(e))
+            completion(.failure(Self.notSent(e)))
         }
+    }
+
+    /// `error` for a message that never left: sending it again makes no duplicate.
+    static func notSent(_ error: AMQPClientError) -> AMQPClientError {
+        var e = error
+        e.messageMayHaveReachedPeer = false
+        return e
+    }
+
+    /// Deliveries the engine holds for this link that are not completely written yet:
+    /// waiting for credit or for room in the outbound buffer (driving thread).
+    func unsent(_ r: Reactor<ConnectionEngine>) -> Int {
+        guard let b = binding, let id else { return 0 }
+        return b.withEngine(r) { $0.queuedDeliveries(on: id) } ?? 0
     }
 
     /// The peer settled a delivery (driving thread).
@@ -79,6 +93,7 @@ final class SenderCore: LinkCore, @unchecked Sendable {
                 ? "the message may have reached the peer, which never settled it"
                 : "the message was never sent, so sending it again is safe"
             e.errorDescription = (e.errorDescription.map { $0 + "; " } ?? "") + fate
+            e.messageMayHaveReachedPeer = sent
             completion(.failure(e))
         }
     }

@@ -32,6 +32,8 @@ public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvert
         public static let invalidEscape = Code("invalid percent-escape")
         /// A setting was changed after the connection started.
         public static let settingsLocked = Code("settings locked")
+        /// A client's target or source URL names no node address (its path).
+        public static let missingAddress = Code("missing address")
     }
 
     /// What kind of problem.

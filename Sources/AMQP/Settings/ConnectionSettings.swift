@@ -37,8 +37,10 @@ public struct ConnectionSettings: Sendable {
     /// The highest channel number we accept (OPEN's `channel-max`): sessions are bounded
     /// by it. Default 65,535.
     public var channelMax: UInt16
-    /// Close the connection when nothing arrives for this many milliseconds (OPEN's
-    /// `idle-time-out`); `nil` for none, and then nothing is sent in OPEN.
+    /// Close the connection when nothing arrives for this many milliseconds; `nil` for
+    /// none, and then nothing is sent in OPEN. OPEN's `idle-time-out` announces half of
+    /// it, as the specification asks (part 2, section 2.4.5), so the peer's heartbeats
+    /// arrive well within it.
     public var idleTimeout: UInt32?
     /// OPEN's `properties`: symbol keys, as AMQP's `fields` type requires (the reference
     /// sent strings there). A literal such as `["product": "my-app"]` makes symbol keys;
@@ -50,6 +52,9 @@ public struct ConnectionSettings: Sendable {
     public var remoteIdleTimeoutEmptyFrameSendRatio: Double
     /// Decides which errors are retried.
     public var errorPolicy: ErrorPolicy
+    /// CBS token authentication (put-token on `$cbs`), set up each time the connection
+    /// starts; `nil` (the default) for none. Not changed by a redirect.
+    public var tokenAuthentication: TokenAuthentication? = nil
     /// Trace every frame at info level, in the reference's style (`-> [OPEN]* {…}`).
     public var debug: Bool
     /// The encoding of text arguments. Always `UTF-8`: AMQP strings are UTF-8 on the

@@ -4,7 +4,8 @@
 /// - `host` and `host:port` (plain AMQP, port 5672 unless given);
 /// - `[::1]`, `[::1]:5672`, and a bare IPv6 address such as `::1`;
 /// - `amqp://[user[:password]@]host[:port][/path]` (port 5672) and the same with
-///   `amqps://` (port 5671). User and password are percent-decoded.
+///   `amqps://` (port 5671). User and password are percent-decoded, and so is the path
+///   when read as a node `address`.
 ///
 /// Parsing checks the form only; whether the scheme can be used now (TLS cannot yet) is
 /// decided by `ConnectionSettings`.
@@ -36,6 +37,17 @@ public struct AMQPEndpoint: Hashable, Sendable, CustomStringConvertible {
     public var password: String?
     /// The URL's path (with its leading `/`), if any; not used by the connection itself.
     public var path: String?
+
+    /// The node the URL's path names: the path without its leading `/`, percent-decoded
+    /// (`amqp://host/orders%2Feu` → `orders/eu`); `nil` without a path. The connection
+    /// does not use it; tools and applications take it as a link's address (`amqp send
+    /// URL`). Parsing has checked the escapes; a path set by hand with a malformed one
+    /// is returned as written.
+    public var address: String? {
+        guard let path else { return nil }
+        let p = path.hasPrefix("/") ? path.dropFirst() : Substring(path)
+        return (try? Self.percentDecoded(p, in: "path")) ?? String(p)
+    }
 
     /// Creates an endpoint from parts.
     public init(scheme: Scheme = .amqp, host: String, port: UInt16? = nil, username: String? = nil, password: String? = nil, path: String? = nil) {
@@ -77,7 +89,12 @@ public struct AMQPEndpoint: Hashable, Sendable, CustomStringConvertible {
                 let tail = rest[end...]
                 if tail.first == "/" {
                     let p = tail.prefix { $0 != "?" && $0 != "#" }
-                    if p.count > 1 { path = String(p) }
+                    if p.count > 1 {
+                        // Checked now so that a bad escape is a parse error, not an
+                        // address quietly taken as written.
+                        _ = try Self.percentDecoded(p.dropFirst(), in: "path")
+                        path = String(p)
+                    }
                 }
                 rest = rest[..<end]
             }
@@ -144,7 +161,7 @@ public struct AMQPEndpoint: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Decodes `%XX` escapes as UTF-8 (a `+` stays a `+`, as in URL user info).
-    static func percentDecoded(_ s: Substring) throws(ConfigurationError) -> String {
+    static func percentDecoded(_ s: Substring, in part: String = "user info") throws(ConfigurationError) -> String {
         guard s.contains("%") else { return String(s) }
         var bytes: [UInt8] = []
         let utf8 = Array(s.utf8)
@@ -152,7 +169,7 @@ public struct AMQPEndpoint: Hashable, Sendable, CustomStringConvertible {
         while i < utf8.count {
             if utf8[i] == UInt8(ascii: "%") {
                 guard i + 2 < utf8.count, let hi = hexValue(utf8[i + 1]), let lo = hexValue(utf8[i + 2]) else {
-                    throw ConfigurationError(.invalidEscape, setting: "hostname", detail: "malformed percent-escape in the URL's user info")
+                    throw ConfigurationError(.invalidEscape, setting: "hostname", detail: "malformed percent-escape in the URL's \(part)")
                 }
                 bytes.append(hi << 4 | lo)
                 i += 3
@@ -162,7 +179,7 @@ public struct AMQPEndpoint: Hashable, Sendable, CustomStringConvertible {
             }
         }
         guard let decoded = String(validating: bytes, as: UTF8.self) else {
-            throw ConfigurationError(.invalidEscape, setting: "hostname", detail: "the URL's user info decodes to bytes that are not UTF-8")
+            throw ConfigurationError(.invalidEscape, setting: "hostname", detail: "the URL's \(part) decodes to bytes that are not UTF-8")
         }
         return decoded
     }

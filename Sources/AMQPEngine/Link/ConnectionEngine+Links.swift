@@ -144,6 +144,7 @@ extension ConnectionEngine {
         }
         sessions.slots[s].links[h].credit = credit
         sessions.slots[s].links[h].receiver.refillPending = false
+        sessions.slots[s].links[h].receiver.overrun = 0
         sessions.slots[s].links[h].drain = drain
         sessions.slots[s].links[h].receiver.drainRequested = drain && credit > 0
         sessions.slots[s].queueLinkFlow(h)

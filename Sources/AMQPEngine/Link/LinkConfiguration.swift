@@ -49,6 +49,14 @@ public struct LinkConfiguration: Sendable {
     /// engine and hand them over as credit arrives (a broker): without this, a drain
     /// finding the engine's queue empty is answered before they could send anything.
     public var manualDrain: Bool = false
+    /// Receiver: transfers accepted beyond the credit we granted (since our last grant)
+    /// before the link is detached with `amqp:link:transfer-limit-exceeded`. 0, the
+    /// default, is strict. The specification lets a receiver handle such excess normally
+    /// when it reduced credit with transfers in flight (part 2, section 2.6.7), and
+    /// RabbitMQ 3.x's AMQP 1.0 plugin overruns credit by a few messages now and then
+    /// (rabbitmq-server issue 2597, fixed only by 4.0's native AMQP 1.0), so clients
+    /// that must work with it allow some. The excess stays bounded by this number.
+    public var creditOverrunAllowance: UInt32 = 0
 
     /// Creates a configuration.
     public init(name: String, role: Role, source: Source? = nil, target: AttachTarget? = nil) {

@@ -76,6 +76,7 @@ struct LinkEndpoint {
             rcvSettleMode = c.rcvSettleMode
             receiver.policy = c.credit
             receiver.streaming = c.streaming
+            receiver.overrunAllowance = c.creditOverrunAllowance
         }
     }
 

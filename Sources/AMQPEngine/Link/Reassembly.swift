@@ -189,7 +189,12 @@ extension SessionEndpoint {
             id = given
             var discarding = links[h].state == .detachSent
             if !discarding {
-                if links[h].credit == 0 {
+                if links[h].credit == 0 && links[h].receiver.overrun < links[h].receiver.overrunAllowance {
+                    // Tolerated excess (`creditOverrunAllowance`): the sender counted it,
+                    // so the delivery-count moves on; the credit stays 0.
+                    links[h].receiver.overrun += 1
+                    links[h].deliveryCount &+= 1
+                } else if links[h].credit == 0 {
                     detachLocally(h, closed: true, error: EngineError(
                         .transferLimitExceeded, "TRANSFER of delivery \(id) without link credit", origin: .local), shared: &shared)
                     discarding = true

@@ -10,6 +10,10 @@ struct ReceiverState {
     /// written, as the sender learns of it only then: until that, transfers beyond the
     /// credit it knows are a transfer-limit violation.
     var refillPending = false
+    /// `LinkConfiguration.creditOverrunAllowance`.
+    var overrunAllowance: UInt32 = 0
+    /// Transfers accepted without credit since our last grant.
+    var overrun: UInt32 = 0
     /// The delivery whose frames are arriving, between its first and last frame.
     var current: PartialDelivery? = nil
     /// The box the last streamed chunk carried (see `chunkExtras`).

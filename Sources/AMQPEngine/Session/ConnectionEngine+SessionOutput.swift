@@ -71,6 +71,8 @@ extension ConnectionEngine {
                 guard case .done = r else { return r }
                 sessions.slots[s].pendingDisposition = nil
             }
+            // A connection the application is closing starts no new transfer.
+            guard closeRequested == nil else { return .done }
             let r = writeTransfers(session: s, into: &e, maxFrame: maxFrame)
             guard case .done = r else { return r }
             // Transfers may have queued FLOWs (a finished drain, a refreshed window).
@@ -120,6 +122,7 @@ extension SessionEndpoint {
             links[h].state == .attached || links[h].state == .attachSent
         {
             links[h].credit = n
+            links[h].receiver.overrun = 0
         }
         links[h].receiver.refillPending = false
     }

@@ -97,7 +97,9 @@ extension ConnectionEngine {
         let state = sessions.slots[s].state
         guard state != .endSent, state != .ending else { return }
         sessions.slots[s].finishAllLinks(error: error, shared: &sessions.shared, events: &events)
-        sessions.slots[s].purgeControl()
+        // Settlements the application already made still reach the peer before END:
+        // dropping them would have the peer redeliver messages we accepted.
+        sessions.slots[s].purgeControl(keepingSettlements: true)
         if state == .awaitingAccept {
             let begin = sessions.slots[s].localBegin
             sessions.slots[s].control.append(.begin(begin))
@@ -287,22 +289,34 @@ extension ConnectionEngine {
         sessions.shared.bufferedDeliveryBytes = 0
     }
 
-    /// True when `produce` would write session or link frames now.
+    /// True when `produce` would write session or link frames now. Once the
+    /// application has asked to close, transfers no longer count: only what is already
+    /// queued (settlements, flows, detaches, ends) goes out before CLOSE.
     var sessionsHaveOutput: Bool {
         guard openSent, !closeSent, phase == .amqpFrames else { return false }
-        for s in sessions.slots.indices where sessions.slots[s].isLive && sessions.slots[s].hasOutput { return true }
+        let transfers = closeRequested == nil
+        for s in sessions.slots.indices where sessions.slots[s].isLive && sessions.slots[s].hasOutput(transfers: transfers) {
+            return true
+        }
         return false
     }
 }
 
 extension SessionEndpoint {
-    /// Drops queued frames when the session ends: only an unwritten BEGIN must still go.
-    mutating func purgeControl() {
+    /// Drops queued frames when the session ends: only an unwritten BEGIN must still go,
+    /// and, when we end it ourselves, the dispositions already queued (in their order,
+    /// the open range last) so that settlements are not lost.
+    mutating func purgeControl(keepingSettlements: Bool = false) {
         let n = control.count
         for _ in 0..<n {
             let f = control.popFirst()!
-            if case .begin = f { control.append(f) }
+            switch f {
+            case .begin: control.append(f)
+            case .disposition where keepingSettlements: control.append(f)
+            default: break
+            }
         }
+        if keepingSettlements, let open = pendingDisposition { control.append(.disposition(open)) }
         pendingDisposition = nil
         sessionFlowQueued = false
     }

@@ -202,12 +202,14 @@ struct SessionEndpoint {
         return false
     }
 
-    /// True when `produce` would write something for this session.
-    var hasOutput: Bool {
+    /// True when `produce` would write something for this session; with `transfers`
+    /// false, only its control frames and settlements count (a closing connection
+    /// flushes those but starts no new transfer).
+    func hasOutput(transfers: Bool) -> Bool {
         // Nothing goes out before our BEGIN, which the application's accept queues.
         if state == .awaitingAccept { return false }
         if state == .beginSent && beginWritten { return false }
         if !control.isEmpty || pendingDisposition != nil { return true }
-        return hasSendableTransfers
+        return transfers && hasSendableTransfers
     }
 }

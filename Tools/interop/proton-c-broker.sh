@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The Qpid Proton C example broker (Debian's libqpid-proton11-dev-examples), built
+# into the state folder and run on 127.0.0.1 for the interop tests.
+#
+#   Tools/interop/proton-c-broker.sh build [STATE_DIR]   builds STATE_DIR/proton-c/broker
+#   Tools/interop/proton-c-broker.sh start [STATE_DIR]   prints AMQP_INTEROP_PROTON_C=127.0.0.1:PORT
+#                                                        and AMQP_INTEROP_PROTON_C_BROKER=PATH
+#   Tools/interop/proton-c-broker.sh stop  [STATE_DIR]
+#
+# STATE_DIR defaults to .build/interop. The broker is the example source compiled
+# with gcc against libqpid-proton (core + proactor), with one bug fixed: its receive
+# loop reads every chunk of an incoming message into the start of its buffer
+# (`pn_link_recv(l, m->start, m->size)`), so a message that arrives in more than one
+# read (a 1 MiB message does) is stored with its first part overwritten; later Proton
+# releases read into the end instead, and so does our copy. It listens on port 0
+# (the kernel picks a free port) and prints the port it got, so there is no race for
+# the port. The binary's path is printed too: tests start a dedicated instance of
+# their own when they need to kill a broker mid-stream, so the shared one survives.
+# `start` is idempotent (a broker still running from an earlier start is reused);
+# `stop` stops the PID `start` recorded.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+command=${1:-}
+state=${2:-.build/interop}
+dir="$state/proton-c"
+examples=${PROTON_C_EXAMPLES:-/usr/share/proton/examples/c}
+
+build() {
+    [[ -f $examples/broker.c ]] ||
+        interop_fail "$examples/broker.c not found: run Tools/install-deps.sh (libqpid-proton11-dev-examples)"
+    mkdir -p "$dir"
+    if [[ -x $dir/broker && $dir/broker -nt $examples/broker.c && $dir/broker -nt $0 ]]; then return 0; fi
+    local flags
+    flags=$(pkg-config --cflags --libs libqpid-proton) ||
+        interop_fail "pkg-config does not know libqpid-proton: run Tools/install-deps.sh (libqpid-proton11-dev)"
+    mkdir -p "$dir/src"
+    cp "$examples/broker.c" "$examples/thread.h" "$dir/src/"
+    local bad='recv = pn_link_recv(l, m->start, m->size);'
+    local good='recv = pn_link_recv(l, m->start + m->size - size, size);'
+    if grep -qF "$bad" "$dir/src/broker.c"; then
+        sed -i "s|recv = pn_link_recv(l, m->start, m->size);|$good|" "$dir/src/broker.c"
+    fi
+    grep -qF "$good" "$dir/src/broker.c" ||
+        interop_fail "broker.c's receive loop is not the one this script knows how to fix; look at $examples/broker.c"
+    # shellcheck disable=SC2086
+    gcc -O1 -w -I"$dir/src" -o "$dir/broker.tmp" "$dir/src/broker.c" $flags -lpthread
+    mv "$dir/broker.tmp" "$dir/broker"
+}
+
+stop() {
+    interop_stop_pid "$dir/broker.pid" 5
+    rm -f "$dir/env"
+}
+
+start() {
+    build
+    dir=$(cd "$dir" && pwd)
+    if interop_pid_alive "$dir/broker.pid" && [[ -f $dir/env ]]; then
+        cat "$dir/env"
+        return 0
+    fi
+    stop
+    # Run from the folder so the example's relative ssl-certs/ lookup stays inside it
+    # (it finds none and says so; TLS is not used).
+    (cd "$dir" && exec setsid ./broker 127.0.0.1 0 >"$dir/broker.out" 2>&1 </dev/null) &
+    echo $! >"$dir/broker.pid"
+    local port=""
+    read_port() {
+        port=$(sed -n 's/^listening on \([0-9][0-9]*\)$/\1/p' "$dir/broker.out")
+        [[ -n $port ]]
+    }
+    if ! interop_wait_for 30 read_port || ! interop_wait_for 30 interop_speaks_amqp10 "$port"; then
+        interop_log "the Proton C broker did not start; its output:"
+        cat "$dir/broker.out" >&2 || true
+        stop
+        exit 1
+    fi
+    printf 'AMQP_INTEROP_PROTON_C=127.0.0.1:%s\nAMQP_INTEROP_PROTON_C_BROKER=%s\n' "$port" "$dir/broker" | tee "$dir/env"
+}
+
+case "$command" in
+    build) build ;;
+    start) start ;;
+    stop) stop ;;
+    *) echo "usage: $0 build|start|stop [STATE_DIR]" >&2; exit 2 ;;
+esac
