@@ -271,6 +271,10 @@ extension ConnectionEngine {
             if let reply { control.append(.sasl(reply)) }
             if case .saslOutcome(let outcome) = p { events.append(.saslOutcome(outcome)) }
             failure = error
+            // Sessions, links and deliveries a client pipelined behind SASL end here:
+            // without this a refused login left a queued delivery unreported for ever
+            // (found by Tools/Fuzz FuzzSASLClient).
+            sessionsConnectionClosed(error: error.error)
             endAfterFlush = true
             phase = .finished
             if control.isEmpty { transition(to: .error) }

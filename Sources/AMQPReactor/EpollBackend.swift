@@ -20,9 +20,11 @@ import Glibc
 final class EpollBackend {
     let fd: Int32
     private let events: UnsafeMutableBufferPointer<epoll_event>
+    private let sys: SyscallTable
 
-    init(batch: Int) throws(ReactorError) {
+    init(batch: Int, syscalls: SyscallTable) throws(ReactorError) {
         precondition(batch > 0, "epoll needs room for at least one event per wait")
+        sys = syscalls
         fd = try Syscall.check("epoll_create1", bugs: [.invalid]) { camqp_epoll_create() }
         events = .allocate(capacity: batch)
     }
@@ -42,7 +44,7 @@ final class EpollBackend {
         // EEXIST (registered twice) and EINVAL/EBADF/EPERM (not a pollable descriptor of
         // ours) are bugs; ENOMEM and ENOSPC (max_user_watches) are real.
         try Syscall.check("epoll_ctl(ADD)", bugs: [.badDescriptor, .fault, .invalid]) {
-            camqp_epoll_ctl(fd, CAMQP_EPOLL_CTL_ADD, socket, interest, token.packed)
+            sys.epollControl(fd, CAMQP_EPOLL_CTL_ADD, socket, interest, token.packed)
         }
     }
 
@@ -51,7 +53,7 @@ final class EpollBackend {
         // close(2) would drop the registration too, unless the descriptor had been
         // duplicated; removing it explicitly keeps that from ever mattering. ENOENT is
         // a bug (not registered); nothing else can happen to a valid descriptor.
-        let rc = camqp_epoll_ctl(fd, CAMQP_EPOLL_CTL_DEL, socket, 0, 0)
+        let rc = sys.epollControl(fd, CAMQP_EPOLL_CTL_DEL, socket, 0, 0)
         precondition(rc == 0, "epoll_ctl(DEL, \(socket)) failed with \(ErrnoName.of(-rc))")
     }
 
@@ -67,7 +69,7 @@ final class EpollBackend {
         } else {
             timeout = -1
         }
-        let n = camqp_epoll_wait(fd, events.baseAddress, Int32(clamping: events.count), timeout)
+        let n = sys.epollWait(fd, events, timeout)
         if n == -EINTR { return }
         let count = try Syscall.check("epoll_wait", bugs: [.badDescriptor, .fault, .invalid]) { n }
         for i in 0..<Int(count) {

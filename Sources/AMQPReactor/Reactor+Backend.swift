@@ -30,10 +30,10 @@ extension Reactor {
         case .uring:
             let uring = try URingBackend(
                 entries: options.uringEntries, completionEntries: options.uringCompletionEntries,
-                batch: options.eventBatch, singleIssuer: options.uringSingleIssuer)
+                batch: options.eventBatch, singleIssuer: options.uringSingleIssuer, syscalls: options.syscalls)
             return (.uring(uring), .uring)
         case .epoll, .automatic:
-            return (.epoll(try EpollBackend(batch: options.eventBatch)), .epoll)
+            return (.epoll(try EpollBackend(batch: options.eventBatch, syscalls: options.syscalls)), .epoll)
         }
     }
 
@@ -85,14 +85,14 @@ extension Reactor {
             let cancel = Token(kind: .listener, operation: URingBackend.Operation.cancel.rawValue, slot: Int(listener.id.slot), generation: listener.id.generation)
             try? uring.cancel(poll, token: cancel)
         }
-        Syscall.close(listener.fd)
+        Syscall.close(listener.fd, via: sys)
     }
 
     /// Starts connecting `record` to `address`; true if it completed at once.
     func startConnect(_ record: Record, to address: SocketAddress) throws(ReactorError) -> Bool {
         switch io {
         case .epoll:
-            return try Socket.startConnect(record.fd, to: address)
+            return try Socket.startConnect(record.fd, to: address, via: sys)
         case .uring(let uring):
             let length = address.fill(&record.connectAddress)
             let fd = record.fd
@@ -124,7 +124,7 @@ extension Reactor {
         }
         // io_uring requests hold their own reference to the socket, so closing the
         // descriptor now is safe; the socket itself goes when they have completed.
-        Syscall.close(record.fd)
+        Syscall.close(record.fd, via: sys)
     }
 
     /// Waits (bounded by `timeoutNanoseconds`) and takes note of what the kernel reports:
@@ -261,7 +261,7 @@ extension Reactor {
         guard record.writeReady, !record.outbound.isEmpty else { return }
         switch io {
         case .epoll:
-            switch try Socket.send(record.fd, record.outbound.readable) {
+            switch try Socket.send(record.fd, record.outbound.readable, via: sys) {
             case .wouldBlock:
                 record.writeReady = false
             case .completed(let n):

@@ -60,7 +60,7 @@ extension Reactor {
         } else if case .epoll = io, record.writeReady || record.hangUp {
             let remote = record.remote.map { "\($0)" } ?? ""
             do {
-                let error = try Socket.pendingError(record.fd)
+                let error = try Socket.pendingError(record.fd, via: sys)
                 if error != 0 {
                     close(record, error: .system("connect", errno: error, detail: remote))
                     return
@@ -105,7 +105,7 @@ extension Reactor {
             // then TCP flow control hold the peer back) until delivery releases bytes or
             // the application changes the machine.
             guard !room.isEmpty else { return }
-            switch try Socket.receive(record.fd, into: room) {
+            switch try Socket.receive(record.fd, into: room, via: sys) {
             case .wouldBlock:
                 record.readReady = false
             case .completed(0):

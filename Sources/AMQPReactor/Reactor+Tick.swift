@@ -44,13 +44,14 @@ extension Reactor {
         var wait: UInt64? = timeout?.wholeNanoseconds
         if !ready.isEmpty || wakePending || listeners.contains(where: { $0?.pending == true }) {
             wait = 0
-        } else if let earliest = deadlines.earliest {
+        } else if let earliest = earliestDeadline {
             let now = monotonicNow()
             let untilDeadline = earliest > now ? earliest - now : 0
             wait = min(wait ?? .max, untilDeadline)
         }
         try collect(timeoutNanoseconds: wait)
         let now = monotonicNow()
+        retryAccepts(now: now)
         if wakePending { runJobs() }
         acceptWaiting()
         collectDueDeadlines(now: now)
@@ -128,7 +129,7 @@ extension Reactor {
             accepting: while accepted < options.acceptsPerTick {
                 let outcome: Syscall.Outcome<(Int32, SocketAddress?)>
                 do {
-                    outcome = try Socket.accept(listener.fd)
+                    outcome = try Socket.accept(listener.fd, via: sys)
                 } catch {
                     switch error.code {
                     case .connectionAborted, .permissionDenied, .other:
@@ -136,9 +137,13 @@ extension Reactor {
                         // EPERM); the listener is fine.
                         continue accepting
                     default:
-                        // Out of descriptors or memory: stop for now. The waiting
-                        // connections are tried again on the listener's next edge.
+                        // Out of descriptors or memory: stop for now, and try again a
+                        // little later. Waiting for the listener's next edge instead
+                        // left the connections already in the backlog unanswered until
+                        // another client happened to connect (found by the syscall
+                        // fault tests); trying again every tick would spin.
                         listener.pending = false
+                        listener.retryAt = monotonicNow() &+ Self.acceptRetryNanoseconds
                         break accepting
                     }
                 }
@@ -157,7 +162,7 @@ extension Reactor {
                 let machine = listener.accept(peer)
                 inCallback = false
                 guard let machine else {
-                    Syscall.close(fd)
+                    Syscall.close(fd, via: sys)
                     continue accepting
                 }
                 let record: Record
@@ -166,7 +171,7 @@ extension Reactor {
                     record = try register(fd: fd, connection: machine, socketOptions: listener.options.socket, handler: listener.handler)
                 } catch {
                     // A socket we could not set up is dropped; the peer sees it close.
-                    Syscall.close(fd)
+                    Syscall.close(fd, via: sys)
                     continue accepting
                 }
                 do {
@@ -177,6 +182,28 @@ extension Reactor {
                 enqueue(record)
             }
             // Left pending when the per-tick limit was reached: continue next tick.
+        }
+    }
+
+    /// How long a listener rests after accept ran out of descriptors or memory.
+    static var acceptRetryNanoseconds: UInt64 { 20_000_000 }
+
+    /// The earliest connection deadline or listener retry.
+    var earliestDeadline: UInt64? {
+        var earliest = deadlines.earliest
+        for case let listener? in listeners {
+            if let at = listener.retryAt { earliest = min(earliest ?? at, at) }
+        }
+        return earliest
+    }
+
+    /// Listeners whose rest after a failed accept is over try again.
+    func retryAccepts(now: UInt64) {
+        for case let listener? in listeners {
+            if let at = listener.retryAt, at <= now {
+                listener.retryAt = nil
+                listener.pending = true
+            }
         }
     }
 

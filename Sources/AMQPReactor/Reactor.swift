@@ -49,6 +49,9 @@ public final class Reactor<Connection: SansIOConnection> {
     public let backend: ReactorOptions.Backend
 
     let io: IO
+    /// The system calls on sockets, epoll and io_uring (`options.syscalls`), kept here so
+    /// the hot paths load them from the reactor itself.
+    let sys: SyscallTable
     let inbox: JobInbox<Connection>
 
     var records: [Record?] = []
@@ -87,6 +90,7 @@ public final class Reactor<Connection: SansIOConnection> {
     /// made (a `ReactorGroup` queues connects before its threads have started).
     init(options: ReactorOptions, inbox: JobInbox<Connection>) throws(ReactorError) {
         self.options = options
+        sys = options.syscalls
         (io, backend) = try Self.makeIO(options)
         self.inbox = inbox
         try watchWakeUps()
@@ -131,12 +135,12 @@ public final class Reactor<Connection: SansIOConnection> {
         to address: SocketAddress, connection: Connection, options: ConnectOptions = ConnectOptions(),
         handler: @escaping Handler
     ) throws(ReactorError) -> ConnectionID {
-        let fd = try Socket.open(family: address.family)
+        let fd = try Socket.open(family: address.family, via: sys)
         let record: Record
         do throws(ReactorError) {
             record = try register(fd: fd, connection: connection, socketOptions: options.socket, handler: handler)
         } catch {
-            Syscall.close(fd)
+            Syscall.close(fd, via: sys)
             throw error
         }
         record.remote = address
@@ -253,7 +257,7 @@ public final class Reactor<Connection: SansIOConnection> {
         on address: SocketAddress, options: ListenOptions = ListenOptions(), accept: @escaping Acceptor,
         handler: @escaping Handler
     ) throws(ReactorError) -> ListenerID {
-        let fd = try Socket.listen(on: address, backlog: options.backlog, reuseAddress: options.reuseAddress)
+        let fd = try Socket.listen(on: address, backlog: options.backlog, reuseAddress: options.reuseAddress, via: sys)
         return try install(listening: fd, options: options, accept: accept, handler: handler, handoff: nil)
     }
 
@@ -279,7 +283,7 @@ public final class Reactor<Connection: SansIOConnection> {
             try watch(listener)
             listeners[slot] = listener
         } catch {
-            Syscall.close(fd)
+            Syscall.close(fd, via: sys)
             throw error
         }
         // Connections may already be waiting (the kernel reports the current state when
@@ -500,6 +504,8 @@ extension Reactor {
         let handler: Handler
         /// Connections may be waiting (an edge arrived, EAGAIN not seen since).
         var pending = false
+        /// Accept failed for want of descriptors or memory: try again at this instant.
+        var retryAt: UInt64? = nil
         /// Takes each accepted socket instead of `accept` (a `ReactorGroup` listener that
         /// spreads connections over its reactors).
         var handoff: Handoff? = nil

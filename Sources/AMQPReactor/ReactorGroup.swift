@@ -265,12 +265,13 @@ public final class ReactorGroup<Connection: SansIOConnection & SendableMetatype>
         on address: SocketAddress, options: ListenOptions = ListenOptions(), accept: @escaping Acceptor,
         handler: @escaping Handler
     ) throws(ReactorError) -> GroupListener {
-        let fd = try Socket.listen(on: address, backlog: options.backlog, reuseAddress: options.reuseAddress)
+        let sys = self.options.syscalls
+        let fd = try Socket.listen(on: address, backlog: options.backlog, reuseAddress: options.reuseAddress, via: sys)
         let bound: SocketAddress
         do {
             bound = try Socket.localAddress(fd)
         } catch {
-            Syscall.close(fd)
+            Syscall.close(fd, via: sys)
             throw error
         }
         // Listeners take turns too, so several of them do not all accept on reactor 0.
@@ -314,14 +315,14 @@ public final class ReactorGroup<Connection: SansIOConnection & SendableMetatype>
         let adopt: @Sendable (Reactor<Connection>) -> Void = { reactor in
             defer { target.pending.subtract(1, ordering: .relaxed) }
             guard let machine = accept(peer) else {
-                Syscall.close(fd)
+                Syscall.close(fd, via: reactor.sys)
                 return
             }
             do throws(ReactorError) {
                 try reactor.adoptAccepted(socket: fd, peer: peer, connection: machine, socketOptions: options.socket, handler: handler)
             } catch {
                 // A socket that could not be set up is dropped; the peer sees it close.
-                Syscall.close(fd)
+                Syscall.close(fd, via: reactor.sys)
             }
         }
         if target.inbox === reactor.inbox {

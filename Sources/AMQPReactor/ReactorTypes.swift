@@ -117,6 +117,9 @@ public struct ReactorOptions: Sendable {
     /// once (two per connection, plus listeners), or completions overflow into the
     /// kernel's slower backlog.
     public var uringCompletionEntries: UInt32 = 8192
+    /// The system calls on sockets, epoll and io_uring: the kernel's, or a test's that
+    /// injects faults (see `SyscallTable`).
+    package var syscalls = SyscallTable.system
 
     /// Creates the default options.
     public init() {}

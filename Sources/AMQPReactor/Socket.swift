@@ -38,18 +38,18 @@ public struct SocketOptions: Hashable, Sendable {
 /// Socket system calls, through `Syscall`.
 enum Socket {
     /// A new non-blocking, close-on-exec stream socket.
-    static func open(family: SocketAddress.Family) throws(ReactorError) -> Int32 {
+    static func open(family: SocketAddress.Family, via sys: SyscallTable = .system) throws(ReactorError) -> Int32 {
         let domain = family == .ipv4 ? AF_INET : AF_INET6
-        return try Syscall.check("socket", bugs: [.fault]) { camqp_socket_open(domain, Int32(SOCK_STREAM.rawValue)) }
+        return try Syscall.check("socket", bugs: [.fault]) { sys.socket(domain, Int32(SOCK_STREAM.rawValue)) }
     }
 
     /// Starts a non-blocking connect: true when it completed at once (possible on
     /// loopback), false when it is in progress (wait for writability, then `pendingError`).
-    static func startConnect(_ fd: Int32, to address: SocketAddress) throws(ReactorError) -> Bool {
+    static func startConnect(_ fd: Int32, to address: SocketAddress, via sys: SyscallTable = .system) throws(ReactorError) -> Bool {
         let rc = address.withSockaddr { sa, length in
             // EINTR on a non-blocking connect does not abort it: the connection goes on in
             // the background, exactly like EINPROGRESS, so it is not retried either.
-            camqp_connect(fd, sa, length)
+            sys.connect(fd, sa, length)
         }
         switch rc {
         case 0: return true
@@ -62,9 +62,9 @@ enum Socket {
     }
 
     /// The pending error of a socket (SO_ERROR), cleared by reading it; 0 when none.
-    static func pendingError(_ fd: Int32) throws(ReactorError) -> Int32 {
+    static func pendingError(_ fd: Int32, via sys: SyscallTable = .system) throws(ReactorError) -> Int32 {
         var error: Int32 = 0
-        try Syscall.check("getsockopt(SO_ERROR)") { camqp_socket_error(fd, &error) }
+        try Syscall.check("getsockopt(SO_ERROR)") { sys.socketError(fd, &error) }
         return error
     }
 
@@ -82,8 +82,8 @@ enum Socket {
     }
 
     /// A listening socket bound to `address` (port 0: the kernel picks one).
-    static func listen(on address: SocketAddress, backlog: Int32, reuseAddress: Bool) throws(ReactorError) -> Int32 {
-        let fd = try open(family: address.family)
+    static func listen(on address: SocketAddress, backlog: Int32, reuseAddress: Bool, via sys: SyscallTable = .system) throws(ReactorError) -> Int32 {
+        let fd = try open(family: address.family, via: sys)
         do throws(ReactorError) {
             if reuseAddress {
                 var one: Int32 = 1
@@ -105,20 +105,20 @@ enum Socket {
             try Syscall.posix("listen") { Glibc.listen(fd, backlog) }
             return fd
         } catch {
-            Syscall.close(fd)
+            Syscall.close(fd, via: sys)
             throw error
         }
     }
 
     /// Accepts one connection (non-blocking, close-on-exec), with the peer's address.
-    static func accept(_ fd: Int32) throws(ReactorError) -> Syscall.Outcome<(Int32, SocketAddress?)> {
+    static func accept(_ fd: Int32, via sys: SyscallTable = .system) throws(ReactorError) -> Syscall.Outcome<(Int32, SocketAddress?)> {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         // EINVAL: the socket is not listening, and only we make sockets listen.
         let outcome = try withUnsafeMutablePointer(to: &storage) { (p) throws(ReactorError) in
             try p.withMemoryRebound(to: sockaddr.self, capacity: 1) { (sa) throws(ReactorError) in
                 try Syscall.run("accept4", bugs: [.badDescriptor, .fault, .notSocket, .invalid]) {
-                    camqp_accept(fd, sa, &length)
+                    sys.accept(fd, sa, &length)
                 }
             }
         }
@@ -162,12 +162,12 @@ enum Socket {
     }
 
     /// Reads into `buffer`: the byte count (0 at end of stream) or `.wouldBlock`.
-    static func receive(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(ReactorError) -> Syscall.Outcome<Int> {
-        try Syscall.run("recv") { camqp_recv(fd, buffer.baseAddress, buffer.count, 0) }
+    static func receive(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, via sys: SyscallTable = .system) throws(ReactorError) -> Syscall.Outcome<Int> {
+        try Syscall.run("recv") { sys.recv(fd, buffer) }
     }
 
     /// Writes from `buffer` without raising SIGPIPE: the byte count or `.wouldBlock`.
-    static func send(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) throws(ReactorError) -> Syscall.Outcome<Int> {
-        try Syscall.run("send") { camqp_send_nosignal(fd, buffer.baseAddress, buffer.count, 0) }
+    static func send(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, via sys: SyscallTable = .system) throws(ReactorError) -> Syscall.Outcome<Int> {
+        try Syscall.run("send") { sys.send(fd, buffer) }
     }
 }

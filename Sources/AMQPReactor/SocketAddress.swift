@@ -1,4 +1,4 @@
-import CAMQPLinux
+package import CAMQPLinux
 import Glibc
 
 /// An IPv4 or IPv6 socket address (address and port), stored by value.
@@ -99,8 +99,9 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
         return result
     }
 
-    /// Reads a `sockaddr_in` or `sockaddr_in6`; `nil` for other families.
-    init?(_ sa: UnsafePointer<sockaddr>, length: socklen_t) {
+    /// Reads a `sockaddr_in` or `sockaddr_in6`; `nil` for other families. (Package
+    /// access: the fault proxy in Tools/ makes its own sockets.)
+    package init?(_ sa: UnsafePointer<sockaddr>, length: socklen_t) {
         switch Int32(sa.pointee.sa_family) {
         case AF_INET where length >= MemoryLayout<sockaddr_in>.size:
             let v4 = UnsafeRawPointer(sa).loadUnaligned(as: sockaddr_in.self)
@@ -144,7 +145,7 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Calls `body` with this address as a `sockaddr` and its length.
-    func withSockaddr<R, E: Error>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws(E) -> R) throws(E) -> R {
+    package func withSockaddr<R, E: Error>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws(E) -> R) throws(E) -> R {
         var storage = sockaddr_storage()
         let length = fill(&storage)
         // Result(catching:) keeps the typed error through the rethrowing pointer scope.

@@ -100,6 +100,14 @@ enum Syscall {
         }
     }
 
+    /// Closes a socket through the reactor's table (so a test's table sees every socket
+    /// it handed out come back), with the same policy as `close(_:)`.
+    static func close(_ fd: Int32, via sys: SyscallTable, fileID: String = #fileID, line: Int = #line) {
+        if sys.close(fd) == -EBADF {
+            fatalError("close(\(fd)): EBADF — closing a descriptor twice is a bug [\(fileID):\(line)]")
+        }
+    }
+
     private static func failure(
         _ operation: StaticString, _ code: Int32, bugs: Bugs, fileID: String, line: Int
     ) -> ReactorError {

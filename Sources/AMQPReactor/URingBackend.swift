@@ -26,6 +26,7 @@ final class URingBackend {
 
     private let ring: UnsafeMutablePointer<camqp_uring_t>
     private let completions: UnsafeMutableBufferPointer<camqp_cqe_t>
+    private let sys: SyscallTable
     /// The setup flags in use (CAMQP_SETUP_*).
     let flags: UInt32
 
@@ -47,7 +48,8 @@ final class URingBackend {
     ///   kernel accepts them (completions are posted only when this thread waits, with no
     ///   interrupts of other work); otherwise a submission from any other thread would
     ///   fail with EEXIST, so without the promise they are never used.
-    init(entries: UInt32, completionEntries: UInt32, batch: Int, singleIssuer: Bool) throws(ReactorError) {
+    init(entries: UInt32, completionEntries: UInt32, batch: Int, singleIssuer: Bool, syscalls: SyscallTable) throws(ReactorError) {
+        sys = syscalls
         let features = Self.features
         guard features.setup_errno == 0 else {
             throw ReactorError.system("io_uring_setup", errno: features.setup_errno)
@@ -84,20 +86,20 @@ final class URingBackend {
 
     func recv(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, token: Token) throws(ReactorError) {
         try prepared {
-            camqp_uring_prep_recv(ring, token.packed, fd, buffer.baseAddress, buffer.count, 0, 0)
+            sys.uringRecv(ring, token.packed, fd, buffer)
         }
     }
 
     func send(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, token: Token) throws(ReactorError) {
         try prepared {
-            camqp_uring_prep_send(ring, token.packed, fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL), 0)
+            sys.uringSend(ring, token.packed, fd, buffer)
         }
     }
 
     /// A connect; `address` must stay valid until the next submit (the kernel copies it
     /// when the request is submitted).
     func connect(_ fd: Int32, to address: UnsafePointer<sockaddr>, length: socklen_t, token: Token) throws(ReactorError) {
-        try prepared { camqp_uring_prep_connect(ring, token.packed, fd, address, length) }
+        try prepared { sys.uringConnect(ring, token.packed, fd, address, length) }
     }
 
     /// A multishot poll for input (listeners, the eventfd).
@@ -120,7 +122,7 @@ final class URingBackend {
     func submit() throws(ReactorError) {
         // EBUSY/EAGAIN: the completion queue overflowed and the kernel wants it reaped
         // first; the requests stay queued and go with the next submit.
-        let rc = camqp_uring_submit(ring)
+        let rc = sys.uringSubmit(ring)
         if rc >= 0 || rc == -EBUSY || rc == -EAGAIN || rc == -EINTR { return }
         try Syscall.check("io_uring_enter(submit)", bugs: [.badDescriptor, .fault]) { rc }
     }
@@ -148,7 +150,7 @@ final class URingBackend {
             }
         }
         while true {
-            let n = Int(camqp_uring_reap(ring, completions.baseAddress, UInt32(completions.count)))
+            let n = Int(sys.uringReap(ring, completions))
             for i in 0..<n {
                 let c = completions[i]
                 record(c.user_data, c.res, c.flags)

@@ -34,6 +34,15 @@ public struct EnginePair {
     public private(set) var toServer: InMemoryTransport
     /// Bytes from the server to the client.
     public private(set) var toClient: InMemoryTransport
+    /// Keep a copy of every byte either side writes (`toServer.recordedBytes`,
+    /// `toClient.recordedBytes`): a real exchange, captured, e.g. for fuzz seeds.
+    public var recordsBytes: Bool {
+        get { toServer.recordsBytes }
+        set {
+            toServer.recordsBytes = newValue
+            toClient.recordsBytes = newValue
+        }
+    }
     /// Events the client reported.
     public private(set) var clientEvents = EventLog()
     /// Events the server reported.

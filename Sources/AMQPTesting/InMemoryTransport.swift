@@ -47,6 +47,12 @@ public struct InMemoryTransport {
     public private(set) var frames: [TimedFrame] = []
     /// Bytes written so far.
     public private(set) var bytesWritten = 0
+    /// Keep a copy of every byte written in `recordedBytes` (off by default: tests that
+    /// move millions of messages would hold them all). Fuzz seeds are captured this way.
+    public var recordsBytes = false
+    /// Every byte written while `recordsBytes` was on, in order; `frames[i].byteCount`
+    /// cuts it into frames.
+    public private(set) var recordedBytes: [UInt8] = []
     /// Bytes the reader consumed so far.
     public private(set) var bytesConsumed = 0
     /// `receive` calls made so far.
@@ -79,6 +85,7 @@ public struct InMemoryTransport {
         guard !bytes.isEmpty else { return }
         inFlight.append(contentsOf: bytes)
         bytesWritten += bytes.count
+        if recordsBytes { recordedBytes.append(contentsOf: bytes) }
         frames += decoder.feedCountingBytes(bytes).map { TimedFrame(at: now, frame: $0.frame, byteCount: $0.byteCount) }
     }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing of AMQPCodec with libFuzzer.
+# Coverage-guided fuzzing of AMQPCodec and AMQPEngine with libFuzzer.
 #
 # Usage: Tools/Fuzz/run.sh SECONDS [TARGET...]
 #   SECONDS  fuzzing time shared by the targets (build time comes on top);
@@ -47,11 +47,18 @@ done
 mkdir -p "$build" "$fuzz/artifacts"
 mapfile -t codec < <(find "$root/Sources/AMQPCodec" -name '*.swift' | sort)
 mapfile -t support < <(find "$root/$fuzz/Support" -name '*.swift' | sort)
+mapfile -t engine < <(find "$root/Sources/AMQPEngine" -name '*.swift' | sort)
+mapfile -t engine_support < <(find "$root/$fuzz/EngineSupport" -name '*.swift' | sort)
 # FUZZ_OPT replaces -O (e.g. -Onone builds in a third of the time and runs slower).
 flags=(-sanitize=fuzzer,address -parse-as-library ${FUZZ_OPT:--O} -g -wmo
        -swift-version 6 -enable-upcoming-feature ExistentialAny
        -enable-upcoming-feature InternalImportsByDefault)
 lib=$build/codec/libAMQPCodec.a
+englib=$build/engine/libAMQPEngine.a
+# Harnesses that import AMQPEngine also get the instrumented engine and EngineSupport/.
+uses_engine() { grep -q '^import AMQPEngine' "$fuzz/$1.swift"; }
+need_engine=
+for t in "${targets[@]}"; do if uses_engine "$t"; then need_engine=1; fi; done
 
 # True when $1 is missing or older than any of the other files.
 stale() {
@@ -80,11 +87,23 @@ if stale "$lib" "${codec[@]}" "$self"; then
         "${codec[@]}" -o "$root/$lib.tmp"
     mv "$lib.tmp" "$lib"
 fi
+# The engine likewise, once, against the codec module (about 60 s on two cores).
+if [[ -n $need_engine ]] && stale "$englib" "${engine[@]}" "$lib" "$self"; then
+    compile "$build/engine" "$build/engine.build.log" -module-name AMQPEngine -emit-module \
+        -emit-module-path "$root/$build/engine/AMQPEngine.swiftmodule" -emit-library -static \
+        -I "$root/$build/codec" "${engine[@]}" -o "$root/$englib.tmp"
+    mv "$englib.tmp" "$englib"
+fi
 build_one() {
     local t=$1 bin=$build/$1
-    stale "$bin" "$lib" "${support[@]}" "$root/$fuzz/$t.swift" "$self" || return 0
+    local extra=() inputs=("$lib" "${support[@]}" "$root/$fuzz/$t.swift" "$self")
+    if uses_engine "$t"; then
+        extra=(-I "$root/$build/engine" -L "$root/$build/engine" -lAMQPEngine "${engine_support[@]}")
+        inputs+=("$englib" "${engine_support[@]}")
+    fi
+    stale "$bin" "${inputs[@]}" || return 0
     compile "$build/$t.work" "$build/$t.build.log" -module-name FuzzTarget "${linker[@]}" \
-        -I "$root/$build/codec" -L "$root/$build/codec" -lAMQPCodec \
+        -I "$root/$build/codec" "${extra[@]}" -L "$root/$build/codec" -lAMQPCodec \
         "${support[@]}" "$root/$fuzz/$t.swift" -o "$root/$bin.tmp"
     mv "$bin.tmp" "$bin"
 }
