@@ -128,12 +128,14 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPPeerTests",
-            dependencies: ["AMQPPeer", "AMQPReactor", "AMQPTLS", "AMQPEngine", "AMQPCodec", "AMQP"],
+            dependencies: ["AMQPPeer", "AMQPReactor", "AMQPTLS", "AMQPEngine", "AMQPCodec", "AMQP", "AMQPTestCertificates"],
             swiftSettings: strict
         ),
+        // Certificates made at run time for the TLS tests; test support, in no product.
+        .target(name: "AMQPTestCertificates", path: "Tests/Support/AMQPTestCertificates", swiftSettings: strict),
         .testTarget(
             name: "AMQPTLSTests",
-            dependencies: ["AMQPTLS", "AMQPReactor", "AMQPEngine", "AMQPCodec"],
+            dependencies: ["AMQPTLS", "AMQPReactor", "AMQPEngine", "AMQPCodec", "AMQPTestCertificates"],
             swiftSettings: strict
         ),
         // The clients (SendClient, ReceiveClient), CBS over a live $cbs link, redirects

@@ -1,3 +1,4 @@
+import AMQPTestCertificates
 import AMQPPeer
 import AMQPReactor
 import Foundation

@@ -1,3 +1,4 @@
+import AMQPTestCertificates
 import AMQP
 import AMQPPeer
 import AMQPReactor

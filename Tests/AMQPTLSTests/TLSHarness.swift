@@ -1,3 +1,4 @@
+import AMQPTestCertificates
 import AMQPCodec
 import AMQPEngine
 import AMQPReactor

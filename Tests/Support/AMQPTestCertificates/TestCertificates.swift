@@ -1,26 +1,28 @@
-// The same file as Tests/AMQPTLSTests/TestCertificates.swift: test targets cannot share
-// sources, and shipped test support (AMQPTesting) stays free of Foundation.
 import Foundation
+
+// Shared by the TLS and peer test targets (a regular target under Tests/, in no product):
+// test targets cannot share sources, and AMQPTesting, which ships, stays free of
+// Foundation.
 
 /// Certificates made for this test run with the `openssl` command, in a temporary
 /// directory: a CA, a server certificate for localhost / 127.0.0.1 and a client
 /// certificate signed by it, plus the bad ones (expired, for another host, from a CA
 /// nobody trusts). Made once per process; EC P-256 keys, so making them takes
 /// milliseconds.
-struct TestCertificates: Sendable {
-    let directory: String
-    var caFile: String { directory + "/ca.pem" }
-    var server: (chain: String, key: String) { (directory + "/server.pem", directory + "/server.key") }
-    var client: (chain: String, key: String) { (directory + "/client.pem", directory + "/client.key") }
-    var expired: (chain: String, key: String) { (directory + "/expired.pem", directory + "/server.key") }
-    var wrongHost: (chain: String, key: String) { (directory + "/wronghost.pem", directory + "/server.key") }
-    var untrusted: (chain: String, key: String) { (directory + "/untrusted.pem", directory + "/untrusted.key") }
+package struct TestCertificates: Sendable {
+    package let directory: String
+    package var caFile: String { directory + "/ca.pem" }
+    package var server: (chain: String, key: String) { (directory + "/server.pem", directory + "/server.key") }
+    package var client: (chain: String, key: String) { (directory + "/client.pem", directory + "/client.key") }
+    package var expired: (chain: String, key: String) { (directory + "/expired.pem", directory + "/server.key") }
+    package var wrongHost: (chain: String, key: String) { (directory + "/wronghost.pem", directory + "/server.key") }
+    package var untrusted: (chain: String, key: String) { (directory + "/untrusted.pem", directory + "/untrusted.key") }
     /// The client certificate's subject as the server reports it (RFC 2253).
-    let clientSubject = "CN=test-client,O=swift-amqp"
+    package let clientSubject = "CN=test-client,O=swift-amqp"
 
-    static let shared: Result<TestCertificates, CertificateSetupError> = Result { () throws(CertificateSetupError) in try make() }
+    package static let shared: Result<TestCertificates, CertificateSetupError> = Result { () throws(CertificateSetupError) in try make() }
 
-    static func make() throws(CertificateSetupError) -> TestCertificates {
+    package static func make() throws(CertificateSetupError) -> TestCertificates {
         let dir = NSTemporaryDirectory() + "swift-amqp-tls-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -75,8 +77,8 @@ struct TestCertificates: Sendable {
     }
 }
 
-struct CertificateSetupError: Error, CustomStringConvertible {
-    let step: String
-    let output: String
-    var description: String { "\(step) failed: \(output)" }
+package struct CertificateSetupError: Error, CustomStringConvertible {
+    package let step: String
+    package let output: String
+    package var description: String { "\(step) failed: \(output)" }
 }
