@@ -1,3 +1,4 @@
+import AMQP
 import AMQPEngine
 import AMQPPeer
 import AMQPReactor
@@ -9,7 +10,7 @@ final class PeerRunner {
     /// Where it listens.
     let address: SocketAddress
     private let handle: ReactorHandle<EmbeddedPeer.Machine>
-    private let thread: BenchThread
+    private let thread: NativeThread
 
     private enum State: Sendable {
         case starting
@@ -21,7 +22,7 @@ final class PeerRunner {
         let state = Mutex<State>(.starting)
     }
 
-    private init(address: SocketAddress, handle: ReactorHandle<EmbeddedPeer.Machine>, thread: BenchThread) {
+    private init(address: SocketAddress, handle: ReactorHandle<EmbeddedPeer.Machine>, thread: NativeThread) {
         self.address = address
         self.handle = handle
         self.thread = thread
@@ -30,7 +31,7 @@ final class PeerRunner {
     /// Starts the peer and returns once it listens.
     static func start(_ configuration: PeerConfiguration) throws(ReactorError) -> PeerRunner {
         let shared = Shared()
-        let thread = BenchThread(name: "amqp-bench-peer") {
+        let thread = NativeThread(name: "amqp-bench-peer") {
             do throws(ReactorError) {
                 // The reactor is made, driven and released on this thread.
                 try EmbeddedPeer.serve(configuration, drainTime: .seconds(2)) { peer in
