@@ -1,6 +1,6 @@
 # swift-amqp: build, test, fuzz, run and benchmark entry points (CI runs `make test`).
 #
-#   make deps | build | test | fuzz | run | bench | clean
+#   make deps | build | test | tsan | fuzz | run | bench | clean
 #
 # Variables:
 #   SWIFT             the swift driver (default: swift on PATH)
@@ -32,10 +32,14 @@ INTEROP_TESTS := AMQPInteropTests\.
 # Tests that measure the whole process (resident memory, the mirrored-ring budget) and
 # use up its shared budgets run in a process of their own, after the others.
 ALONE_TESTS := ReactorTests/Scale/
+# The multi-threaded suites (the API's threads and tasks sharing connections, the peer,
+# TLS) run again under ThreadSanitizer, in a build folder of their own; a report stops
+# the run (halt_on_error) and fails `make test`.
+TSAN_TESTS := AMQPConnectionTests|AMQPClientTests|AMQPPeerTests|AMQPTLSTests|AMQPTests
 # The interop suites run once per reactor backend: epoll, then the automatic choice
 # (io_uring where the kernel allows it, else epoll again).
 
-.PHONY: all deps deps-bench build test fuzz run bench clean
+.PHONY: all deps deps-bench build test tsan fuzz run bench clean
 
 all: build
 
@@ -56,11 +60,17 @@ test: deps
 			$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --filter "$(ALONE_TESTS)"' \
 		bash -c 'AMQP_REACTOR_BACKEND=epoll $(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --filter "$(INTEROP_TESTS)" && \
 			$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --filter "$(INTEROP_TESTS)"'
+	$(MAKE) tsan
 	@if [ -f $(FUZZ_SCRIPT) ]; then \
 		$(MAKE) fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS); \
 	else \
 		echo "make test: $(FUZZ_SCRIPT) does not exist yet; skipping the fuzz pass"; \
 	fi
+
+tsan: deps
+	$(SWIFT) build --build-tests -Xswiftc -sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+		$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --scratch-path .build-tsan --filter '$(TSAN_TESTS)'
 
 fuzz:
 	bash $(FUZZ_SCRIPT) $(FUZZ_SECONDS)
