@@ -205,7 +205,15 @@ final class ConnectionCore: Sendable {
     func engineEnded(_ b: EngineBinding, _ error: EngineError?) {
         ifCurrent(b) { s in
             guard !s.closing, s.error == nil else { return }
-            if let error {
+            if let error, error.condition == .unauthorizedAccess, s.remoteOpen == nil {
+                // Refused before the AMQP connection opened, without a SASL outcome (that
+                // path is `saslFailed`): no mechanism in common, a challenge we cannot
+                // answer. Still an authentication failure, not a lost connection; no
+                // SASL code, since none was received.
+                var e = s.settings.errorPolicy.connectionError(error)
+                e.kind = .authentication
+                s.error = s.settings.errorPolicy.classified(e)
+            } else if let error {
                 s.error = Self.withTLS(s.settings.errorPolicy.connectionError(error), b)
             } else {
                 // A CLOSE without an error still ends the connection under the
