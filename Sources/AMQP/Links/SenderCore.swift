@@ -45,6 +45,12 @@ final class SenderCore: LinkCore, @unchecked Sendable {
                 pending[handle] = completion
             }
         } catch {
+            if b.withEngine(r, { $0.isClosing }) == true {
+                // Not this message's fault: the connection is ending under it, and its
+                // error (stored now, or soon after) says why.
+                completion(.failure(Self.notSent(closedError ?? b.core.terminalError(for: b, transport: nil))))
+                return
+            }
             var e = AMQPClientError(
                 kind: ErrorPolicy.knownConditions.contains(error.condition) ? .messageSendFailed : .messageException,
                 condition: error.condition, description: error.error.errorDescription, info: error.error.info,

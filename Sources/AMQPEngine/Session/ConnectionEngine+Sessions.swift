@@ -66,8 +66,13 @@ extension ConnectionEngine {
     /// the requested CLOSE's error (`closeRequested == nil` made one).
     @inline(__always)
     func checkSessionLayerOpen() throws(EngineError) {
-        if closeSent || endAfterFlush || phase == .finished || state.isFinal { throw Self.closingError() }
-        if case .some = closeRequested { throw Self.closingError() }
+        if isClosing { throw Self.closingError() }
+    }
+
+    /// True once the connection is closing or closed, from either side: sessions, links
+    /// and transfers are refused from then on (with `amqp:illegal-state`).
+    public var isClosing: Bool {
+        closeSent || endAfterFlush || phase == .finished || state.isFinal || closeRequested != nil
     }
 
     @inline(never)
