@@ -101,6 +101,26 @@ final class ClientConnector<Link: ClientLink>: Sendable {
 
     // MARK: Opening
 
+    /// The clients' `open(timeout:)`: attached parts within `timeout` (by default
+    /// `ClientOptions.openTimeout`), blocking the calling thread.
+    func open(timeout: Duration?) throws(AMQPClientError) {
+        _ = try open(until: deadline(after: timeout ?? options.openTimeout))
+    }
+
+    /// The same from async code: the wait runs on a thread of its own, never on the
+    /// cooperative pool.
+    func open(timeout: Duration?) async throws(AMQPClientError) {
+        let d = deadline(after: timeout ?? options.openTimeout)
+        try await onOwnThread { [self] () -> Result<Void, AMQPClientError> in
+            do throws(AMQPClientError) {
+                _ = try open(until: d)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }.get()
+    }
+
     /// Returns attached parts, making and remaking them as needed, until `deadline`.
     func open(until deadline: UInt64?) throws(AMQPClientError) -> Parts {
         gate.lock()

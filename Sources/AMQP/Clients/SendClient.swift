@@ -82,21 +82,12 @@ public final class SendClient: Sendable {
     /// configured), blocking until the link is attached, at most `timeout` (by default
     /// `ClientOptions.openTimeout`).
     public func open(timeout: Duration? = nil) throws(AMQPClientError) {
-        _ = try connector.open(until: deadline(after: timeout ?? connector.options.openTimeout))
+        try connector.open(timeout: timeout)
     }
 
     /// `open(timeout:)` without blocking the calling task's thread.
     public func open(timeout: Duration? = nil) async throws(AMQPClientError) {
-        let connector = self.connector
-        let d = deadline(after: timeout ?? connector.options.openTimeout)
-        try await onOwnThread { () -> Result<Void, AMQPClientError> in
-            do throws(AMQPClientError) {
-                _ = try connector.open(until: d)
-                return .success(())
-            } catch {
-                return .failure(error)
-            }
-        }.get()
+        try await connector.open(timeout: timeout)
     }
 
     /// Closes the link and the connection. Messages still queued stay in
