@@ -1,6 +1,6 @@
 # swift-amqp: build, test, fuzz, run and benchmark entry points (CI runs `make test`).
 #
-#   make deps | build | test | tsan | fuzz | run | bench | clean
+#   make deps | build | test | tsan | fuzz | run | bench | bench-compare | clean
 #
 # Variables:
 #   SWIFT             the swift driver (default: swift on PATH)
@@ -8,6 +8,7 @@
 #   FUZZ_SECONDS      time budget for `make fuzz` (default 60)
 #   CI_FUZZ_SECONDS   time budget for the fuzz pass inside `make test` (default 8)
 #   INTEROP_STATE     where the interop services keep their state (default .build/interop)
+#   QUICK=1           `make bench-compare`: a short smoke run (one round, 0.5 s runs)
 #
 # `make test` runs the tests while the interop services start (a private RabbitMQ
 # 3.10 node, the Qpid Proton C and Python brokers, all on 127.0.0.1; see
@@ -39,7 +40,7 @@ TSAN_TESTS := AMQPConnectionTests|AMQPClientTests|AMQPPeerTests|AMQPTLSTests|AMQ
 # The interop suites run once per reactor backend: epoll, then the automatic choice
 # (io_uring where the kernel allows it, else epoll again).
 
-.PHONY: all deps deps-bench build test tsan fuzz run bench clean
+.PHONY: all deps deps-bench deps-bench-compare build test tsan fuzz run bench bench-compare clean
 
 all: build
 
@@ -48,6 +49,9 @@ deps:
 
 deps-bench:
 	bash Tools/install-deps.sh bench
+
+deps-bench-compare:
+	bash Tools/install-deps.sh bench-compare
 
 build: deps
 	$(SWIFT) build
@@ -84,6 +88,15 @@ bench: deps-bench
 		exit 1; \
 	fi
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
+# swift-amqp side by side with Qpid Proton C, Python uamqp and iperf3 in one session
+# (Docs/bench-compare.md): writes the marked section of BENCHMARKS.md and
+# Docs/bench-compare.svg, raw runs in .build/bench-compare/results.json. Not part of
+# `make test`. The renderer's own test runs first (it takes milliseconds).
+bench-compare: deps deps-bench-compare
+	$(SWIFT) build -c release --product amqp
+	/usr/bin/python3 -m unittest discover -s Tools/bench-compare -p 'test_*.py'
+	QUICK=$(QUICK) /usr/bin/python3 Tools/bench-compare/bench_compare.py
 
 clean:
 	bash Tools/interop/services.sh stop $(INTEROP_STATE)

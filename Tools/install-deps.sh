@@ -5,6 +5,8 @@
 #                                    interop services: rabbitmq-server gcc
 #                                    libqpid-proton11-dev libqpid-proton11-dev-examples
 #   Tools/install-deps.sh bench      ... plus linux-perf valgrind
+#   Tools/install-deps.sh bench-compare
+#                                    ... plus iperf3 socat python3-venv (make bench-compare)
 #
 # Idempotent: when everything is installed it runs no apt command at all.
 # `apt-get update` runs at most once, and only if something must be installed.
@@ -13,7 +15,7 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,10s/^# \{0,1\}//p' "$0"
+    sed -n '2,12s/^# \{0,1\}//p' "$0"
 }
 
 # Why each package is needed:
@@ -33,8 +35,12 @@ packages=(liburing-dev python3-qpid-proton pkg-config
 for extra in "$@"; do
     case "$extra" in
         bench) packages+=(linux-perf valgrind) ;;  # profiling for `make bench`
+        # `make bench-compare` (Docs/bench-compare.md): iperf3 for loopback TCP's limit,
+        # socat to terminate TLS for uamqp (it only speaks TLS), python3-venv for uamqp's
+        # virtualenv; gcc and the Proton C examples and headers are in the list above.
+        bench-compare) packages+=(iperf3 socat python3-venv gcc libqpid-proton11-dev libqpid-proton11-dev-examples) ;;
         -h | --help) usage; exit 0 ;;
-        *) echo "install-deps.sh: unknown extra '$extra' (known: bench)" >&2; exit 2 ;;
+        *) echo "install-deps.sh: unknown extra '$extra' (known: bench, bench-compare)" >&2; exit 2 ;;
     esac
 done
 

@@ -8,7 +8,9 @@
 #   Tools/interop/proton-c-broker.sh stop  [STATE_DIR]
 #
 # STATE_DIR defaults to .build/interop. The broker is the example source compiled
-# with gcc against libqpid-proton (core + proactor), with one bug fixed: its receive
+# with gcc $PROTON_C_CFLAGS (default -O1; `make bench-compare` builds its own with -O2,
+# Tools/bench-compare/proton-c.sh) against libqpid-proton (core + proactor), with one
+# bug fixed: its receive
 # loop reads every chunk of an incoming message into the start of its buffer
 # (`pn_link_recv(l, m->start, m->size)`), so a message that arrives in more than one
 # read (a 1 MiB message does) is stored with its first part overwritten; later Proton
@@ -26,12 +28,15 @@ command=${1:-}
 state=${2:-.build/interop}
 dir="$state/proton-c"
 examples=${PROTON_C_EXAMPLES:-/usr/share/proton/examples/c}
+cflags=${PROTON_C_CFLAGS:--O1}
 
 build() {
     [[ -f $examples/broker.c ]] ||
         interop_fail "$examples/broker.c not found: run Tools/install-deps.sh (libqpid-proton11-dev-examples)"
     mkdir -p "$dir"
-    if [[ -x $dir/broker && $dir/broker -nt $examples/broker.c && $dir/broker -nt $0 ]]; then return 0; fi
+    # Up to date: newer than its source and this script, and built with these flags.
+    if [[ -x $dir/broker && $dir/broker -nt $examples/broker.c && $dir/broker -nt $0 &&
+        $(cat "$dir/broker.cflags" 2>/dev/null) == "$cflags" ]]; then return 0; fi
     local flags
     flags=$(pkg-config --cflags --libs libqpid-proton) ||
         interop_fail "pkg-config does not know libqpid-proton: run Tools/install-deps.sh (libqpid-proton11-dev)"
@@ -45,8 +50,9 @@ build() {
     grep -qF "$good" "$dir/src/broker.c" ||
         interop_fail "broker.c's receive loop is not the one this script knows how to fix; look at $examples/broker.c"
     # shellcheck disable=SC2086
-    gcc -O1 -w -I"$dir/src" -o "$dir/broker.tmp" "$dir/src/broker.c" $flags -lpthread
+    gcc $cflags -w -I"$dir/src" -o "$dir/broker.tmp" "$dir/src/broker.c" $flags -lpthread
     mv "$dir/broker.tmp" "$dir/broker"
+    printf '%s\n' "$cflags" >"$dir/broker.cflags"
 }
 
 stop() {

@@ -1,0 +1,81 @@
+"""render.py on made-up results: medians, ratios, verdicts, the markers and the SVG.
+
+    /usr/bin/python3 -m unittest discover -s Tools/bench-compare -p 'test_*.py'
+
+(`make bench-compare` runs it first.)
+"""
+
+import os
+import sys
+import unittest
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import render  # noqa: E402
+
+
+def run(impl, size, settle, connections, round_, rate, kind="throughput", **extra):
+    entry = {"kind": kind, "impl": impl, "size": size, "settle": settle, "connections": connections,
+             "round": round_, "ok": rate is not None, "rate": rate}
+    if rate is None:
+        entry["error"] = "boom"
+    entry.update(extra)
+    return entry
+
+
+def results():
+    runs = []
+    # ours-epoll at 100 B at-least-once: 90k, 100k, 200k → median 100k.
+    for i, r in enumerate([90000, 200000, 100000]):
+        runs.append(run("ours-epoll", 100, "at-least-once", 1, i, r))
+    for i, r in enumerate([20000, 25000, 15000]):
+        runs.append(run("protonc-direct", 100, "at-least-once", 1, i, r))
+    runs.append(run("uamqp@amqp-peer", 100, "at-least-once", 1, 0, None))
+    runs.append(run("ours-epoll", 65536, "at-least-once", 1, 0, 1000, mbps=700.0))
+    runs.append(run("iperf3", 0, "-", 1, 0, None, kind="iperf3", mbps=1000.0))
+    runs[-1].update(ok=True)
+    runs.append(run("ours-uring", 100, "at-least-once", 1000, 0, 130000))
+    runs.append(run("ours-epoll", 100, "at-least-once", 1000, 0, 100000))
+    runs.append(run("ours-epoll", 100, "at-least-once", 1, 0, 10000, kind="latency", p99_us=350.0, p50_us=90.0))
+    meta = {"date": "2026-01-01 00:00 UTC", "commit": "abc1234", "cpus": 2, "kernel": "6.1", "proton": "0.37.0",
+            "uamqp": "1.6.11", "iperf3": "iperf 3.12", "rounds_done": 3, "rounds_planned": 3, "quick": False,
+            "seconds_per_run": 2.0, "elapsed_seconds": 600.0, "load_before": [1.0, 2.0, 3.0],
+            "load_after": [1.5, 2.5, 3.5], "fan_in": 1000, "latency_rate": 10000, "notes": []}
+    return {"meta": meta, "runs": runs}
+
+
+class RenderTests(unittest.TestCase):
+    def test_medians_ratios_and_verdicts(self):
+        text = render.section(results())
+        # 100,000 ÷ 20,000 = 5.00×: exactly the goal passes.
+        self.assertIn("| 100,000 ÷ 20,000 | 5.00× | ≥ 5× | pass |", text)
+        # 700 MB/s of 1,000 is 70%, below 80%.
+        self.assertIn("| 700 ÷ 1,000 | 70% | ≥ 80% | **FAIL** |", text)
+        # 130,000 ÷ 100,000 = 1.30× ≥ 1.2×.
+        self.assertIn("| 130,000 ÷ 100,000 | 1.30× | ≥ 1.2× | pass |", text)
+        # A configuration whose every run failed says so, and has no figure.
+        self.assertIn("failed (1 runs)", text)
+        self.assertIn("| … ours → `amqp peer` ÷ uamqp → `amqp peer` | — | — | ≥ 50× | no figure |", text)
+        self.assertIn("p99 350 µs", text)
+        self.assertIn("Runs that failed", text)
+        self.assertIn("not run", text)
+
+    def test_the_section_goes_between_the_markers_only(self):
+        document = "# B\n\nbefore\n\n%s\nold\n%s\n\nafter\n" % (render.BEGIN, render.END)
+        out = render.replace_section(document, "new")
+        self.assertEqual(out, "# B\n\nbefore\n\n%s\nnew\n%s\n\nafter\n" % (render.BEGIN, render.END))
+        with self.assertRaises(ValueError):
+            render.replace_section("no markers", "new")
+
+    def test_svg_is_well_formed_and_deterministic(self):
+        a = render.svg(results())
+        self.assertEqual(a, render.svg(results()))
+        root = ET.fromstring(a)
+        self.assertTrue(root.tag.endswith("svg"))
+        bars = [e for e in root.iter() if e.tag.endswith("rect") and e.get("height") == "9"]
+        # Bars only for the throughput figures there are: 3 at one connection, 2 at 1,000.
+        self.assertEqual(len(bars), 5)
+
+
+if __name__ == "__main__":
+    unittest.main()
