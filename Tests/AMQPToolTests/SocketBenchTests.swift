@@ -16,7 +16,7 @@ struct SocketBenchTests {
         "measured", "path", "broker", "backend", "connections", "body_bytes", "message_bytes", "credit", "settle_mode",
         "messages", "sent", "received", "accepted", "foreign", "seconds", "messages_per_second", "megabytes_per_second",
         "latency_p50_us", "latency_p90_us", "latency_p99_us", "latency_p999_us", "latency_max_us", "cpu_seconds",
-        "cpu_us_per_message", "client_cpu_us_per_message",
+        "cpu_us_per_message", "client_cpu_us_per_message", "rate",
     ]
 
     /// Runs `amqp bench ARGUMENTS --json` in process and returns the object it printed.
@@ -100,6 +100,21 @@ struct SocketBenchTests {
         #expect(r["received"] as? Int == sent)
     }
 
+    /// A paced run keeps to its schedule: message k leaves no earlier than k / rate
+    /// seconds after the start, so 300 messages at 1,000/s cannot all have arrived in
+    /// less than 0.299 s (an unpaced run of 300 takes a few milliseconds). All arrive.
+    @Test(arguments: backends)
+    func pacedRunKeepsToItsSchedule(backend: ReactorOptions.Backend) throws {
+        let r = try Self.runJSON(["--count", "300", "--rate", "1000", "--backend", backend.rawValue])
+        #expect(r["received"] as? Int == 300 && r["accepted"] as? Int == 300)
+        #expect(r["rate"] as? Double == 1000)
+        let seconds = try #require(r["seconds"] as? Double)
+        #expect(seconds >= 0.299)
+        // Unpaced, the JSON says so.
+        let unpaced = try Self.runJSON(["--count", "10"])
+        #expect(unpaced["rate"] is NSNull)
+    }
+
     /// With a URL: the same run against a broker reached by address, user and password
     /// (the embedded peer on a thread of the test's, PLAIN only).
     @Test func urlRunUsesTheBrokersAddressAndCredentials() throws {
@@ -126,6 +141,7 @@ struct SocketBenchTests {
         ["--size", "8"], ["--size", "100", "--size", "200"], ["--count", "10", "--duration", "1"], ["--duration", "0"],
         ["--connections", "0"], ["amqp://127.0.0.1:5672"], ["amqps://127.0.0.1/q"], ["http://x/q"], ["--rounds", "3"],
         ["--mode", "engine", "--settle"], ["--mode", "codec", "amqp://h/q"], ["--mode", "engine", "--connections", "2"],
+        ["--rate", "0"], ["--rate", "-5"], ["--mode", "engine", "--rate", "1000"],
     ])
     func badOptionsAreRefused(arguments: [String]) {
         #expect(throws: (any Error).self) { try BenchCommand.parse(arguments) }

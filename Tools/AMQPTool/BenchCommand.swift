@@ -66,6 +66,10 @@ public struct BenchCommand: ParsableCommand {
     @Option(help: "Socket: sender/receiver connection pairs.")
     public var connections = 1
 
+    /// A fixed sending rate (socket mode).
+    @Option(help: "Socket: send this many messages per second in all, on a fixed schedule (for latency at a given load; default: as fast as credit allows).")
+    public var rate: Double?
+
     /// I/O backend.
     @Option(help: "Socket: reactor backend, automatic, epoll or uring (the client's and the embedded peer's).")
     public var backend: ReactorOptions.Backend = .automatic
@@ -98,8 +102,8 @@ public struct BenchCommand: ParsableCommand {
             _ = try socketConfiguration()
         } else {
             guard url == nil else { throw ValidationError("a URL applies to --mode socket") }
-            guard duration == nil, !settle, connections == 1, backend == .automatic else {
-                throw ValidationError("--duration, --settle, --connections and --backend apply to --mode socket")
+            guard duration == nil, !settle, connections == 1, backend == .automatic, rate == nil else {
+                throw ValidationError("--duration, --settle, --connections, --rate and --backend apply to --mode socket")
             }
         }
     }
@@ -125,6 +129,10 @@ public struct BenchCommand: ParsableCommand {
         c.connections = connections
         c.credit = credit
         c.presettled = settle
+        if let rate {
+            guard rate > 0 && rate <= 100_000_000 else { throw ValidationError("--rate must be between 0 and 100,000,000 messages per second") }
+            c.rate = rate
+        }
         c.backend = backend
         // The URL as `amqp send` and `amqp receive` take it (`NodeURL`).
         if let url { c.broker = try NodeURL(url) }

@@ -22,6 +22,8 @@ final class BenchSender {
     /// Messages this sender may send in all (raised for each phase).
     var quota = 0
     var sent = 0
+    /// `sent` when the measurement began (the paced schedule counts from there).
+    var sentAtStart = 0
     var credited = false
     /// Stopped by the in-flight window; a receiver wakes it.
     var blocked = false
@@ -81,6 +83,10 @@ final class BenchClients {
     var failure: String? = nil
     var stopSending = false
     var lastReceivedAt: UInt64 = 0
+    /// A paced run's schedule: when the measurement began and each sender's messages
+    /// per second. Message k (from 0) of a sender is due `k / perSender` seconds after
+    /// `start`; `nil`: no pacing.
+    var pace: (start: UInt64, perSender: Double)? = nil
 
     init(configuration: SocketBenchConfiguration, addresses: [String], nonce: UInt32) {
         self.configuration = configuration
@@ -156,6 +162,12 @@ final class BenchClients {
         s.blocked = ahead >= window
         guard room > 0 else { return }
         let now = monotonicNanoseconds()
+        if let pace {
+            // What the schedule has made due by now and is not sent yet.
+            let due = Int(Double(now &- pace.start) * pace.perSender / 1e9) + 1
+            room = min(room, due - (s.sent - s.sentAtStart))
+            guard room > 0 else { return }
+        }
         let presettled = configuration.presettled
         let message = s.message
         while room > 0 {

@@ -21,6 +21,10 @@ public struct SocketBenchConfiguration: Sendable {
     public var presettled = false
     /// Sender/receiver connection pairs.
     public var connections = 1
+    /// Messages per second, all senders together, each sending its share on a fixed
+    /// schedule (for latency at a given load); `nil`: as fast as credit and the window
+    /// allow.
+    public var rate: Double? = nil
     /// The reactors' backend (the client's and the embedded peer's).
     public var backend: ReactorOptions.Backend = .automatic
     /// The broker and its address (parsed as `amqp send` and `amqp receive` parse theirs);
@@ -55,6 +59,8 @@ public struct SocketBenchResult: Sendable {
     public var messageBytes: Int
     /// Receiver credit.
     public var credit: UInt32
+    /// The fixed sending rate, messages per second, or `nil` (as fast as possible).
+    public var rate: Double? = nil
     /// Pre-settled rather than at-least-once.
     public var presettled: Bool
     /// Messages the senders sent.

@@ -10,10 +10,11 @@ public enum SocketBenchReport {
     public static func text(_ r: SocketBenchResult) -> String {
         let mode = r.presettled ? "pre-settled (at most once)" : "at-least-once (receivers accept, senders wait for outcomes)"
         let pairs = r.connections == 1 ? "1 sender and 1 receiver connection" : "\(r.connections) sender and \(r.connections) receiver connections"
+        let paced = r.rate.map { ", paced at \(grouped(Int($0.rounded()))) msg/s" } ?? ""
         var lines = [
             "amqp bench: measured AMQP 1.0 over TCP sockets — \(pairs) of our client",
             "  (ConnectionEngines on one AMQPReactor thread, \(r.backend.rawValue); not the public Connection API)",
-            "  against the \(r.broker); \(mode), credit \(r.credit),",
+            "  against the \(r.broker); \(mode), credit \(r.credit)\(paced),",
             "  \(r.bodyBytes)-byte bodies (\(r.messageBytes)-byte messages). Latency is send to receive, per message.",
             "  messages    \(grouped(r.received)) received of \(grouped(r.sent)) sent"
                 + (r.presettled ? "" : ", \(grouped(r.accepted)) accepted") + (r.foreign > 0 ? ", \(grouped(r.foreign)) left over from elsewhere" : ""),
@@ -55,6 +56,7 @@ public enum SocketBenchReport {
             ("seconds", number(r.seconds)),
             ("messages_per_second", number(r.messagesPerSecond)),
             ("megabytes_per_second", number(r.megabytesPerSecond)),
+            ("rate", r.rate.map(number) ?? "null"),
         ]
         for (name, q) in zip(quantileNames, SocketBenchResult.quantiles) {
             fields.append(("latency_\(name.replacingOccurrences(of: ".", with: ""))_us", r.latency[q].map { number(Double($0) / 1e3) } ?? "null"))
