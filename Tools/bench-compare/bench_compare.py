@@ -324,22 +324,29 @@ class Comparison:
             wait_for_line(r, rlog.name, r"^ready$")
             slog = open(os.path.join(self.state, "uamqp-sender.out"), "w+")
             s = self.procs.start([self.venv_python, driver, "send"] + common, stdout=slog,
-                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                 stderr=subprocess.STDOUT, stdin=subprocess.PIPE)
             started.append(s)
             end = time.monotonic() + self.timeout
-            # A sender that gives up is the end of the run: the receiver would only wait
-            # for messages that never come.
-            self.wait_all([s], end)
-            if s.returncode != 0:
-                slog.seek(0)
-                lines = [line for line in slog.read().splitlines() if line.startswith("uamqp_bench")]
-                raise Failure("uamqp sender exit %s: %s" % (s.returncode, lines[-1] if lines else "no message"))
-            self.wait_all([r], end)
+            while r.poll() is None:
+                # A sender that gives up is the end of the run: the receiver would only
+                # wait for messages that never come.
+                if s.poll() is not None and s.returncode != 0:
+                    slog.seek(0)
+                    lines = [line for line in slog.read().splitlines() if line.startswith("uamqp_bench")]
+                    raise Failure("uamqp sender exit %s: %s" % (s.returncode, lines[-1] if lines else "no message"))
+                if time.monotonic() > end:
+                    raise Failure("uamqp receiver still running after %d s" % self.timeout)
+                time.sleep(0.02)
+            # The receiver is done: the sender may close its connection now.
+            s.stdin.close()
+            self.wait_all([s], time.monotonic() + 15)
             rlog.seek(0)
             slog.seek(0)
             rtext, stext = rlog.read(), slog.read()
             if r.returncode != 0 or s.returncode != 0:
-                raise Failure("uamqp exit %s/%s: %s %s" % (r.returncode, s.returncode, rtext[-300:], stext[-300:]))
+                said = [line for line in (rtext + "\n" + stext).splitlines() if line.startswith("uamqp_bench")]
+                raise Failure("uamqp receiver exit %s, sender exit %s: %s"
+                              % (r.returncode, s.returncode, "; ".join(said) or rtext[-200:] + stext[-200:]))
             received = json.loads(rtext.strip().splitlines()[-1])
             sent = json.loads(stext.strip().splitlines()[-1])
         finally:

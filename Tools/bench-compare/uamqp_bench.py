@@ -10,7 +10,8 @@ transport to choose), so it connects with TLS to 127.0.0.1:P, where the comparis
 socat terminating TLS in front of the peer; --ca is the certificate to trust.
 
 The receiver prints `ready` once its link is attached, then, like the sender, one JSON
-line at the end: {"role", "messages", "first", "last"}, with time.monotonic() (the
+line when done (the sender then keeps its connection working until its standard input
+closes, which the runner does once the receiver is done): {"role", "messages", "first", "last"}, with time.monotonic() (the
 system's CLOCK_MONOTONIC, which both processes share) at the first message sent or
 received and at the last one sent and settled or received. The rate of a run is
 messages / (receiver's last - sender's first).
@@ -29,6 +30,8 @@ at once would make the send loop quadratic.
 
 import argparse
 import json
+import os
+import select
 import sys
 import time
 
@@ -110,8 +113,17 @@ def send(args):
             sys.exit("uamqp_bench send: %d of %d messages not sent: %s" % (len(bad), n, bad[0]))
         sent += n
     last = time.monotonic()
-    client.close()
     report("send", sent, first, last)
+    # Stay connected, working, until told (standard input closes): uamqp counts a
+    # pre-settled message sent once it is queued in its own buffers, and closing at once
+    # would drop what it has not written yet.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        readable, _, _ = select.select([sys.stdin], [], [], 0.005)
+        if readable and not os.read(sys.stdin.fileno(), 4096):
+            break
+        client.do_work()
+    client.close()
 
 
 def main():
