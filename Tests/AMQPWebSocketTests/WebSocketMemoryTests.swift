@@ -1,0 +1,374 @@
+import AMQPCodec
+import AMQPEngine
+import AMQPReactor
+@testable import AMQPWebSocket
+import Testing
+
+/// The WebSocket layer around engines, without sockets: every split of the stream,
+/// handshake failures on either side each with its code, pings, closes, violations, the
+/// handshake deadline on a virtual clock.
+@Suite struct WebSocketMemoryTests {
+    static func engines() -> (client: ConnectionEngine, server: ConnectionEngine) {
+        var client = ConnectionEngine(configuration: ConnectionConfiguration(role: .client, containerID: "c", hostname: "localhost"))
+        var policy = AutoAcceptPolicy()
+        policy.credit = .prefetch(50)
+        var s = ConnectionConfiguration(role: .server, containerID: "s")
+        s.autoAccept = policy
+        var server = ConnectionEngine(configuration: s)
+        client.open()
+        server.open()
+        return (client, server)
+    }
+
+    static func clientMachine(_ configuration: WebSocketConfiguration = .client(host: "localhost")) throws -> Machine {
+        Machine(engines().client, session: try WebSocketSession(configuration: configuration))
+    }
+
+    static func serverMachine(_ configuration: WebSocketConfiguration = .server()) throws -> Machine {
+        Machine(engines().server, session: try WebSocketSession(configuration: configuration))
+    }
+
+    static let t0 = EngineInstant(nanoseconds: 1_000_000_000)
+
+    /// Everything `m` has to write now.
+    static func output(_ m: inout Machine) -> [UInt8] {
+        var all: [UInt8] = []
+        while m.hasPendingOutput {
+            var buffer = [UInt8](repeating: 0, count: 1 << 17)
+            let n = buffer.withUnsafeMutableBytes { m.produce(into: $0, now: t0) }
+            if n == 0 { break }
+            all += buffer[..<n]
+        }
+        return all
+    }
+
+    /// Offers `bytes` (one piece at a time of `chunk` bytes), delivering events.
+    @discardableResult
+    static func feed(_ m: inout Machine, _ bytes: [UInt8], chunk: Int = .max) -> Int {
+        var pending: [UInt8] = []
+        var offset = 0
+        while offset < bytes.count {
+            let take = min(chunk, bytes.count - offset)
+            pending += bytes[offset..<(offset + take)]
+            offset += take
+            repeat {
+                let used = pending.withUnsafeBytes { m.receive($0, now: t0) }
+                pending.removeFirst(used)
+                while m.nextEvent() != nil {}
+            } while m.eventsDelivered()
+        }
+        return pending.count
+    }
+
+    @Test(arguments: [(1, UInt64(1)), (7, 2), (300, 3), (20_000, 4), (70_000, 5)])
+    func everySplitCarriesTheMessages(cut: (maxChunk: Int, seed: UInt64)) throws {
+        let (ce, se) = Self.engines()
+        let serverSession = try WebSocketSession(configuration: .server(path: "/$servicebus/websocket/"))
+        if cut.seed % 2 == 1 { serverSession.dataStorage = .compacting }
+        let clientSession = try WebSocketSession(configuration: .client(host: "localhost"))
+        let pair = MemoryPair(Machine(ce, session: clientSession), Machine(se, session: serverSession), maxChunk: cut.maxChunk, seed: cut.seed)
+        let messages = cut.maxChunk == 1 ? 3 : 40
+        let payloads = (0..<messages).map { i in
+            (0..<(i % 7 == 6 && cut.maxChunk > 1 ? 150_000 + i : 100 + i * 211)).map { UInt8(truncatingIfNeeded: $0 &+ i) }
+        }
+        var sent = 0
+        var outcomes = 0
+        var received: [[UInt8]] = []
+        pair.a.handler = { m, event in
+            switch event {
+            case .remoteOpen:
+                let s = try! m.inner.beginSession()
+                _ = try! m.inner.attachLink(session: s, .sender(name: "l", to: "q"))
+            case .link(.credit(let l, _, _)):
+                while sent < messages && m.inner.sendable(on: l) > 0 {
+                    _ = try! m.inner.send(on: l, payload: payloads[sent])
+                    sent += 1
+                }
+            case .link(.outcomes(_, let handles, _, _)):
+                outcomes += handles.count
+                if outcomes == messages { m.inner.close() }
+            default: break
+            }
+        }
+        pair.b.handler = { m, event in
+            if case .link(.delivery(let l, let d)) = event {
+                received.append(d.payload.withUnsafeBytes { Array($0) })
+                _ = try? m.inner.settle(l, delivery: d.id, state: .accepted)
+            }
+        }
+        try pair.run("both ends finished") { pair.a.machine.isFinished && pair.b.machine.isFinished }
+        #expect(received == payloads)
+        #expect(outcomes == messages)
+        #expect(clientSession.failure == nil)
+        #expect(serverSession.failure == nil)
+        #expect(serverSession.requestedPath == "/$servicebus/websocket/")
+        // Each side followed the AMQP close with a WebSocket close (1000); a side may
+        // finish before the other's arrives, since both close once AMQP has.
+        #expect(clientSession.sentClose && serverSession.sentClose)
+        if serverSession.receivedClose { #expect(serverSession.peerCloseStatus == .normal) }
+        if clientSession.receivedClose { #expect(clientSession.peerCloseStatus == .normal) }
+    }
+
+    @Test func theRequestHasEveryHeaderTheRFCAsksFor() throws {
+        var m = try Self.clientMachine(.client(host: "ns.example.com", headers: [.init(name: "Authorization", value: "Bearer x")]))
+        let text = String(decoding: Self.output(&m), as: UTF8.self)
+        let lines = text.components(separatedBy: "\r\n")
+        #expect(lines.first == "GET /$servicebus/websocket/ HTTP/1.1")
+        #expect(lines.contains("Host: ns.example.com"))
+        #expect(lines.contains("Upgrade: websocket"))
+        #expect(lines.contains("Connection: Upgrade"))
+        #expect(lines.contains("Sec-WebSocket-Version: 13"))
+        #expect(lines.contains("Sec-WebSocket-Protocol: amqp"))
+        #expect(lines.contains("Authorization: Bearer x"))
+        #expect(text.hasSuffix("\r\n\r\n"))
+        let key = try #require(lines.first { $0.hasPrefix("Sec-WebSocket-Key: ") }).dropFirst(19)
+        #expect(Base64.decodedCount(key) == 16)
+        // A fresh key per session.
+        var other = try Self.clientMachine()
+        #expect(!String(decoding: Self.output(&other), as: UTF8.self).contains(String(key)))
+        // No AMQP byte before the upgrade completes.
+        #expect(!text.contains("AMQP"))
+    }
+
+    /// The server's answer, fed one byte at a time (and in other splits), opens the
+    /// client whatever the cut; what follows the head in the same bytes is frames.
+    @Test(arguments: [1, 2, 5, 40, 1_000])
+    func theAnswerIsParsedAtEverySplit(chunk: Int) throws {
+        var client = try Self.clientMachine()
+        var server = try Self.serverMachine()
+        let request = Self.output(&client)
+        #expect(Self.feed(&server, request, chunk: chunk) == 0)
+        #expect(server.session?.isOpen == true)
+        let answer = Self.output(&server)  // 101, then the server engine's AMQP header in a frame
+        #expect(String(decoding: answer.prefix(12), as: UTF8.self) == "HTTP/1.1 101")
+        #expect(Self.feed(&client, answer, chunk: chunk) == 0)
+        #expect(client.session?.isOpen == true)
+        #expect(client.session?.failure == nil)
+        #expect(client.inner.state != .error)
+    }
+
+    enum BadAnswer: CaseIterable, Sendable {
+        case forbidden, wrongAccept, noAccept, noSubprotocol, otherSubprotocol, noUpgrade, extensions, notHTTP, tooLong, http10
+    }
+
+    @Test(arguments: BadAnswer.allCases)
+    func aBadAnswerEndsTheClientWithItsCode(_ bad: BadAnswer) throws {
+        var client = try Self.clientMachine()
+        _ = Self.output(&client)
+        let session = try #require(client.session)
+        let accept = webSocketAccept(forKey: session.key)
+        var head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        var acceptLine = "Sec-WebSocket-Accept: \(accept)\r\n"
+        var protocolLine = "Sec-WebSocket-Protocol: amqp\r\n"
+        var extra = ""
+        let expected: WebSocketError.Code
+        switch bad {
+        case .forbidden:
+            head = "HTTP/1.1 403 Forbidden\r\n"
+            acceptLine = ""
+            protocolLine = ""
+            expected = .unexpectedStatus
+        case .wrongAccept:
+            acceptLine = "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+            expected = .invalidAccept
+        case .noAccept:
+            acceptLine = ""
+            expected = .invalidAccept
+        case .noSubprotocol:
+            protocolLine = ""
+            expected = .missingSubprotocol
+        case .otherSubprotocol:
+            protocolLine = "Sec-WebSocket-Protocol: binary\r\n"
+            expected = .subprotocolMismatch
+        case .noUpgrade:
+            head = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+            expected = .missingUpgrade
+        case .extensions:
+            extra = "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+            expected = .unexpectedExtension
+        case .notHTTP:
+            head = "AMQP\u{0}\u{1}\u{0}\u{0}\r\n"
+            expected = .malformedHandshake
+        case .tooLong:
+            extra = "X-Padding: " + String(repeating: "a", count: 20_000) + "\r\n"
+            expected = .handshakeTooLong
+        case .http10:
+            head = "HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            expected = .malformedHandshake
+        }
+        let answer = Array((head + acceptLine + protocolLine + extra + "\r\n").utf8)
+        // Cut at 16 KiB as the reactor's ring would (the head must fit in it).
+        Self.feed(&client, Array(answer.prefix(session.configuration.maxHandshakeBytes)), chunk: 97)
+        #expect(session.failure?.code == expected, "\(String(describing: session.failure))")
+        if bad == .forbidden { #expect(session.failure?.httpStatus == 403) }
+        #expect(client.inner.state == .error)
+        #expect(client.isFinished)
+        #expect(Self.output(&client).isEmpty)  // nothing (no AMQP, no close frame) before the upgrade
+    }
+
+    enum BadRequest: CaseIterable, Sendable {
+        case version, noKey, shortKey, path, subprotocol, post, noHost, tooLong
+    }
+
+    @Test(arguments: BadRequest.allCases)
+    func aBadRequestIsRefusedWithAStatus(_ bad: BadRequest) throws {
+        var server = try Self.serverMachine(.server(path: "/ws"))
+        var lines = [
+            "GET /ws HTTP/1.1", "Host: x", "Upgrade: websocket", "Connection: keep-alive, Upgrade",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13", "Sec-WebSocket-Protocol: other, amqp",
+        ]
+        let status: Int
+        switch bad {
+        case .version: lines[5] = "Sec-WebSocket-Version: 8"; status = 426
+        case .noKey: lines.remove(at: 4); status = 400
+        case .shortKey: lines[4] = "Sec-WebSocket-Key: c2hvcnQ="; status = 400
+        case .path: lines[0] = "GET /other HTTP/1.1"; status = 404
+        case .subprotocol: lines[6] = "Sec-WebSocket-Protocol: binary, base64"; status = 400
+        case .post: lines[0] = "POST /ws HTTP/1.1"; status = 400
+        case .noHost: lines.remove(at: 1); status = 400
+        case .tooLong: lines.append("X-Pad: " + String(repeating: "b", count: 17_000)); status = 431
+        }
+        let request = Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
+        Self.feed(&server, Array(request.prefix(16 << 10)), chunk: 333)
+        let session = try #require(server.session)
+        #expect(session.failure?.httpStatus == status, "\(String(describing: session.failure))")
+        #expect(session.failure?.code == (bad == .tooLong ? .handshakeTooLong : .requestRefused))
+        let answer = String(decoding: Self.output(&server), as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 \(status) "))
+        if bad == .version { #expect(answer.contains("Sec-WebSocket-Version: 13")) }
+        #expect(server.isFinished)
+        #expect(server.inner.state == .error)
+    }
+
+    @Test func aGoodRequestWithoutSubprotocolsIsAcceptedWithoutOne() throws {
+        var server = try Self.serverMachine()
+        let request = "GET /x?y=1 HTTP/1.1\r\nHost: x\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        Self.feed(&server, Array(request.utf8))
+        let answer = String(decoding: Self.output(&server), as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"))
+        #expect(answer.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"))
+        #expect(!answer.contains("Sec-WebSocket-Protocol"))
+    }
+
+    /// Opens a client against a server in memory and returns both, the server's AMQP
+    /// header already through.
+    static func openPair() throws -> (client: Machine, server: Machine) {
+        var client = try clientMachine()
+        var server = try serverMachine()
+        feed(&server, output(&client))
+        feed(&client, output(&server))
+        feed(&server, output(&client))
+        return (client, server)
+    }
+
+    @Test func pingIsAnsweredWithPongCarryingItsPayload() throws {
+        var (client, _) = try Self.openPair()
+        // From the server: unmasked ping.
+        Self.feed(&client, [0x89, 0x04, 1, 2, 3, 4])
+        let out = Self.output(&client)
+        let pong = try #require(Self.frames(out, masked: true).first { $0.opcode == .pong })
+        #expect(pong.payload == [1, 2, 3, 4])
+        #expect(client.session?.failure == nil)
+    }
+
+    @Test(arguments: [WebSocketCloseStatus.normal, .goingAway, .policyViolation, .internalError, WebSocketCloseStatus(rawValue: 4001)])
+    func thePeersCloseEndsAMQPWithItsStatus(_ status: WebSocketCloseStatus) throws {
+        var (client, _) = try Self.openPair()
+        _ = Self.output(&client)
+        Self.feed(&client, [0x88, 0x06, UInt8(status.rawValue >> 8), UInt8(status.rawValue & 0xFF)] + Array("away".utf8))
+        let session = try #require(client.session)
+        #expect(session.failure?.code == .peerClosed)
+        #expect(session.failure?.closeStatus == status)
+        #expect(session.failure?.detail.contains("\(status.rawValue)") == true)
+        #expect(session.peerCloseReason == "away")
+        #expect(client.inner.state == .error)
+        // The close is echoed with the same status, masked.
+        let echo = try #require(Self.frames(Self.output(&client), masked: true).first { $0.opcode == .close })
+        #expect(echo.payload.prefix(2) == [UInt8(status.rawValue >> 8), UInt8(status.rawValue & 0xFF)])
+        #expect(client.isFinished)
+    }
+
+    @Test func aViolationSendsItsCloseStatusAndEndsAMQP() throws {
+        var (client, _) = try Self.openPair()
+        _ = Self.output(&client)
+        Self.feed(&client, [0x82, 0x81, 9, 9, 9, 9, 0])  // masked, from a server
+        let session = try #require(client.session)
+        #expect(session.failure?.code == .maskingViolation)
+        let close = try #require(Self.frames(Self.output(&client), masked: true).first { $0.opcode == .close })
+        #expect(close.payload.prefix(2) == [0x03, 0xEA])  // 1002
+        #expect(client.inner.state == .error)
+        #expect(client.isFinished)
+    }
+
+    @Test(arguments: [[UInt8]([0x88, 0x01, 0x03]), [0x88, 0x02, 0x03, 0xED], [0x88, 0x04, 0x03, 0xE8, 0xC3, 0x28]])
+    func aMalformedCloseIsAViolation(_ frame: [UInt8]) throws {
+        var (client, _) = try Self.openPair()
+        _ = Self.output(&client)
+        Self.feed(&client, frame)
+        #expect(client.session?.failure?.code == .invalidClosePayload)
+    }
+
+    @Test func theHandshakeTimesOutOnTheVirtualClock() throws {
+        var client = try Self.clientMachine(WebSocketConfiguration(role: .client, host: "h", path: "/", handshakeTimeout: .milliseconds(1500)))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { client.produce(into: $0, now: Self.t0) }
+        #expect(n > 0)
+        let deadline = try #require(client.nextDeadline)
+        #expect(deadline <= Self.t0.advanced(byMilliseconds: 1500))
+        client.poll(now: Self.t0.advanced(byMilliseconds: 1499))
+        #expect(client.session?.failure == nil)
+        client.poll(now: Self.t0.advanced(byMilliseconds: 1500))
+        #expect(client.session?.failure?.code == .handshakeTimedOut)
+        #expect(client.inner.state == .error)
+        #expect(client.isFinished)
+    }
+
+    @Test func theTransportEndingDuringTheHandshakeIsTyped() throws {
+        var client = try Self.clientMachine()
+        _ = Self.output(&client)
+        client.transportClosed("connection reset by peer")
+        #expect(client.session?.failure?.code == .closedDuringHandshake)
+        #expect(client.session?.failure?.detail.contains("connection reset by peer") == true)
+        #expect(client.inner.state == .error)
+    }
+
+    @Test func badConfigurationsAreRefused() {
+        for c in [
+            WebSocketConfiguration.client(host: "h", path: "no-slash"), .client(host: "h\r\nX: y"), .client(host: ""),
+            .client(host: "h", headers: [.init(name: "Bad Name", value: "v")]), .client(host: "h", headers: [.init(name: "X", value: "a\nb")]),
+        ] {
+            #expect(throws: WebSocketError.self) { try WebSocketSession(configuration: c) }
+        }
+    }
+
+    @Test func passThroughIsTheInnerMachine() throws {
+        var (ce, se) = Self.engines()
+        var plain = Machine(passThrough: ce)
+        var out = [UInt8](repeating: 0, count: 4096)
+        let n = out.withUnsafeMutableBytes { plain.produce(into: $0, now: Self.t0) }
+        var direct = [UInt8](repeating: 0, count: 4096)
+        let m = direct.withUnsafeMutableBytes { ce.produce(into: $0, now: Self.t0) }
+        #expect(n == m && Array(out[..<n]) == Array(direct[..<m]))
+        #expect(n > 0)
+        _ = se
+        #expect(plain.minimumInboundCapacity == plain.inner.minimumInboundCapacity)
+    }
+
+    /// Splits `bytes` into frames (for checking what a machine wrote).
+    static func frames(_ bytes: [UInt8], masked: Bool) -> [(opcode: WebSocketOpcode, payload: [UInt8])] {
+        var reader = WebSocketFrameReader(readsServerFrames: !masked, maxPayload: 1 << 24)
+        var result: [(WebSocketOpcode, [UInt8])] = []
+        var offset = 0
+        var data: [UInt8] = []
+        while offset < bytes.count {
+            var out = [UInt8](repeating: 0, count: 1 << 17)
+            let r = bytes.withUnsafeBytes { input in out.withUnsafeMutableBytes { reader.read(UnsafeRawBufferPointer(rebasing: input[offset...]), into: $0) } }
+            offset += r.consumed
+            data += out[..<r.written]
+            if let c = r.control { result.append((c.opcode, c.payload)) }
+            if r.consumed == 0 || r.error != nil { break }
+        }
+        if !data.isEmpty { result.insert((.binary, data), at: 0) }
+        return result
+    }
+}
