@@ -160,6 +160,19 @@ public final class WebSocketSession: @unchecked Sendable {
     /// Takes the peer's handshake head once it is whole (0 until then): a client checks
     /// the answer, a server answers the request. Returns the bytes consumed.
     func receiveHandshake(_ bytes: UnsafeRawBufferPointer) -> Int {
+        // A plain AMQP peer sends (or answers with) its protocol header at once: say so
+        // now rather than wait for a head that never ends.
+        if bytes.count >= 4 && bytes.prefix(4).elementsEqual("AMQP".utf8) {
+            let detail = isClient
+                ? "the server answered with an AMQP protocol header: it is a plain AMQP listener, not a WebSocket server (use amqp:// or amqps://)"
+                : "the client sent an AMQP protocol header: it does not speak WebSocket (use amqpws:// or amqpwss://)"
+            if !isClient {
+                outgoing = Array("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+                outgoingSent = 0
+            }
+            fail(WebSocketError(isClient ? .malformedHandshake : .requestRefused, detail: detail, httpStatus: isClient ? nil : 400))
+            return bytes.count
+        }
         guard let end = HTTPHeaders.headEnd(bytes) else {
             if bytes.count >= configuration.maxHandshakeBytes {
                 let detail = "the \(isClient ? "server's answer" : "client's request") has no end of headers within \(configuration.maxHandshakeBytes) bytes"
@@ -230,7 +243,8 @@ public final class WebSocketSession: @unchecked Sendable {
                 break
             }
         }
-        if phase == .failed { return input.count }
+        // Nothing after a failure or the peer's close is read (RFC 6455 section 5.5.1).
+        if phase == .failed || receivedClose { return input.count }
         return used
     }
 

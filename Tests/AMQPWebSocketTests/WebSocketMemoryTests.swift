@@ -148,7 +148,7 @@ import Testing
     }
 
     enum BadAnswer: CaseIterable, Sendable {
-        case forbidden, wrongAccept, noAccept, noSubprotocol, otherSubprotocol, noUpgrade, extensions, notHTTP, tooLong, http10
+        case forbidden, wrongAccept, noAccept, noSubprotocol, otherSubprotocol, noUpgrade, extensions, notHTTP, tooLong, http10, amqpHeader
     }
 
     @Test(arguments: BadAnswer.allCases)
@@ -192,6 +192,11 @@ import Testing
         case .tooLong:
             extra = "X-Padding: " + String(repeating: "a", count: 20_000) + "\r\n"
             expected = .handshakeTooLong
+        case .amqpHeader:
+            head = "AMQP\u{0}\u{1}\u{0}\u{0}"
+            acceptLine = ""
+            protocolLine = ""
+            expected = .malformedHandshake
         case .http10:
             head = "HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             expected = .malformedHandshake
@@ -207,7 +212,7 @@ import Testing
     }
 
     enum BadRequest: CaseIterable, Sendable {
-        case version, noKey, shortKey, path, subprotocol, post, noHost, tooLong
+        case version, noKey, shortKey, path, subprotocol, post, noHost, tooLong, amqpHeader
     }
 
     @Test(arguments: BadRequest.allCases)
@@ -227,6 +232,7 @@ import Testing
         case .post: lines[0] = "POST /ws HTTP/1.1"; status = 400
         case .noHost: lines.remove(at: 1); status = 400
         case .tooLong: lines.append("X-Pad: " + String(repeating: "b", count: 17_000)); status = 431
+        case .amqpHeader: lines = ["AMQP\u{3}\u{1}\u{0}\u{0}"]; status = 400
         }
         let request = Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
         Self.feed(&server, Array(request.prefix(16 << 10)), chunk: 333)
