@@ -150,8 +150,9 @@ final class ConnectionCore: Sendable {
         return c
     }
 
-    /// `error` with what TLS reported, if TLS ended the connection. Certificates,
-    /// plaintext peers and refused headers do not fix themselves: those are not retried.
+    /// `error` with what TLS and WebSocket reported, if either ended the connection.
+    /// Certificates, plaintext peers, refused headers and upgrades do not fix themselves:
+    /// those are not retried.
     static func withTLS(_ error: AMQPClientError, _ b: EngineBinding) -> AMQPClientError {
         var e = error
         if let failure = b.webSocketSession?.failure {

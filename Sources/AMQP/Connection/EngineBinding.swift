@@ -39,7 +39,8 @@ final class EngineBinding: @unchecked Sendable {
     var isFinished: Bool { finished.load(ordering: .acquiring) }
 
     /// Creates the engine, asks it to open, and connects it, inside WebSocket when
-    /// `webSocketSession` is set, over TLS when `tlsSession` is set (made when the connection started, naming the server).
+    /// `webSocketSession` is set, over TLS when `tlsSession` is set (both made when the
+    /// connection started, naming the server).
     func connect(_ reactor: Reactor<ConnectionReactor.Machine>, to address: SocketAddress, configuration: ConnectionConfiguration) {
         var engine = ConnectionEngine(configuration: configuration)
         engine.open()
