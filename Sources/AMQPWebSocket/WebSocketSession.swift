@@ -173,6 +173,14 @@ public final class WebSocketSession: @unchecked Sendable {
             fail(WebSocketError(isClient ? .malformedHandshake : .requestRefused, detail: detail, httpStatus: isClient ? nil : 400))
             return bytes.count
         }
+        // A TLS ClientHello (a handshake record, 0x16) at a listener without TLS: the
+        // client wants amqpwss://. No HTTP answer: it would only confuse its TLS layer.
+        if !isClient, bytes.first == 0x16 {
+            fail(WebSocketError(
+                .requestRefused,
+                detail: "the client started a TLS handshake: this listener takes WebSocket without TLS (amqpws://)"))
+            return bytes.count
+        }
         guard let end = HTTPHeaders.headEnd(bytes) else {
             if bytes.count >= configuration.maxHandshakeBytes {
                 let detail = "the \(isClient ? "server's answer" : "client's request") has no end of headers within \(configuration.maxHandshakeBytes) bytes"

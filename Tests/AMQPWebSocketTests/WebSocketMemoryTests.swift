@@ -246,6 +246,16 @@ import Testing
         #expect(server.inner.state == .error)
     }
 
+    @Test func aTLSClientHelloAtAPlainListenerIsRefusedAtOnce() throws {
+        var server = try Self.serverMachine()
+        Self.feed(&server, [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03])
+        let session = try #require(server.session)
+        #expect(session.failure?.code == .requestRefused)
+        #expect(session.failure?.detail.contains("TLS handshake") == true)
+        #expect(Self.output(&server).isEmpty)
+        #expect(server.isFinished)
+    }
+
     @Test func aGoodRequestWithoutSubprotocolsIsAcceptedWithoutOne() throws {
         var server = try Self.serverMachine()
         let request = "GET /x?y=1 HTTP/1.1\r\nHost: x\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
