@@ -66,9 +66,14 @@ public struct WebSocketConnection<Inner: SansIOConnection>: SansIOConnection {
             if s.phase == .handshaking { return used }
         }
         guard s.phase == .open else { return bytes.count }  // failed: what comes is dropped
-        used += s.readFrames(UnsafeRawBufferPointer(rebasing: bytes[used...]))
-        // What arrived before a violation or a close is still the peer's data.
-        s.offer { inner.receive($0, now: now) }
+        let rest = UnsafeRawBufferPointer(rebasing: bytes[used...])
+        if s.isClient && s.unparsedPayload == 0 {
+            used += receiveInPlace(s, rest, now: now)
+        } else {
+            used += s.readFrames(rest)
+            // What arrived before a violation or a close is still the peer's data.
+            s.offer { inner.receive($0, now: now) }
+        }
         if s.phase == .failed {
             failInner(s)
             return bytes.count
@@ -161,10 +166,13 @@ public struct WebSocketConnection<Inner: SansIOConnection>: SansIOConnection {
         }
     }
 
-    /// With WebSocket: room for the peer's whole handshake head (frames are taken as
-    /// they come, and the inner machine's minimum applies to the payload ring).
+    /// With WebSocket: room for the peer's whole handshake head; for a client also for
+    /// a whole unit of the inner machine behind a frame header, since it parses a
+    /// server's payload in place. (A server's unmasked payload goes to the ring, where
+    /// the inner machine's minimum applies.)
     public var minimumInboundCapacity: Int {
         guard let s = session else { return inner.minimumInboundCapacity }
+        if s.isClient { return max(s.configuration.maxHandshakeBytes, inner.minimumInboundCapacity + 14) }
         return s.configuration.maxHandshakeBytes
     }
 
@@ -193,6 +201,48 @@ public struct WebSocketConnection<Inner: SansIOConnection>: SansIOConnection {
         let innerWants = inner.eventsDelivered()
         guard let s = session else { return innerWants }
         return s.released() || innerWants
+    }
+
+    // MARK: Frames in, in place
+
+    /// Client, nothing carried over in the ring: offers each frame's payload to `inner`
+    /// where it lies in `input` (no copy). Where `inner` leaves a partial unit at the end
+    /// of a frame (its frame split across WebSocket frames), the rest of the input goes
+    /// through the ring, until `inner` has taken all of it. Returns the bytes consumed.
+    mutating func receiveInPlace(_ s: WebSocketSession, _ input: UnsafeRawBufferPointer, now: EngineInstant) -> Int {
+        var used = 0
+        while s.phase == .open && !s.receivedClose && used < input.count {
+            if s.reader.isBetweenFrames {
+                let r = s.reader.read(UnsafeRawBufferPointer(rebasing: input[used...]), into: UnsafeMutableRawBufferPointer(start: nil, count: 0))
+                used += r.consumed
+                if let error = r.error {
+                    s.fail(error)
+                    return input.count
+                }
+                if let control = r.control {
+                    s.handleControl(control.opcode, control.payload)
+                    continue
+                }
+                if r.consumed == 0 { break }  // a partial header: more input needed
+                continue
+            }
+            let frameRest = s.reader.remainingPayload
+            let available = min(frameRest, input.count - used)
+            let k = inner.receive(UnsafeRawBufferPointer(rebasing: input[used..<(used + available)]), now: now)
+            precondition(k >= 0 && k <= available, "receive consumed \(k) of \(available) bytes")
+            s.reader.skipPayload(k)
+            s.payloadBytesInPlace &+= k
+            used += k
+            if k == available { continue }
+            // A partial unit: wait for the rest of this frame, or (the frame ends here)
+            // join it with the next frames' payload in the ring.
+            if available < frameRest { break }
+            used += s.readFrames(UnsafeRawBufferPointer(rebasing: input[used...]))
+            s.offer { inner.receive($0, now: now) }
+            break
+        }
+        if s.phase == .failed || s.receivedClose { return input.count }
+        return used
     }
 
     // MARK: Frames out

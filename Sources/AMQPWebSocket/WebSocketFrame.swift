@@ -167,6 +167,16 @@ public struct WebSocketFrameReader: Sendable {
     /// True between frames (no data frame payload is pending).
     public var isBetweenFrames: Bool { remaining == 0 }
 
+    /// Payload bytes of the current data frame still to come.
+    public var remainingPayload: Int { remaining }
+
+    /// Marks `n` bytes of the current frame's payload as taken where they lie, in the
+    /// input (a client parses a server's unmasked payload in place).
+    public mutating func skipPayload(_ n: Int) {
+        precondition(mask == nil && n >= 0 && n <= remaining, "skipPayload(\(n)) with \(remaining) left")
+        remaining -= n
+    }
+
     /// Reads frames from `input`, writing data payload into `output` until it is full.
     /// Returns after a control frame (in `control`), an error, or when input or room
     /// ran out. Bytes not consumed must be offered again, with more appended.

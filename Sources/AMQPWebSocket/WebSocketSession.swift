@@ -28,6 +28,12 @@ public final class WebSocketSession: @unchecked Sendable {
     public internal(set) var peerCloseReason: String? = nil
     /// Server: the request target of the upgrade it accepted.
     public internal(set) var requestedPath: String? = nil
+    /// Payload bytes the protocol above parsed where they arrived (a client, for units
+    /// that lie whole inside a frame).
+    public internal(set) var payloadBytesInPlace = 0
+    /// Payload bytes copied into the layer's ring (a server's, all; a client's, units
+    /// split across frames and what follows them in the same input).
+    public internal(set) var payloadBytesCopied = 0
 
     var phase: Phase = .handshaking
     /// Client: the `Sec-WebSocket-Key` sent.
@@ -236,7 +242,10 @@ public final class WebSocketSession: @unchecked Sendable {
             guard let room = data?.writable else { break }
             let r = reader.read(UnsafeRawBufferPointer(rebasing: input[used...]), into: room)
             used += r.consumed
-            if r.written > 0 { data?.commitWrite(r.written) }
+            if r.written > 0 {
+                data?.commitWrite(r.written)
+                payloadBytesCopied &+= r.written
+            }
             if let error = r.error {
                 fail(error)
                 return input.count
