@@ -15,13 +15,13 @@ public import AMQPReactor
 /// Made with `passThrough:` it forwards every call after one `nil` check, so one reactor
 /// type carries WebSocket and plain connections side by side.
 ///
-/// Inbound, the payload of binary frames (unmasked on the way, for a server) is copied
-/// once into a ring of this layer's own, and `inner` parses its frames in place there:
-/// the copy joins AMQP frames split across WebSocket frames and strips the headers
-/// between them, and a server has to write the unmasked bytes somewhere anyway. The bytes
-/// stay put until the reactor says the events that may borrow them were delivered
-/// (`eventsDelivered`). Outbound, `inner` writes straight into the reactor's buffer
-/// behind room left for the frame header; a client masks the payload there, in place.
+/// Inbound, a client's `inner` parses a server's (unmasked) payload in place, where it
+/// arrived; only units split across WebSocket frames are joined in a ring of this
+/// layer's own. A server unmasks a client's payload while copying it into that ring, and
+/// `inner` parses it in place there. Ring bytes stay put until the reactor says the
+/// events that may borrow them were delivered (`eventsDelivered`). Outbound, `inner`
+/// writes straight into the reactor's buffer behind room left for the frame header; a
+/// client masks the payload there, in place.
 ///
 /// Failures (a refused upgrade, a wrong accept key or subprotocol, a frame the protocol
 /// forbids, the peer closing) end the layer with a typed `WebSocketError`
