@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "AMQPTesting", targets: ["AMQPTesting"]),
         .library(name: "AMQPReactor", targets: ["AMQPReactor"]),
         .library(name: "AMQPTLS", targets: ["AMQPTLS"]),
+        .library(name: "AMQPWebSocket", targets: ["AMQPWebSocket"]),
         .library(name: "AMQPPeer", targets: ["AMQPPeer"]),
         .library(name: "AMQPTool", targets: ["AMQPTool"]),
         .library(name: "AMQP", targets: ["AMQP"]),
@@ -42,7 +43,7 @@ let package = Package(
         // auth, frame tracing through swift-log.
         .target(
             name: "AMQP",
-            dependencies: ["AMQPReactor", "AMQPTLS", "AMQPEngine", "AMQPCodec", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["AMQPReactor", "AMQPTLS", "AMQPWebSocket", "AMQPEngine", "AMQPCodec", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // C shim over epoll, eventfd, timerfd and liburing.
@@ -70,12 +71,19 @@ let package = Package(
             dependencies: ["AMQPReactor", "AMQPEngine", "CAMQPTLS"],
             swiftSettings: strict
         ),
+        // AMQP over WebSocket (RFC 6455, subprotocol amqp) as a sans-I/O layer:
+        // WebSocketConnection around ConnectionEngine, under TLS or alone.
+        .target(
+            name: "AMQPWebSocket",
+            dependencies: ["AMQPReactor", "AMQPEngine"],
+            swiftSettings: strict
+        ),
         // The embedded peer: a small broker on the engine's listening role and one
         // reactor (queues, at-least-once, SASL, $cbs, faults for tests). Its own target
         // so client tests and the tool use it without each other's dependencies.
         .target(
             name: "AMQPPeer",
-            dependencies: ["AMQPReactor", "AMQPTLS", "AMQPEngine", "AMQPCodec"],
+            dependencies: ["AMQPReactor", "AMQPTLS", "AMQPWebSocket", "AMQPEngine", "AMQPCodec"],
             swiftSettings: strict
         ),
         // What the `amqp` command does, as a library so tests can drive it in-process.
@@ -87,6 +95,7 @@ let package = Package(
                 "AMQPEngine",
                 "AMQPReactor",
                 "AMQPPeer",
+                "AMQPWebSocket",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/AMQPTool",
@@ -118,7 +127,7 @@ let package = Package(
         // broker made in the test from server-role engines on a reactor.
         .testTarget(
             name: "AMQPConnectionTests",
-            dependencies: ["AMQP", "AMQPReactor", "AMQPTLS", "AMQPEngine", "AMQPCodec"],
+            dependencies: ["AMQP", "AMQPReactor", "AMQPTLS", "AMQPWebSocket", "AMQPEngine", "AMQPCodec"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -128,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPPeerTests",
-            dependencies: ["AMQPPeer", "AMQPReactor", "AMQPTLS", "AMQPEngine", "AMQPCodec", "AMQP", "AMQPTestCertificates"],
+            dependencies: ["AMQPPeer", "AMQPReactor", "AMQPTLS", "AMQPWebSocket", "AMQPEngine", "AMQPCodec", "AMQP", "AMQPTestCertificates"],
             swiftSettings: strict
         ),
         // Certificates made at run time for the TLS tests; test support, in no product.
@@ -136,6 +145,13 @@ let package = Package(
         .testTarget(
             name: "AMQPTLSTests",
             dependencies: ["AMQPTLS", "AMQPReactor", "AMQPEngine", "AMQPCodec", "AMQPTestCertificates"],
+            swiftSettings: strict
+        ),
+        // WebSocket frames and handshakes in memory (every split), and AMQP over
+        // WebSocket (plain and TLS) over loopback on both backends.
+        .testTarget(
+            name: "AMQPWebSocketTests",
+            dependencies: ["AMQPWebSocket", "AMQPTLS", "AMQPReactor", "AMQPEngine", "AMQPCodec", "AMQPPeer", "AMQP", "AMQPTestCertificates"],
             swiftSettings: strict
         ),
         // The clients (SendClient, ReceiveClient), CBS over a live $cbs link, redirects

@@ -57,6 +57,7 @@ let package = Package(
             name: "TLSProbe",
             dependencies: [
                 .product(name: "AMQPTLS", package: amqp),
+                .product(name: "AMQPWebSocket", package: amqp),
                 .product(name: "AMQPReactor", package: amqp),
                 .product(name: "AMQPEngine", package: amqp),
                 .product(name: "AMQPTool", package: amqp),

@@ -49,6 +49,11 @@ done
 #   openssl              the TLS tests make their certificates with the openssl command.
 packages+=(libssl-dev openssl)
 
+# WebSocket (kept apart likewise):
+#   websockify           an independent WebSocket implementation (Python) bridging to the
+#                        embedded peer, for Tests/AMQPWebSocketTests/WebsockifyInteropTests.
+packages+=(websockify)
+
 if ! command -v dpkg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
     echo "install-deps.sh: needs dpkg and apt-get (Debian 12); install by hand: ${packages[*]}" >&2
     exit 1

@@ -2,6 +2,7 @@ import AMQPCodec
 public import AMQPEngine
 public import AMQPReactor
 public import AMQPTLS
+public import AMQPWebSocket
 
 /// A small AMQP 1.0 broker on one reactor, for tests, demos and benchmarks: the
 /// listening role of the engine with queues behind it.
@@ -21,9 +22,10 @@ public import AMQPTLS
 /// Everything runs on the reactor's thread; the peer may share its reactor with clients
 /// (tests drive both with one thread). Use `serve()` to run a reactor of its own.
 public final class EmbeddedPeer {
-    /// What its reactor drives: an engine, behind TLS on a TLS listener
-    /// (`PeerConfiguration.tls`), in plaintext otherwise.
-    public typealias Machine = TLSConnection<ConnectionEngine>
+    /// What its reactor drives: an engine, inside WebSocket on a WebSocket listener
+    /// (`PeerConfiguration.webSocket`), behind TLS on a TLS listener
+    /// (`PeerConfiguration.tls`); each layer passes bytes through when not in use.
+    public typealias Machine = TLSConnection<WebSocketConnection<ConnectionEngine>>
 
     /// The configuration it was made with.
     public let configuration: PeerConfiguration
@@ -61,6 +63,16 @@ public final class EmbeddedPeer {
         self.reactor = reactor
         store = QueueStore(limits: configuration.limits, permanent: configuration.queues)
         authenticator = PeerAuthenticator(allowAnonymous: configuration.allowAnonymous, users: configuration.users)
+        if let w = configuration.webSocket {
+            do throws(WebSocketError) {
+                guard w.role == .server else {
+                    throw WebSocketError(.invalidConfiguration, detail: "the peer needs a server's WebSocket configuration (.server(path:))")
+                }
+                try w.validate()
+            } catch {
+                throw ReactorError(.invalidArgument, operation: "WebSocket", detail: error.description)
+            }
+        }
         if let t = configuration.tls {
             do throws(TLSError) {
                 tls = try TLSContext(t)
@@ -174,13 +186,22 @@ public final class EmbeddedPeer {
         c.autoAccept = policy
         var engine = ConnectionEngine(configuration: c)
         engine.open()
-        guard let tls else { return Machine(plaintext: engine) }
+        var framed = WebSocketConnection(passThrough: engine)
+        if let w = configuration.webSocket {
+            // Validated when the peer started.
+            guard let session = try? WebSocketSession(configuration: w) else {
+                statistics.connectionsRefused += 1
+                return nil
+            }
+            framed = WebSocketConnection(engine, session: session)
+        }
+        guard let tls else { return Machine(plaintext: framed) }
         guard let session = try? TLSSession(context: tls) else {
             statistics.connectionsRefused += 1
             return nil
         }
         // The verified client certificate is who SASL EXTERNAL authenticates.
-        return Machine(engine, session: session) { engine, peer in engine.setExternalIdentity(peer.verifiedSubject) }
+        return Machine(framed, session: session) { m, peer in m.innermost.setExternalIdentity(peer.verifiedSubject) }
     }
 
     func receive(_ id: ConnectionID, _ event: ReactorEvent<ConnectionEvent>) {

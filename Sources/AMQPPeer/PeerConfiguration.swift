@@ -2,6 +2,7 @@ public import AMQPCodec
 public import AMQPEngine
 public import AMQPReactor
 public import AMQPTLS
+public import AMQPWebSocket
 
 /// Everything an `EmbeddedPeer` does, fixed before it starts: where it listens, who may
 /// log in, how much it holds, and the faults it plays for tests.
@@ -46,6 +47,10 @@ public struct PeerConfiguration: Sendable {
     /// and closed. With client certificates verified, SASL EXTERNAL is offered and
     /// authenticates as the certificate's subject.
     public var tls: TLSConfiguration? = nil
+    /// Listen for AMQP over WebSocket (a server configuration, `.server(path:)`; any path
+    /// by default): every client must open with an HTTP upgrade to subprotocol `amqp`.
+    /// With `tls` too, WebSocket runs over TLS (`amqpwss://`).
+    public var webSocket: WebSocketConfiguration? = nil
 
     /// Creates the default configuration: 127.0.0.1 on a port the kernel picks, SASL
     /// ANONYMOUS, no faults.

@@ -85,3 +85,39 @@ extension ConnectionEngine: SansIOConnection {
     /// the room it is given, so a smaller ring only costs more frames per message.
     public var minimumOutboundCapacity: Int { Int(remoteMaxFrameSize) }
 }
+
+/// A machine that carries the protocol that matters inside layers of transport (TLS,
+/// WebSocket), so code that drives the protocol reaches it through any stack of them.
+/// The protocol itself (`ConnectionEngine`) is its own innermost machine.
+public protocol LayeredConnection: SansIOConnection {
+    /// The machine at the top of the stack.
+    associatedtype Innermost
+    /// The machine at the top of the stack, in place (mutating it mutates this one).
+    var innermost: Innermost { get set }
+}
+
+extension ConnectionEngine: LayeredConnection {
+    /// The engine itself.
+    public var innermost: ConnectionEngine {
+        get { self }
+        _modify { yield &self }
+        set { self = newValue }
+    }
+}
+
+extension Reactor where Connection: LayeredConnection {
+    /// `withConnection` for the protocol inside the connection's transport layers (the
+    /// `ConnectionEngine` inside TLS and WebSocket): calls `body` with it, then serves its
+    /// output. Returns `nil` if the connection is closed.
+    @discardableResult
+    public func withInner<R, E: Error>(
+        _ id: ConnectionID, _ body: (inout Connection.Innermost) throws(E) -> R
+    ) throws(E) -> R? {
+        try withConnection(id) { (m) throws(E) -> R in try body(&m.innermost) }
+    }
+
+    /// `inspect` for the protocol inside the connection's transport layers.
+    public func inspectInner<R>(_ id: ConnectionID, _ body: (borrowing Connection.Innermost) -> R) -> R? {
+        inspect(id) { m in body(m.innermost) }
+    }
+}

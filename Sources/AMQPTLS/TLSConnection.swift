@@ -233,19 +233,11 @@ public struct TLSConnection<Inner: SansIOConnection>: SansIOConnection {
     }
 }
 
-extension Reactor {
-    /// `withConnection` for the protocol inside a TLS layer: calls `body` with the
-    /// connection's inner machine (the `ConnectionEngine`), then serves its output.
-    /// Returns `nil` if the connection is closed.
-    @discardableResult
-    public func withInner<Inner, R, E: Error>(
-        _ id: ConnectionID, _ body: (inout Inner) throws(E) -> R
-    ) throws(E) -> R? where Connection == TLSConnection<Inner> {
-        try withConnection(id) { (m) throws(E) -> R in try body(&m.inner) }
-    }
-
-    /// `inspect` for the protocol inside a TLS layer.
-    public func inspectInner<Inner, R>(_ id: ConnectionID, _ body: (borrowing Inner) -> R) -> R? where Connection == TLSConnection<Inner> {
-        inspect(id) { m in body(m.inner) }
+extension TLSConnection: LayeredConnection where Inner: LayeredConnection {
+    /// The protocol at the top of the stack (`inner`'s innermost).
+    public var innermost: Inner.Innermost {
+        get { inner.innermost }
+        _modify { yield &inner.innermost }
+        set { inner.innermost = newValue }
     }
 }

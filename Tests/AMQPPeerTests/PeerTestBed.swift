@@ -2,6 +2,7 @@ import AMQPCodec
 import AMQPEngine
 import AMQPPeer
 import AMQPReactor
+import AMQPWebSocket
 import AMQPTLS
 import Glibc
 import Testing
@@ -46,7 +47,7 @@ final class PeerTestBed {
         var engine = ConnectionEngine(configuration: c)
         engine.open()
         let client = TestClient(bed: self)
-        client.id = try reactor.connect(to: address ?? peer.address, connection: EmbeddedPeer.Machine(plaintext: engine)) { [client] _, _, event in
+        client.id = try reactor.connect(to: address ?? peer.address, connection: EmbeddedPeer.Machine(plaintext: WebSocketConnection(passThrough: engine))) { [client] _, _, event in
             client.record(event)
         }
         return client

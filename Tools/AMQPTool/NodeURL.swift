@@ -2,7 +2,10 @@ public import AMQP
 public import ArgumentParser
 
 /// The URL `amqp send` and `amqp receive` take: where to connect, how to log in, and
-/// which node to use, `amqp[s]://[USER:PASSWORD@]HOST[:PORT]/ADDRESS`.
+/// which node to use, `amqp[s]://[USER:PASSWORD@]HOST[:PORT]/ADDRESS`, or the same with
+/// `amqpws://` (AMQP over WebSocket, port 80) and `amqpwss://` (over WebSocket and TLS,
+/// port 443, verified against the system's trust store), at WebSocket path
+/// `/$servicebus/websocket/`.
 ///
 /// Parsing is `AMQPEndpoint`'s (port 5672, or 5671 for `amqps`; user and password
 /// percent-decoded; IPv6 in brackets), and the credentials `ConnectionSettings`' default
@@ -30,7 +33,7 @@ public struct NodeURL: Sendable {
             throw ValidationError("\(text.redactingPassword): TLS (amqps) is not supported yet by the command; use amqp:// (port 5672) or a TLS-terminating proxy")
         }
         guard text.contains("://") else {
-            throw ValidationError("\(text.redactingPassword): expected a URL, amqp://[USER:PASSWORD@]HOST[:PORT]/ADDRESS")
+            throw ValidationError("\(text.redactingPassword): expected a URL, amqp[s|ws|wss]://[USER:PASSWORD@]HOST[:PORT]/ADDRESS")
         }
         guard let address = settings.endpoint.address, !address.isEmpty else {
             throw ValidationError("\(text.redactingPassword): the URL names no address: add it as the path, amqp://HOST[:PORT]/ADDRESS")

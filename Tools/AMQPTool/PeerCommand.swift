@@ -3,6 +3,7 @@ public import ArgumentParser
 import AMQPCodec
 import AMQPEngine
 public import AMQPReactor
+import AMQPWebSocket
 import Dispatch
 import Glibc
 
@@ -111,6 +112,14 @@ public struct PeerCommand: ParsableCommand {
     @Option(help: "Reactor backend: automatic, epoll or uring.")
     public var backend: ReactorOptions.Backend = .automatic
 
+    /// Listen for AMQP over WebSocket.
+    @Flag(name: .customLong("websocket"), help: "Listen for AMQP over WebSocket (HTTP upgrade to subprotocol amqp; clients use amqpws://HOST:PORT/ADDRESS).")
+    public var webSocket = false
+
+    /// The only WebSocket path accepted.
+    @Option(name: .customLong("websocket-path"), help: "With --websocket: accept upgrades to PATH only (default: any path; Azure's is /$servicebus/websocket/).")
+    public var webSocketPath: String?
+
     /// Log connections.
     @Flag(help: "Log connections to standard error.")
     public var verbose = false
@@ -137,6 +146,11 @@ public struct PeerCommand: ParsableCommand {
             }
             c.users[String(user[..<colon])] = String(user[user.index(after: colon)...])
         }
+        if let webSocketPath {
+            guard webSocket else { throw ValidationError("--websocket-path needs --websocket") }
+            guard webSocketPath.hasPrefix("/") else { throw ValidationError("--websocket-path \(webSocketPath): must start with /") }
+        }
+        if webSocket { c.webSocket = .server(path: webSocketPath) }
         c.allowAnonymous = !noAnonymous
         if noAnonymous && c.users.isEmpty { throw ValidationError("--no-anonymous needs at least one --user") }
         c.containerID = containerID

@@ -101,10 +101,15 @@ build_one() {
         extra=(-I "$root/$build/engine" -L "$root/$build/engine" -lAMQPEngine "${engine_support[@]}")
         inputs+=("$englib" "${engine_support[@]}")
     fi
+    # Harnesses may name library sources that need neither the codec nor the engine on a
+    # "// fuzz-sources: PATH..." line; they are compiled into the harness's module.
+    local own=()
+    for f in $(sed -n 's|^// fuzz-sources: *||p' "$fuzz/$t.swift" | head -1); do own+=("$root/$f"); done
+    inputs+=("${own[@]}")
     stale "$bin" "${inputs[@]}" || return 0
     compile "$build/$t.work" "$build/$t.build.log" -module-name FuzzTarget "${linker[@]}" \
         -I "$root/$build/codec" "${extra[@]}" -L "$root/$build/codec" -lAMQPCodec \
-        "${support[@]}" "$root/$fuzz/$t.swift" -o "$root/$bin.tmp"
+        "${support[@]}" "${own[@]}" "$root/$fuzz/$t.swift" -o "$root/$bin.tmp"
     mv "$bin.tmp" "$bin"
 }
 pids=()

@@ -2,13 +2,16 @@
 // memory (no sockets): the engines joined directly (EngineWorkload, and the same engines
 // through this probe's pump, which honours the reactor's contract), through
 // TLSConnection(plaintext:) (the wrapper every connection of the public API now goes
-// through), and through TLSConnection over TLS 1.3 (OpenSSL, memory BIOs). Prints
-// messages/s and payload MB/s per way. Usage: TLSProbe N SIZE [ROUNDS]
+// through before WebSocket arrived), through TLSConnection(plaintext:
+// WebSocketConnection(passThrough:)) (what every plain connection goes through now), over
+// WebSocket framing, over TLS 1.3 (OpenSSL, memory BIOs), and over WebSocket over TLS.
+// Prints messages/s and payload MB/s per way. Usage: TLSProbe N SIZE [ROUNDS]
 // Certificates are made with the openssl command into a temporary directory.
 import AMQPEngine
 import AMQPReactor
 import AMQPTLS
 import AMQPTool
+import AMQPWebSocket
 import Foundation
 
 let args = CommandLine.arguments
@@ -19,6 +22,8 @@ guard args.count >= 3, let n = Int(args[1]), let size = Int(args[2]) else {
 let rounds = args.count > 3 ? Int(args[3]) ?? 5 : 5
 
 typealias Machine = TLSConnection<ConnectionEngine>
+/// The public API's and the embedded peer's machine since WebSocket.
+typealias Stack = TLSConnection<WebSocketConnection<ConnectionEngine>>
 
 /// A machine with an AMQP engine inside (itself, or behind TLSConnection), so one pump
 /// drives all three ways.
@@ -33,10 +38,10 @@ extension ConnectionEngine: EngineCarrier {
     }
 }
 
-extension TLSConnection: EngineCarrier where Inner == ConnectionEngine {
+extension TLSConnection: EngineCarrier where Inner: LayeredConnection, Inner.Innermost == ConnectionEngine, Inner.Event == ConnectionEvent {
     var engine: ConnectionEngine {
-        get { inner }
-        _modify { yield &inner }
+        get { innermost }
+        _modify { yield &innermost }
     }
 }
 
@@ -174,7 +179,7 @@ func report(_ name: String, _ times: [Double]) {
                  name as NSString, size, rate, rate * Double(size) / 1e6, Double(n) / best))
 }
 
-var times: [[Double]] = [[], [], [], []]
+var times: [[Double]] = [[], [], [], [], [], [], []]
 var workload = EngineWorkload(payloadSize: size, credit: 1000)
 _ = workload.run(messages: min(n, 5000))
 let bare = Run<ConnectionEngine>(size: size) { e, _ in e }
@@ -182,18 +187,35 @@ let plain = Run<Machine>(size: size) { e, _ in Machine(plaintext: e) }
 let secure = Run<Machine>(size: size) { e, server in
     Machine(e, session: try! TLSSession(context: server ? serverContext : clientContext))
 }
+let stackPlain = Run<Stack>(size: size) { e, _ in Stack(plaintext: WebSocketConnection(passThrough: e)) }
+func webSocket(_ e: ConnectionEngine, _ server: Bool) -> WebSocketConnection<ConnectionEngine> {
+    WebSocketConnection(e, session: try! WebSocketSession(configuration: server ? .server() : .client(host: "localhost")))
+}
+let framed = Run<Stack>(size: size) { e, server in Stack(plaintext: webSocket(e, server)) }
+let framedSecure = Run<Stack>(size: size) { e, server in
+    Stack(webSocket(e, server), session: try! TLSSession(context: server ? serverContext : clientContext))
+}
 bare.run(min(n, 5000))
 plain.run(min(n, 5000))
 secure.run(min(n, 5000))
+stackPlain.run(min(n, 5000))
+framed.run(min(n, 5000))
+framedSecure.run(min(n, 5000))
 for _ in 0..<rounds {
     times[0].append(seconds { _ = workload.run(messages: n) })
     times[1].append(seconds { bare.run(n) })
     times[2].append(seconds { plain.run(n) })
+    times[4].append(seconds { stackPlain.run(n) })
+    times[5].append(seconds { framed.run(n) })
     times[3].append(seconds { secure.run(n) })
+    times[6].append(seconds { framedSecure.run(n) })
 }
 print("TLSProbe: \(n) messages of \(size) B payload, \(rounds) rounds, \(secure.client.session!.peer!.version) \(secure.client.session!.peer!.cipher)")
 report("EngineWorkload (amqp bench)", times[0])
 report("engines, this pump", times[1])
 report("TLSConnection(plaintext:)", times[2])
+report("TLS(plain, WS(passThrough))", times[4])
+report("WebSocket framing", times[5])
 report("TLSConnection over TLS", times[3])
+report("WebSocket over TLS", times[6])
 try? FileManager.default.removeItem(atPath: dir)

@@ -1,6 +1,7 @@
 public import AMQPEngine
 import AMQPReactor
 import AMQPTLS
+import AMQPWebSocket
 
 /// One transition of a connection's state (`Connection.onStateChange`,
 /// `Connection.stateTransitions()`). Every transition is reported, repeats included, as
@@ -100,6 +101,14 @@ final class ConnectionCore: Sendable {
                     throw s.settings.errorPolicy.configurationError(ConfigurationError(.invalidTLS, setting: "tls", detail: error.description))
                 }
             }
+            var ws: WebSocketSession? = nil
+            if let w = s.settings.effectiveWebSocket {
+                do throws(WebSocketError) {
+                    ws = try WebSocketSession(configuration: w)
+                } catch {
+                    throw s.settings.errorPolicy.configurationError(ConfigurationError(.invalidWebSocket, setting: "transport", detail: error.detail))
+                }
+            }
             s.generation &+= 1
             s.closing = false
             s.closeReceived = false
@@ -107,6 +116,7 @@ final class ConnectionCore: Sendable {
                 core: self, generation: s.generation, policy: s.settings.errorPolicy,
                 tracer: FrameTraceLogger(settings: s.settings))
             b.tlsSession = tls
+            b.webSocketSession = ws
             s.binding = b
             // A new engine needs its own CBS session; the old one (if any) went with
             // its engine (destroy and redirect stop it).
@@ -140,11 +150,21 @@ final class ConnectionCore: Sendable {
         return c
     }
 
-    /// `error` with what TLS reported, if TLS ended the connection. Certificates,
-    /// plaintext peers and refused headers do not fix themselves: those are not retried.
+    /// `error` with what TLS and WebSocket reported, if either ended the connection.
+    /// Certificates, plaintext peers, refused headers and upgrades do not fix themselves:
+    /// those are not retried.
     static func withTLS(_ error: AMQPClientError, _ b: EngineBinding) -> AMQPClientError {
-        guard let failure = b.tlsSession?.failure else { return error }
         var e = error
+        if let failure = b.webSocketSession?.failure {
+            e.webSocket = failure
+            // A refused upgrade, a wrong accept key or subprotocol, a protocol violation:
+            // trying again meets the same server. A lost or closed transport may not.
+            let transient: Set<WebSocketError.Code> = [.closedDuringHandshake, .handshakeTimedOut, .peerClosed]
+            if !transient.contains(failure.code) && !(failure.code == .unexpectedStatus && (failure.httpStatus ?? 0) >= 500) {
+                e.action = .fail
+            }
+        }
+        guard let failure = b.tlsSession?.failure else { return e }
         e.tls = failure
         let transient: Set<TLSError.Code> = [.handshakeTimedOut, .closedDuringHandshake, .protocolFailure]
         if !transient.contains(failure.code) { e.action = .fail }

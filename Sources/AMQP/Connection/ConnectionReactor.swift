@@ -1,6 +1,7 @@
 public import AMQPEngine
 public import AMQPReactor
 public import AMQPTLS
+public import AMQPWebSocket
 import Synchronization
 
 /// The reactor that carries connections, and who drives it.
@@ -20,10 +21,12 @@ import Synchronization
 /// deliveries) run on the thread driving the reactor at that moment: keep them short and
 /// never block in them.
 public final class ConnectionReactor: @unchecked Sendable {
-    /// What the reactor drives for each connection: the engine, behind TLS when the
-    /// connection uses it (`TLSConnection(plaintext:)` otherwise), so one reactor carries
-    /// `amqp://` and `amqps://` connections alike.
-    public typealias Machine = TLSConnection<ConnectionEngine>
+    /// What the reactor drives for each connection: the engine, inside WebSocket when the
+    /// connection uses it (`WebSocketConnection(passThrough:)` otherwise), behind TLS when
+    /// it uses that (`TLSConnection(plaintext:)` otherwise), so one reactor carries
+    /// `amqp://`, `amqps://`, `amqpws://` and `amqpwss://` connections alike.
+    /// `Reactor.withInner` reaches the engine through both layers.
+    public typealias Machine = TLSConnection<WebSocketConnection<ConnectionEngine>>
 
     /// Who drives the reactor.
     public enum Driving: Hashable, Sendable {

@@ -1,6 +1,7 @@
 import AMQPEngine
 import AMQPReactor
 import AMQPTLS
+import AMQPWebSocket
 import Synchronization
 
 /// One `ConnectionEngine` on the reactor, and the sessions and links opened on it, so
@@ -20,6 +21,8 @@ final class EngineBinding: @unchecked Sendable {
     /// The connection's TLS state, when it uses TLS (set before `connect`): kept here so
     /// its failure can be read after the reactor has let the connection go.
     var tlsSession: TLSSession? = nil
+    /// The connection's WebSocket state, when it uses WebSocket (set before `connect`).
+    var webSocketSession: WebSocketSession? = nil
     var sessions: [SessionID: SessionCore] = [:]
     var senders: [LinkID: SenderCore] = [:]
     var receivers: [LinkID: ReceiverCore] = [:]
@@ -35,12 +38,14 @@ final class EngineBinding: @unchecked Sendable {
 
     var isFinished: Bool { finished.load(ordering: .acquiring) }
 
-    /// Creates the engine, asks it to open, and connects it, over TLS when `tlsSession`
-    /// is set (made when the connection started, naming the server).
+    /// Creates the engine, asks it to open, and connects it, inside WebSocket when
+    /// `webSocketSession` is set, over TLS when `tlsSession` is set (both made when the
+    /// connection started, naming the server).
     func connect(_ reactor: Reactor<ConnectionReactor.Machine>, to address: SocketAddress, configuration: ConnectionConfiguration) {
         var engine = ConnectionEngine(configuration: configuration)
         engine.open()
-        let machine = tlsSession.map { ConnectionReactor.Machine(engine, session: $0) } ?? ConnectionReactor.Machine(plaintext: engine)
+        let framed = webSocketSession.map { WebSocketConnection(engine, session: $0) } ?? WebSocketConnection(passThrough: engine)
+        let machine = tlsSession.map { ConnectionReactor.Machine(framed, session: $0) } ?? ConnectionReactor.Machine(plaintext: framed)
         do throws(ReactorError) {
             id = try reactor.connect(to: address, connection: machine) { [self] reactor, _, event in
                 handle(event, reactor: reactor)
@@ -57,7 +62,7 @@ final class EngineBinding: @unchecked Sendable {
         _ reactor: Reactor<ConnectionReactor.Machine>, _ body: (inout ConnectionEngine) throws(E) -> R
     ) throws(E) -> R? {
         guard let id, !isFinished else { return nil }
-        return try reactor.withConnection(id) { (m) throws(E) -> R in try body(&m.inner) }
+        return try reactor.withConnection(id) { (m) throws(E) -> R in try body(&m.innermost) }
     }
 
     /// Closes the socket at once (after a CLOSE that got no answer in time).

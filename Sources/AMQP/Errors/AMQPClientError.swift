@@ -1,5 +1,6 @@
 import AMQPEngine
 public import AMQPTLS
+public import AMQPWebSocket
 
 /// An error from a connection, session, link, delivery or authentication: what happened,
 /// the AMQP error behind it, and what the error policy decided to do about it.
@@ -108,6 +109,10 @@ public struct AMQPClientError: Error, Sendable, CustomStringConvertible {
     /// What failed in TLS, when the connection's TLS layer ended it: an expired,
     /// untrusted or wrong-host certificate, a peer without TLS, a failed handshake.
     public var tls: TLSError?
+    /// What failed in WebSocket, when the connection's WebSocket layer ended it: a refused
+    /// upgrade (with the HTTP status), a wrong accept key or subprotocol, a frame the
+    /// protocol forbids, the peer closing the WebSocket.
+    public var webSocket: WebSocketError?
     /// The CBS response's `status-code`, for `tokenAuthFailure`.
     public var statusCode: Int?
     /// The SASL outcome code, for `authentication`.

@@ -16,13 +16,16 @@ public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvert
         public static let invalidHostname = Code("invalid hostname")
         /// The port is not a number from 1 to 65535.
         public static let invalidPort = Code("invalid port")
-        /// The URL scheme is neither `amqp` nor `amqps`.
+        /// The URL scheme is none of `amqp`, `amqps`, `amqpws`, `amqpwss`.
         public static let unsupportedScheme = Code("unsupported scheme")
         /// Raised by no release since TLS arrived; kept so code that names it compiles.
         public static let tlsUnavailable = Code("TLS is not available yet")
         /// The TLS configuration cannot be used: a CA, certificate or key file is missing
         /// or invalid, or the configuration is a server's.
         public static let invalidTLS = Code("invalid TLS configuration")
+        /// The WebSocket transport cannot be used: a path or header that would corrupt
+        /// the upgrade request.
+        public static let invalidWebSocket = Code("invalid WebSocket configuration")
         /// `maxFrameSize` is below AMQP's minimum of 512 bytes.
         public static let maxFrameSizeTooSmall = Code("max frame size too small")
         /// `remoteIdleTimeoutEmptyFrameSendRatio` is not in (0, 1].

@@ -1,5 +1,17 @@
 public import AMQPEngine
 public import AMQPTLS
+public import AMQPWebSocket
+
+/// How AMQP travels to the broker, as uamqp's `TransportType`.
+public enum Transport: Hashable, Sendable {
+    /// AMQP straight over TCP, or TLS (`TransportType.Amqp`).
+    case amqp
+    /// AMQP inside WebSocket (RFC 6455, subprotocol `amqp`), over TLS when the connection
+    /// uses TLS (`TransportType.AmqpOverWebsocket`): an upgrade request for `path`
+    /// (`nil`: `/$servicebus/websocket/`, Azure's and uamqp's) with `headers` added (for
+    /// proxies and gateways that authenticate the upgrade).
+    case webSocket(path: String? = nil, headers: [WebSocketConfiguration.Header] = [])
+}
 
 /// Everything a connection is created with: the reference constructor's parameters
 /// (`Connection(hostname, sasl, container_id, max_frame_size, channel_max, idle_timeout,
@@ -33,6 +45,11 @@ public struct ConnectionSettings: Sendable {
     /// .afterProtocolHeader`, also on an `amqp://` URL), or, loudly,
     /// `TLSConfiguration.insecureSkipVerification()`.
     public var tls: TLSConfiguration?
+    /// How AMQP travels: `.amqp` (the default) straight over TCP or TLS, or
+    /// `.webSocket(path:headers:)` inside WebSocket. `amqpws://` and `amqpwss://` URLs mean
+    /// WebSocket (at the default path) even when this is `.amqp`. The URL's path stays the
+    /// node's address, as with `amqp://`; the WebSocket path is the transport's.
+    public var transport: Transport = .amqp
     /// Run SASL before AMQP (the default). Turn off for brokers configured without SASL,
     /// which expect the AMQP protocol header at once.
     public var usesSASL: Bool = true
@@ -79,8 +96,9 @@ public struct ConnectionSettings: Sendable {
     /// Creates settings, with the reference's parameters and defaults.
     ///
     /// - Parameters:
-    ///   - hostname: `host`, `host:port`, or an `amqp://` (port 5672) or `amqps://` (port
-    ///     5671, TLS) URL, optionally with `user:password@`.
+    ///   - hostname: `host`, `host:port`, or an `amqp://` (port 5672), `amqps://` (port
+    ///     5671, TLS), `amqpws://` (port 80, WebSocket) or `amqpwss://` (port 443,
+    ///     WebSocket over TLS) URL, optionally with `user:password@`.
     ///   - sasl: the credentials; `nil` picks PLAIN from the URL's user info, else
     ///     ANONYMOUS.
     ///   - containerID: `nil` or empty for a random UUID string.
@@ -92,8 +110,10 @@ public struct ConnectionSettings: Sendable {
     ///   - errorPolicy: which errors are retried.
     ///   - debug: trace frames at info level.
     ///   - encoding: must name UTF-8 (`UTF-8`, `utf8`, any case).
-    ///   - tls: TLS settings; `nil` for TLS only with `amqps://`, verified against the
-    ///     system's trust store.
+    ///   - tls: TLS settings; `nil` for TLS only with `amqps://` and `amqpwss://`,
+    ///     verified against the system's trust store.
+    ///   - transport: `.amqp` or `.webSocket(path:headers:)` (implied by `amqpws://` and
+    ///     `amqpwss://`).
     public init(
         hostname: String,
         sasl: SASLCredentials? = nil,
@@ -106,7 +126,8 @@ public struct ConnectionSettings: Sendable {
         errorPolicy: ErrorPolicy = ErrorPolicy(),
         debug: Bool = false,
         encoding: String = "UTF-8",
-        tls: TLSConfiguration? = nil
+        tls: TLSConfiguration? = nil,
+        transport: Transport = .amqp
     ) throws(ConfigurationError) {
         endpoint = try AMQPEndpoint(parsing: hostname)
         if let sasl {
@@ -130,6 +151,7 @@ public struct ConnectionSettings: Sendable {
         self.debug = debug
         self.encoding = encoding
         self.tls = tls
+        self.transport = transport
         try validate()
         self.encoding = "UTF-8"
     }
@@ -138,9 +160,29 @@ public struct ConnectionSettings: Sendable {
     /// `TLSConfiguration.client()`; `nil` for plain TCP. Its server name, when unset, is
     /// the host connected to.
     public var effectiveTLS: TLSConfiguration? {
-        guard var t = tls ?? (endpoint.scheme == .amqps ? .client() : nil) else { return nil }
+        guard var t = tls ?? (endpoint.scheme == .amqps || endpoint.scheme == .amqpwss ? .client() : nil) else { return nil }
         if t.serverName == nil { t.serverName = endpoint.host }
         return t
+    }
+
+    /// The WebSocket configuration the connection uses, `nil` for AMQP straight over TCP
+    /// or TLS: for `.webSocket` or an `amqpws(s)://` URL, a client asking for the
+    /// transport's path (default `/$servicebus/websocket/`) with `Host` naming the
+    /// endpoint (its port only when not the default 80, or 443 with TLS).
+    public var effectiveWebSocket: WebSocketConfiguration? {
+        var path: String? = nil
+        var headers: [WebSocketConfiguration.Header] = []
+        switch transport {
+        case .amqp:
+            guard endpoint.scheme.isWebSocket else { return nil }
+        case .webSocket(let p, let h):
+            path = p
+            headers = h
+        }
+        let defaultPort: UInt16 = effectiveTLS == nil ? 80 : 443
+        var host = endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host
+        if endpoint.port != defaultPort { host += ":\(endpoint.port)" }
+        return .client(host: host, path: path ?? WebSocketConfiguration.defaultPath, headers: headers)
     }
 
     /// The host name sent in OPEN and sasl-init.
@@ -151,6 +193,13 @@ public struct ConnectionSettings: Sendable {
         if let tls, tls.role != .client {
             throw ConfigurationError(
                 .invalidTLS, setting: "tls", detail: "a server's TLS configuration was given to a client connection: use TLSConfiguration.client()")
+        }
+        if let ws = effectiveWebSocket {
+            do throws(WebSocketError) {
+                try ws.validate()
+            } catch {
+                throw ConfigurationError(.invalidWebSocket, setting: "transport", detail: error.detail)
+            }
         }
         guard !endpoint.host.isEmpty else {
             throw ConfigurationError(.invalidHostname, setting: "hostname", detail: "names no host")

@@ -4,14 +4,16 @@
 /// - `host` and `host:port` (plain AMQP, port 5672 unless given);
 /// - `[::1]`, `[::1]:5672`, and a bare IPv6 address such as `::1`;
 /// - `amqp://[user[:password]@]host[:port][/path]` (port 5672) and the same with
-///   `amqps://` (port 5671). User and password are percent-decoded, and so is the path
+///   `amqps://` (port 5671), `amqpws://` (AMQP over WebSocket, port 80) and `amqpwss://`
+///   (over WebSocket and TLS, port 443). User and password are percent-decoded, and so is the path
 ///   when read as a node `address`.
 ///
-/// Parsing checks the form only; `ConnectionSettings` turns `amqps` into TLS.
+/// Parsing checks the form only; `ConnectionSettings` turns `amqps` and `amqpwss` into
+/// TLS, and `amqpws` and `amqpwss` into WebSocket.
 public struct AMQPEndpoint: Hashable, Sendable, CustomStringConvertible {
     /// The transport.
     public struct Scheme: Hashable, Sendable, CustomStringConvertible {
-        /// `amqp` or `amqps`.
+        /// `amqp`, `amqps`, `amqpws` or `amqpwss`.
         public let name: String
         /// The port used when none is given.
         public let defaultPort: UInt16
@@ -19,11 +21,17 @@ public struct AMQPEndpoint: Hashable, Sendable, CustomStringConvertible {
         public static let amqp = Scheme(name: "amqp", defaultPort: 5672)
         /// AMQP over TLS, port 5671.
         public static let amqps = Scheme(name: "amqps", defaultPort: 5671)
+        /// AMQP over WebSocket (RFC 6455, subprotocol `amqp`), port 80.
+        public static let amqpws = Scheme(name: "amqpws", defaultPort: 80)
+        /// AMQP over WebSocket over TLS, port 443 (uamqp's `AmqpOverWebsocket`).
+        public static let amqpwss = Scheme(name: "amqpwss", defaultPort: 443)
+        /// True for the schemes that carry AMQP inside WebSocket.
+        public var isWebSocket: Bool { self == .amqpws || self == .amqpwss }
         /// The name.
         public var description: String { name }
     }
 
-    /// `amqp` or `amqps`.
+    /// `amqp`, `amqps`, `amqpws` or `amqpwss`.
     public var scheme: Scheme
     /// The host name or IP address, without IPv6 brackets. Also sent as OPEN's and
     /// sasl-init's `hostname`, which brokers use for virtual hosting.
@@ -79,8 +87,10 @@ public struct AMQPEndpoint: Hashable, Sendable, CustomStringConvertible {
             switch name {
             case "amqp": scheme = .amqp
             case "amqps": scheme = .amqps
+            case "amqpws": scheme = .amqpws
+            case "amqpwss": scheme = .amqpwss
             default:
-                throw fail(.unsupportedScheme, "scheme \"\(rest[..<sep.lowerBound])\" in \"\(text)\" is not amqp or amqps")
+                throw fail(.unsupportedScheme, "scheme \"\(rest[..<sep.lowerBound])\" in \"\(text)\" is not amqp, amqps, amqpws or amqpwss")
             }
             rest = rest[sep.upperBound...]
             // The authority ends at the first '/', '?' or '#'.

@@ -1,6 +1,7 @@
 @testable import AMQP
 import AMQPEngine
 import AMQPReactor
+import AMQPWebSocket
 
 /// A small AMQP broker for tests: a listener on 127.0.0.1 (port 0) on a reactor thread
 /// of its own, each accepted socket a server-role `ConnectionEngine` with `autoAccept`.
@@ -38,7 +39,7 @@ final class TestBroker: Sendable {
                 accept: { _ in
                     var engine = ConnectionEngine(configuration: engineConfiguration)
                     engine.open()
-                    return ConnectionReactor.Machine(plaintext: engine)
+                    return ConnectionReactor.Machine(plaintext: WebSocketConnection(passThrough: engine))
                 },
                 handler: { reactor, id, event in state.handle(reactor, id, event) })
             return r.address(of: id)!.port
@@ -142,7 +143,7 @@ final class BrokerState: Sendable {
                     "hostname": .string("127.0.0.1"), "network-host": .string("127.0.0.1"), "port": .uint(UInt32(port)),
                 ]
                 r.withConnection(id) {
-                    $0.inner.close(error: AMQPError(condition: .connectionRedirect, description: "go elsewhere", info: info))
+                    $0.innermost.close(error: AMQPError(condition: .connectionRedirect, description: "go elsewhere", info: info))
                 }
             }
         case .closed(let error?):
@@ -169,7 +170,7 @@ final class BrokerState: Sendable {
         case .link(.delivery(let link, let delivery)):
             let bytes = delivery.payload.bytes
             let state = Self.requestedOutcome(bytes)
-            r.withConnection(id) { e in _ = try? e.inner.settle(link, delivery: delivery.id, state: state) }
+            r.withConnection(id) { e in _ = try? e.innermost.settle(link, delivery: delivery.id, state: state) }
             guard state == .accepted, let address = locked.withLock({ $0.links[Key(connection: id, link: link)]?.address }) else {
                 return
             }
@@ -218,14 +219,14 @@ final class BrokerState: Sendable {
         let consumers = locked.withLock { $0.consumers[address] ?? [] }
         for key in consumers {
             while true {
-                let room = r.inspect(key.connection) { $0.inner.sendable(on: key.link) } ?? 0
+                let room = r.inspect(key.connection) { $0.innermost.sendable(on: key.link) } ?? 0
                 guard room > 0, let payload = locked.withLock({ t -> [UInt8]? in
                     guard var q = t.queues[address], !q.isEmpty else { return nil }
                     let p = q.removeFirst()
                     t.queues[address] = q
                     return p
                 }) else { break }
-                let handle = r.withConnection(key.connection) { e in try? e.inner.send(on: key.link, payload: payload) } ?? nil
+                let handle = r.withConnection(key.connection) { e in try? e.innermost.send(on: key.link, payload: payload) } ?? nil
                 locked.withLock { t in
                     if let handle {
                         t.inflight[key.connection, default: [:]][handle] = Inflight(address: address, payload: payload)
