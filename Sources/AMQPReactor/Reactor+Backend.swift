@@ -113,7 +113,9 @@ extension Reactor {
     func closeSocket(_ record: Record) {
         switch io {
         case .epoll(let epoll):
-            epoll.remove(record.fd)
+            // Closing the last descriptor of a socket removes it from the epoll set; a
+            // socket handed in may have duplicates elsewhere, and is removed explicitly.
+            if record.unregisterOnClose { epoll.remove(record.fd) }
         case .uring(let uring):
             let cancel = record.token(.cancel)
             for (inFlight, operation) in [(record.recvInFlight, URingBackend.Operation.recv), (record.sendInFlight, .send), (record.connectInFlight, .connect)] where inFlight {
@@ -209,6 +211,7 @@ extension Reactor {
             if result > 0 {
                 record.inbound.commitWrite(Int(result))
                 record.arrived = true
+                record.moved = true
             } else if result == 0 {
                 record.peerClosed = true
             } else {
@@ -220,6 +223,7 @@ extension Reactor {
             if !open || result == -ECANCELED || result == -EAGAIN || result == -EINTR { break }
             if result >= 0 {
                 record.outbound.consume(Int(result))
+                record.moved = true
                 // As with epoll: freed room is offered to a machine that found too little.
                 if result > 0 { record.outputStalled = false }
             } else {
@@ -266,6 +270,7 @@ extension Reactor {
                 record.writeReady = false
             case .completed(let n):
                 record.outbound.consume(n)
+                record.moved = true
                 // The room just freed may be what a stalled machine waited for; nothing
                 // else would offer it (a sender that hears nothing back gets no other
                 // serve), so let `hasWork` ask it again.

@@ -84,6 +84,7 @@ extension Reactor {
     func established(_ record: Record, peer: SocketAddress?) throws(ReactorError) {
         record.phase = .established
         record.connectDeadline = nil
+        record.quietSince = monotonicNow()
         record.hangUp = false
         // Try both directions at once: a read that finds nothing costs one EAGAIN, and
         // output queued before the connect finished goes out in this tick. (io_uring reads
@@ -113,6 +114,7 @@ extension Reactor {
                 record.peerClosed = true
             case .completed(let n):
                 record.inbound.commitWrite(n)
+                record.moved = true
                 parse(record, now: now)
             }
         }
@@ -146,6 +148,7 @@ extension Reactor {
                 precondition(n >= 0 && n <= room.count, "produce wrote \(n) bytes into \(room.count)")
                 record.outbound.commitWrite(n)
                 record.outputStalled = n == 0
+                if n > 0 { record.moved = true }
             }
         }
         try transmit(record)
@@ -167,7 +170,7 @@ extension Reactor {
         guard wanted > capacity else { return }
         var larger: ByteRing
         do {
-            larger = try ByteRing(minimumCapacity: wanted, storage: options.ringStorage)
+            larger = try ringPool.take(minimumCapacity: wanted, storage: options.ringStorage)
         } catch {
             // Keeping the small ring would leave frames that do not fit waiting for ever.
             throw ReactorError(
@@ -179,6 +182,8 @@ extension Reactor {
             larger.writable.copyMemory(from: unsent)
             larger.commitWrite(unsent.count)
         }
+        // No send is in flight (the caller's rule), so the old ring may be reused.
+        ringPool.give(&record.outbound, now: monotonicNow())
         record.outbound = larger
         record.outputStalled = false
     }

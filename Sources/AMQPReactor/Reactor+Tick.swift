@@ -52,6 +52,8 @@ extension Reactor {
         try collect(timeoutNanoseconds: wait)
         let now = monotonicNow()
         retryAccepts(now: now)
+        if let due = ringPool.nextTrim, due <= now { ringPool.trim(now: now) }
+        if let due = nextRingSweep, due <= now { sweepIdleRings(now: now) }
         if wakePending { runJobs() }
         acceptWaiting()
         collectDueDeadlines(now: now)
@@ -167,8 +169,8 @@ extension Reactor {
                 }
                 let record: Record
                 do {
-                    try Socket.apply(listener.options.socket, to: fd)
-                    record = try register(fd: fd, connection: machine, socketOptions: listener.options.socket, handler: listener.handler)
+                    // No setsockopt: the socket inherited the listener's options.
+                    record = try register(fd: fd, connection: machine, socketOptions: nil, handler: listener.handler)
                 } catch {
                     // A socket we could not set up is dropped; the peer sees it close.
                     Syscall.close(fd, via: sys)
@@ -191,6 +193,8 @@ extension Reactor {
     /// The earliest connection deadline or listener retry.
     var earliestDeadline: UInt64? {
         var earliest = deadlines.earliest
+        if let trim = ringPool.nextTrim { earliest = min(earliest ?? trim, trim) }
+        if let sweep = nextRingSweep { earliest = min(earliest ?? sweep, sweep) }
         for case let listener? in listeners {
             if let at = listener.retryAt { earliest = min(earliest ?? at, at) }
         }
@@ -237,6 +241,7 @@ extension Reactor {
         if record.parsed > 0 {
             record.inbound.consume(record.parsed)
             record.parsed = 0
+            record.moved = true
         }
         // A machine with buffers of its own (TLS) may have had to leave input waiting.
         if record.machine.eventsDelivered() { record.dirty = true }
@@ -250,8 +255,65 @@ extension Reactor {
     func afterDelivery(_ record: Record, now: UInt64) {
         guard record.phase != .closed else { return }
         if record.dirty { serve(record, now: now) }
+        if record.phase == .established { noteRingActivity(record, now: now) }
         armReceive(record)
         if record.hasWork { enqueue(record) }
+    }
+
+    /// Notes that bytes moved (the connection is not quiet), or finishes a release of
+    /// its ring pages that had to wait for a cancelled recv.
+    func noteRingActivity(_ record: Record, now: UInt64) {
+        if record.moved {
+            record.moved = false
+            record.quietSince = now
+            record.ringsGivenBack = false
+            if nextRingSweep == nil, let delay = ringIdleRelease { nextRingSweep = now &+ delay }
+        } else if record.releaseAfterCancel && !record.recvInFlight {
+            record.releaseAfterCancel = false
+            _ = releaseRings(record)
+        }
+    }
+
+    /// Gives the ring pages of every connection that has been quiet for
+    /// `ringIdleRelease` back to the kernel: an idle connection then holds address space,
+    /// not memory. One pass over the connections, at most once per `ringIdleRelease`,
+    /// and only while some connection has moved bytes since its pages went back; a
+    /// connection whose rings still hold bytes is left alone (when they empty, bytes
+    /// move, and it is looked at again).
+    func sweepIdleRings(now: UInt64) {
+        nextRingSweep = nil
+        guard let delay = ringIdleRelease else { return }
+        var next: UInt64? = nil
+        for case let record? in records where record.phase == .established && !record.ringsGivenBack && !record.releaseAfterCancel {
+            let due = record.quietSince &+ delay
+            if due <= now {
+                _ = releaseRings(record)
+            } else {
+                next = min(next ?? due, due)
+            }
+        }
+        if let next { nextRingSweep = min(nextRingSweep ?? next, next) }
+    }
+
+    /// Gives both rings' pages back if they are empty and no transfer touches them. With
+    /// io_uring the recv in flight is cancelled first (the kernel must not write into
+    /// pages being removed); its completion serves the connection, `noteRingActivity`
+    /// finishes the release, and a new recv is armed after it. False if the rings hold
+    /// bytes.
+    func releaseRings(_ record: Record) -> Bool {
+        guard record.inbound.isEmpty, record.outbound.isEmpty, record.parsed == 0, !record.sendInFlight else { return false }
+        if record.recvInFlight {
+            guard case .uring(let uring) = io else { return false }
+            if (try? uring.cancel(record.token(.recv), token: record.token(.cancel))) != nil {
+                record.cancelsInFlight += 1
+                record.releaseAfterCancel = true
+            }
+            return true
+        }
+        record.inbound.giveBackMemory()
+        record.outbound.giveBackMemory()
+        record.ringsGivenBack = true
+        return true
     }
 
     func freeRetiredSlots() {

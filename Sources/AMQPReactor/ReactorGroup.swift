@@ -266,7 +266,8 @@ public final class ReactorGroup<Connection: SansIOConnection & SendableMetatype>
         handler: @escaping Handler
     ) throws(ReactorError) -> GroupListener {
         let sys = self.options.syscalls
-        let fd = try Socket.listen(on: address, backlog: options.backlog, reuseAddress: options.reuseAddress, via: sys)
+        let fd = try Socket.listen(
+            on: address, backlog: options.backlog, reuseAddress: options.reuseAddress, socketOptions: options.socket, via: sys)
         let bound: SocketAddress
         do {
             bound = try Socket.localAddress(fd)
@@ -319,7 +320,8 @@ public final class ReactorGroup<Connection: SansIOConnection & SendableMetatype>
                 return
             }
             do throws(ReactorError) {
-                try reactor.adoptAccepted(socket: fd, peer: peer, connection: machine, socketOptions: options.socket, handler: handler)
+                // The socket options came with the socket: it inherited the listener's.
+                try reactor.adoptAccepted(socket: fd, peer: peer, connection: machine, socketOptions: nil, handler: handler)
             } catch {
                 // A socket that could not be set up is dropped; the peer sees it close.
                 Syscall.close(fd, via: reactor.sys)
