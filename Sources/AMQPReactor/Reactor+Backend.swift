@@ -150,6 +150,7 @@ extension Reactor {
         case .connection:
             guard let record = liveRecord(token) else { return }
             if events & (CAMQP_EPOLLIN | CAMQP_EPOLLRDHUP) != 0 { record.readReady = true }
+            if events & CAMQP_EPOLLRDHUP != 0 { record.peerShutDown = true }
             if events & CAMQP_EPOLLOUT != 0 { record.writeReady = true }
             if events & (CAMQP_EPOLLERR | CAMQP_EPOLLHUP) != 0 {
                 // The next recv or send (or SO_ERROR, while connecting) says what
@@ -212,6 +213,7 @@ extension Reactor {
                 record.inbound.commitWrite(Int(result))
                 record.arrived = true
                 record.moved = true
+                record.recvDrained = Int(result) < record.recvLength
             } else if result == 0 {
                 record.peerClosed = true
             } else {
@@ -297,8 +299,9 @@ extension Reactor {
         // application changes the machine.
         guard !room.isEmpty else { return }
         do {
-            try uring.recv(record.fd, into: room, token: record.token(.recv))
+            try uring.recv(record.fd, into: room, pollFirst: record.recvDrained, token: record.token(.recv))
             record.recvInFlight = true
+            record.recvLength = room.count
         } catch {
             record.ioError = error
             enqueue(record)

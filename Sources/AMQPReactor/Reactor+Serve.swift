@@ -115,6 +115,13 @@ extension Reactor {
             case .completed(let n):
                 record.inbound.commitWrite(n)
                 record.moved = true
+                // A short read drained the socket (epoll(7): for a stream socket, fewer
+                // bytes than asked means the read space is exhausted), and bytes arriving
+                // later raise a new edge: no recv just to see EAGAIN. Half of all recv
+                // calls in connection set-up and small-message fan-in were that EAGAIN.
+                // Not when the peer has shut its side or the socket reported an error:
+                // the end of the stream or the error raises no further edge.
+                if n < room.count && !record.peerShutDown && !record.hangUp { record.readReady = false }
                 parse(record, now: now)
             }
         }

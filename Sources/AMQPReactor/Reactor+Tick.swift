@@ -39,6 +39,12 @@ extension Reactor {
     ///    the tick prepared in one system call.
     ///
     /// Must not be called from a handler or job.
+    ///
+    /// Specialized for `ConnectionEngine`: callers in other modules reach this generic
+    /// entry, which checks the type once and jumps to code compiled for the engine
+    /// (everything the tick calls, specialized with it), instead of running the whole
+    /// tick through generic metadata and value-witness copies of the machine.
+    @_specialize(where Connection == ConnectionEngine)
     public func runOnce(timeout: Duration? = nil) throws(ReactorError) {
         precondition(!inCallback, "runOnce called from an event handler or job")
         var wait: UInt64? = timeout?.wholeNanoseconds
@@ -100,6 +106,7 @@ extension Reactor {
     /// - Returns: false if `id` is closed (its `.closed` event may have been delivered by
     ///   this call).
     @discardableResult
+    @_specialize(where Connection == ConnectionEngine)
     public func tick(only id: ConnectionID) throws(ReactorError) -> Bool {
         precondition(!inCallback, "tick(only:) called from an event handler or job")
         try collect(timeoutNanoseconds: 0)

@@ -469,6 +469,9 @@ extension Reactor {
         var writeReady = false
         /// EPOLLERR or EPOLLHUP: the next call will say what happened.
         var hangUp = false
+        /// EPOLLRDHUP: the peer shut its side; read until recv says 0, since no further
+        /// edge will come for the end of the stream.
+        var peerShutDown = false
         /// The peer closed its side (recv returned 0).
         var peerClosed = false
         /// The application changed the machine: produce, and offer unparsed bytes again.
@@ -486,6 +489,11 @@ extension Reactor {
         /// io_uring: the connect request's address, which must stay put until submitted.
         var connectAddress = sockaddr_storage()
         var recvInFlight = false
+        /// io_uring: bytes the recv in flight may write.
+        var recvLength = 0
+        /// io_uring: the last recv returned fewer bytes than it could take, so the socket
+        /// was empty: the next recv waits for data before trying (POLL_FIRST).
+        var recvDrained = false
         var sendInFlight = false
         var connectInFlight = false
         var cancelsInFlight = 0

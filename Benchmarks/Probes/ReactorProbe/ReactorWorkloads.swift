@@ -317,10 +317,12 @@ private func openIdle(_ group: ReactorGroup<ConnectionEngine>, _ listener: Group
 }
 
 /// Connections per second through the whole life of one: TCP connect, OPEN, BEGIN,
-/// ATTACH (and credit), CLOSE, socket closed on both sides; `concurrency` at a time.
+/// ATTACH (and credit), CLOSE, socket closed on both sides; `concurrency` at a time. Also
+/// the process CPU time per connection (both ends), the steadier figure on a shared
+/// machine.
 func measureSetupRate(
     backend: ReactorOptions.Backend, connections: Int, concurrency: Int, rings: ByteRing.StoragePreference, sasl: Bool = false
-) throws -> Double {
+) throws -> (perSecond: Double, cpuMicroseconds: Double) {
     let group = try ReactorGroup<ConnectionEngine>(reactors: 1, options: reactorOptions(backend, rings: rings))
     let counters = RunCounters()
     let listener = try listen(group, credit: 10, counters: counters, sasl: sasl)
@@ -341,6 +343,7 @@ func measureSetupRate(
             if case .closed = event { startOne() }
         }
     }
+    let cpuStart = processCPUSeconds()
     let start = camqp_monotonic_ns()
     for _ in 0..<concurrency { startOne() }
     guard waitFor(120, { counters.closed.load(ordering: .relaxed) >= 2 * connections || counters.failures.load(ordering: .relaxed) > 0 }),
@@ -349,5 +352,6 @@ func measureSetupRate(
         throw ProbeFailure(description: "setup: \(counters.closed.load(ordering: .relaxed)) closed, \(counters.firstFailure.withLock { $0 } ?? "")")
     }
     let seconds = Double(camqp_monotonic_ns() - start) / 1e9
-    return Double(connections) / seconds
+    let cpu = processCPUSeconds() - cpuStart
+    return (Double(connections) / seconds, cpu / Double(connections) * 1e6)
 }

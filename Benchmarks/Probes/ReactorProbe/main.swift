@@ -98,16 +98,21 @@ func runIdle() throws {
 
 func runSetup() throws {
     header("connection set-up rate: TCP connect, OPEN, BEGIN, ATTACH, credit, CLOSE, both sockets closed (one reactor)", "")
-    for rings in [ByteRing.StoragePreference.automatic, .compacting] {
-        for concurrency in [1, 100] {
-            let rates = try sideBySide { b in
-                try measureSetupRate(backend: b, connections: concurrency == 1 ? 1000 : 4000, concurrency: concurrency, rings: rings)
-            }
-            row("connections/s, \(concurrency) at a time, \(rings == .automatic ? "mirrored" : "compacting")", rates)
+    for (rings, concurrency, sasl) in [
+        (ByteRing.StoragePreference.automatic, 1, false), (.automatic, 100, false), (.compacting, 1, false),
+        (.compacting, 100, false), (.automatic, 100, true),
+    ] {
+        var cpu: [[Double]] = backends.map { _ in [] }
+        let rates = try sideBySide { b in
+            let r = try measureSetupRate(
+                backend: b, connections: concurrency == 1 ? 1000 : 4000, concurrency: concurrency, rings: rings, sasl: sasl)
+            cpu[backends.firstIndex(of: b)!].append(r.cpuMicroseconds)
+            return r.perSecond
         }
+        let label = "\(concurrency) at a time, \(rings == .automatic ? "mirrored" : "compacting")\(sasl ? ", SASL" : "")"
+        row("connections/s, \(label)", rates)
+        row("CPU µs per connection, \(label)", cpu.map(median), digits: 1)
     }
-    let sasl = try sideBySide { b in try measureSetupRate(backend: b, connections: 4000, concurrency: 100, rings: .automatic, sasl: true) }
-    row("connections/s, 100 at a time, mirrored, SASL ANONYMOUS", sasl)
 }
 
 var loadAverage = [Double](repeating: 0, count: 3)
