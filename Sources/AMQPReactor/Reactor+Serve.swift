@@ -25,16 +25,16 @@ extension Reactor {
             try readInbound(record, now: instant)
             // Deadlines after reading, so bytes that arrived just in time count as
             // received before the idle time-out is checked.
-            if let due = record.machine.nextDeadline, due.nanoseconds <= now {
+            if let due = record.read(\.nextDeadline), due.nanoseconds <= now {
                 record.machine.poll(now: instant)
             }
             try writeOutbound(record, now: instant)
         } catch {
-            close(record, error: record.machine.isFinished ? nil : error)
+            close(record, error: record.read(\.isFinished) ? nil : error)
             return
         }
         drainEvents(record)
-        if record.machine.isFinished && (record.outbound.isEmpty || record.peerClosed) {
+        if record.read(\.isFinished) && (record.outbound.isEmpty || record.peerClosed) {
             close(record, error: nil)
         } else if record.peerClosed {
             close(record, error: ReactorError(.endOfStream, operation: "recv", detail: "the peer closed the connection"))
@@ -130,7 +130,7 @@ extension Reactor {
     /// Hands the bytes the machine has not consumed yet to `receive`.
     func parse(_ record: Record, now: EngineInstant) {
         let unparsed = UnsafeRawBufferPointer(rebasing: record.inbound.readable[record.parsed...])
-        guard !unparsed.isEmpty || record.machine.hasUnparsedInput else { return }
+        guard !unparsed.isEmpty || record.read(\.hasUnparsedInput) else { return }
         let used = record.machine.receive(unparsed, now: now)
         precondition(used >= 0 && used <= unparsed.count, "receive consumed \(used) of \(unparsed.count) bytes")
         record.parsed += used
@@ -140,7 +140,7 @@ extension Reactor {
     /// Lets the machine produce into the outbound ring, then writes the ring's unread span
     /// with one `send` (or one send request).
     func writeOutbound(_ record: Record, now: EngineInstant) throws(ReactorError) {
-        if record.machine.hasPendingOutput {
+        if record.read(\.hasPendingOutput) {
             // Nothing borrows the outbound ring, so it may be compacted or replaced,
             // unless the kernel is reading from it.
             if !record.sendInFlight {
@@ -173,7 +173,7 @@ extension Reactor {
     func growOutbound(_ record: Record) throws(ReactorError) {
         let capacity = record.outbound.capacity
         guard capacity < options.maximumOutboundCapacity else { return }
-        let wanted = min(record.machine.minimumOutboundCapacity, options.maximumOutboundCapacity)
+        let wanted = min(record.read(\.minimumOutboundCapacity), options.maximumOutboundCapacity)
         guard wanted > capacity else { return }
         var larger: ByteRing
         do {
@@ -208,7 +208,7 @@ extension Reactor {
         if record.phase == .established {
             // A machine that has not finished learns that its transport is gone, so it
             // can end its sessions and report what was in flight.
-            if let error, !record.machine.isFinished { record.machine.transportClosed("\(error)") }
+            if let error, !record.read(\.isFinished) { record.machine.transportClosed("\(error)") }
             drainEvents(record)
         }
         record.phase = .closed

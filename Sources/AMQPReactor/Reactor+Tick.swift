@@ -340,13 +340,13 @@ extension Reactor.Record {
             if !events.isEmpty || dirty || arrived || ioError != nil || peerClosed { return true }
             // A layer (TLS) holding input until delivery frees room: deliver even when this
             // serve made no events (the middle frames of a large message make none).
-            if machine.isWaitingForDelivery { return true }
+            if read(\.isWaitingForDelivery) { return true }
             if readReady && !inbound.isFull { return true }
             if writeReady && !outbound.isEmpty { return true }
             // Produce ahead into the ring even while the socket is full, until the ring is
             // full too: the next writable edge then sends a whole ring at once. A machine
             // that wrote nothing into the room it had waits for more room.
-            return machine.hasPendingOutput && !outputStalled && !outbound.isFull
+            return read(\.hasPendingOutput) && !outputStalled && !outbound.isFull
         }
     }
 }
