@@ -119,7 +119,8 @@ public struct ReactorOptions: Sendable {
     /// release of the last reference).
     /// Then the ring is set up with SINGLE_ISSUER and DEFER_TASKRUN where the kernel
     /// accepts them: completions are posted only when that thread waits, instead of
-    /// interrupting it. Break the promise and submissions fail with EEXIST. Off by default.
+    /// interrupting it. Break the promise and submissions fail with EEXIST. Off by default
+    /// for a lone reactor; a `ReactorGroup` turns it on for its reactors.
     public var uringSingleIssuer = false
     /// io_uring: submission queue entries (a power of two). Requests beyond it are
     /// submitted in several batches within a tick.

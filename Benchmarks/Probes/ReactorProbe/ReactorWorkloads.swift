@@ -130,9 +130,7 @@ func reactorOptions(_ backend: ReactorOptions.Backend, rings: ByteRing.StoragePr
     o.backend = backend
     o.ringStorage = rings
     o.acceptsPerTick = 256
-    // A group drives each reactor from the thread that made it, so io_uring may use
-    // SINGLE_ISSUER and DEFER_TASKRUN; AMQP_PROBE_SINGLE_ISSUER=1 measures that set-up.
-    if let v = getenv("AMQP_PROBE_SINGLE_ISSUER"), String(cString: v) == "1" { o.uringSingleIssuer = true }
+    // (A group turns uringSingleIssuer on by itself: each reactor lives on one thread.)
     return o
 }
 
