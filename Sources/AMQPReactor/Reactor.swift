@@ -327,6 +327,11 @@ public final class Reactor<Connection: SansIOConnection> {
     // MARK: Records
 
     /// The record `id` names, unless its `.closed` event has been delivered.
+    ///
+    /// Specialized for `ConnectionEngine`: `withConnection` (generic over its result as
+    /// well) runs unspecialized in its callers' modules, and the generic lookup found the
+    /// records array's element type in the runtime's metadata cache on every call.
+    @_specialize(where Connection == ConnectionEngine)
     func record(_ id: ConnectionID) -> Record? {
         let slot = Int(id.slot)
         guard slot < records.count, let record = records[slot], record.id == id, !record.retiring else { return nil }
