@@ -51,8 +51,9 @@ public struct ByteRing: ~Copyable {
         case compacting
     }
 
-    /// Bytes the ring holds when full: a multiple of the page size.
-    public let capacity: Int
+    /// Bytes the ring holds when full: a multiple of the page size (0 once its memory
+    /// went back to a pool).
+    public private(set) var capacity: Int
     /// The storage in use.
     public let storage: Storage
     private let base: UnsafeMutableRawPointer
@@ -70,7 +71,7 @@ public struct ByteRing: ~Copyable {
     ///   when no memory could be had at all.
     public init(minimumCapacity: Int, storage preference: StoragePreference = .automatic) throws(ReactorError) {
         precondition(minimumCapacity > 0, "a ring needs room for at least one byte")
-        let page = Int(camqp_page_size())
+        let page = Self.pageSize
         let (rounded, overflow) = minimumCapacity.addingReportingOverflow(page - 1)
         guard !overflow else {
             throw ReactorError(.invalidArgument, operation: "ByteRing", detail: "\(minimumCapacity) bytes is too large")
@@ -99,23 +100,100 @@ public struct ByteRing: ~Copyable {
             }
             liveMirrors.subtract(1, ordering: .relaxed)
         }
-        guard let memory = malloc(capacity) else {
-            throw ReactorError(.outOfMemory, errno: ENOMEM, operation: "malloc", detail: "\(capacity) bytes")
+        // Page-aligned, so that whole pages can be given back (`giveBackMemory`) while the
+        // allocation stays ours: malloc's own bookkeeping lies before `base`, outside
+        // the pages handed back.
+        var memory: UnsafeMutableRawPointer? = nil
+        guard posix_memalign(&memory, Int(camqp_page_size()), capacity) == 0, let memory else {
+            throw ReactorError(.outOfMemory, errno: ENOMEM, operation: "posix_memalign", detail: "\(capacity) bytes")
         }
         return (memory, .compacting)
     }
 
-    deinit {
-        switch storage {
-        case .mirrored:
-            var mirror = camqp_mirror_t(base: base.assumingMemoryBound(to: UInt8.self), size: capacity)
-            let rc = camqp_mirror_unmap(&mirror)
-            precondition(rc == 0, "camqp_mirror_unmap failed with \(ErrnoName.of(-rc)): the ring's mapping was damaged")
-            Self.liveMirrors.subtract(1, ordering: .relaxed)
-        case .compacting:
-            free(base)
+    /// A ring's memory without its read and write positions: what a `RingPool` keeps
+    /// between one connection and the next. Owns the mapping or allocation; `free()`
+    /// releases it, and nothing else does.
+    struct Memory {
+        let base: UnsafeMutableRawPointer
+        let capacity: Int
+        let storage: Storage
+
+        /// Gives the pages back to the kernel (see `ByteRing.giveBackMemory`); false if
+        /// the kernel refused.
+        @discardableResult
+        func giveBack() -> Bool {
+            camqp_memory_give_back(base, capacity, storage == .mirrored) == 0
+        }
+
+        /// Pages of the ring that are resident now (mincore), or nil if the kernel
+        /// cannot say.
+        var residentPages: Int? {
+            let n = camqp_resident_pages(base, capacity)
+            return n >= 0 ? n : nil
+        }
+
+        /// Unmaps or frees the memory (and gives a mirrored ring's place in the budget
+        /// back).
+        func free() {
+            switch storage {
+            case .mirrored:
+                var mirror = camqp_mirror_t(base: base.assumingMemoryBound(to: UInt8.self), size: capacity)
+                let rc = camqp_mirror_unmap(&mirror)
+                precondition(rc == 0, "camqp_mirror_unmap failed with \(ErrnoName.of(-rc)): the ring's mapping was damaged")
+                ByteRing.liveMirrors.subtract(1, ordering: .relaxed)
+            case .compacting:
+                Glibc.free(base)
+            }
         }
     }
+
+    /// An empty ring over memory a `RingPool` kept: no mapping, no allocation.
+    init(reusing memory: Memory) {
+        base = memory.base
+        capacity = memory.capacity
+        storage = memory.storage
+    }
+
+    /// Hands the ring's memory to the caller (to keep it for another ring, or to `free()`
+    /// it) and leaves the ring empty with no room at all: capacity 0, nothing to free.
+    /// The read and write positions are dropped: a ring made from the memory again
+    /// starts empty. `nil` if the memory was already handed over.
+    mutating func surrenderMemory() -> Memory? {
+        guard capacity > 0 else { return nil }
+        let memory = Memory(base: base, capacity: capacity, storage: storage)
+        capacity = 0
+        head = 0
+        count = 0
+        return memory
+    }
+
+    /// The ring's memory, for the pool's and the tests' accounting.
+    var memory: Memory { Memory(base: base, capacity: capacity, storage: storage) }
+
+    /// Pages of the ring resident now (mincore): how much memory it really holds.
+    package var residentPages: Int? { capacity > 0 ? memory.residentPages : 0 }
+
+    /// Gives the ring's pages back to the kernel while it is empty: an idle connection
+    /// then holds address space but (almost) no memory, and the next byte written costs
+    /// one fresh zeroed page. Starts over at the front, so that page is the first.
+    ///
+    /// The caller guarantees no transfer is in flight into or out of the ring (an
+    /// io_uring request): the kernel must not be writing into pages being removed.
+    /// Returns false when the ring is not empty or the kernel refused (the memory then
+    /// simply stays).
+    @discardableResult
+    package mutating func giveBackMemory() -> Bool {
+        guard count == 0 else { return false }
+        head = 0
+        return memory.giveBack()
+    }
+
+    deinit {
+        if capacity > 0 { Memory(base: base, capacity: capacity, storage: storage).free() }
+    }
+
+    /// The system page size: ring capacities are multiples of it.
+    static let pageSize = Int(camqp_page_size())
 
     // MARK: The budget of mirrored rings
 

@@ -113,7 +113,9 @@ extension Reactor {
     func closeSocket(_ record: Record) {
         switch io {
         case .epoll(let epoll):
-            epoll.remove(record.fd)
+            // Closing the last descriptor of a socket removes it from the epoll set; a
+            // socket handed in may have duplicates elsewhere, and is removed explicitly.
+            if record.unregisterOnClose { epoll.remove(record.fd) }
         case .uring(let uring):
             let cancel = record.token(.cancel)
             for (inFlight, operation) in [(record.recvInFlight, URingBackend.Operation.recv), (record.sendInFlight, .send), (record.connectInFlight, .connect)] where inFlight {
@@ -148,6 +150,7 @@ extension Reactor {
         case .connection:
             guard let record = liveRecord(token) else { return }
             if events & (CAMQP_EPOLLIN | CAMQP_EPOLLRDHUP) != 0 { record.readReady = true }
+            if events & CAMQP_EPOLLRDHUP != 0 { record.peerShutDown = true }
             if events & CAMQP_EPOLLOUT != 0 { record.writeReady = true }
             if events & (CAMQP_EPOLLERR | CAMQP_EPOLLHUP) != 0 {
                 // The next recv or send (or SO_ERROR, while connecting) says what
@@ -209,6 +212,8 @@ extension Reactor {
             if result > 0 {
                 record.inbound.commitWrite(Int(result))
                 record.arrived = true
+                record.moved = true
+                record.recvDrained = Int(result) < record.recvLength
             } else if result == 0 {
                 record.peerClosed = true
             } else {
@@ -220,6 +225,7 @@ extension Reactor {
             if !open || result == -ECANCELED || result == -EAGAIN || result == -EINTR { break }
             if result >= 0 {
                 record.outbound.consume(Int(result))
+                record.moved = true
                 // As with epoll: freed room is offered to a machine that found too little.
                 if result > 0 { record.outputStalled = false }
             } else {
@@ -266,6 +272,7 @@ extension Reactor {
                 record.writeReady = false
             case .completed(let n):
                 record.outbound.consume(n)
+                record.moved = true
                 // The room just freed may be what a stalled machine waited for; nothing
                 // else would offer it (a sender that hears nothing back gets no other
                 // serve), so let `hasWork` ask it again.
@@ -292,8 +299,9 @@ extension Reactor {
         // application changes the machine.
         guard !room.isEmpty else { return }
         do {
-            try uring.recv(record.fd, into: room, token: record.token(.recv))
+            try uring.recv(record.fd, into: room, pollFirst: record.recvDrained, token: record.token(.recv))
             record.recvInFlight = true
+            record.recvLength = room.count
         } catch {
             record.ioError = error
             enqueue(record)

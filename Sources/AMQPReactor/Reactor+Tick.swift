@@ -39,6 +39,12 @@ extension Reactor {
     ///    the tick prepared in one system call.
     ///
     /// Must not be called from a handler or job.
+    ///
+    /// Specialized for `ConnectionEngine`: callers in other modules reach this generic
+    /// entry, which checks the type once and jumps to code compiled for the engine
+    /// (everything the tick calls, specialized with it), instead of running the whole
+    /// tick through generic metadata and value-witness copies of the machine.
+    @_specialize(where Connection == ConnectionEngine)
     public func runOnce(timeout: Duration? = nil) throws(ReactorError) {
         precondition(!inCallback, "runOnce called from an event handler or job")
         var wait: UInt64? = timeout?.wholeNanoseconds
@@ -52,6 +58,8 @@ extension Reactor {
         try collect(timeoutNanoseconds: wait)
         let now = monotonicNow()
         retryAccepts(now: now)
+        if let due = ringPool.nextTrim, due <= now { ringPool.trim(now: now) }
+        if let due = nextRingSweep, due <= now { sweepIdleRings(now: now) }
         if wakePending { runJobs() }
         acceptWaiting()
         collectDueDeadlines(now: now)
@@ -98,6 +106,7 @@ extension Reactor {
     /// - Returns: false if `id` is closed (its `.closed` event may have been delivered by
     ///   this call).
     @discardableResult
+    @_specialize(where Connection == ConnectionEngine)
     public func tick(only id: ConnectionID) throws(ReactorError) -> Bool {
         precondition(!inCallback, "tick(only:) called from an event handler or job")
         try collect(timeoutNanoseconds: 0)
@@ -167,8 +176,8 @@ extension Reactor {
                 }
                 let record: Record
                 do {
-                    try Socket.apply(listener.options.socket, to: fd)
-                    record = try register(fd: fd, connection: machine, socketOptions: listener.options.socket, handler: listener.handler)
+                    // No setsockopt: the socket inherited the listener's options.
+                    record = try register(fd: fd, connection: machine, socketOptions: nil, handler: listener.handler)
                 } catch {
                     // A socket we could not set up is dropped; the peer sees it close.
                     Syscall.close(fd, via: sys)
@@ -191,6 +200,8 @@ extension Reactor {
     /// The earliest connection deadline or listener retry.
     var earliestDeadline: UInt64? {
         var earliest = deadlines.earliest
+        if let trim = ringPool.nextTrim { earliest = min(earliest ?? trim, trim) }
+        if let sweep = nextRingSweep { earliest = min(earliest ?? sweep, sweep) }
         for case let listener? in listeners {
             if let at = listener.retryAt { earliest = min(earliest ?? at, at) }
         }
@@ -237,6 +248,7 @@ extension Reactor {
         if record.parsed > 0 {
             record.inbound.consume(record.parsed)
             record.parsed = 0
+            record.moved = true
         }
         // A machine with buffers of its own (TLS) may have had to leave input waiting.
         if record.machine.eventsDelivered() { record.dirty = true }
@@ -250,8 +262,65 @@ extension Reactor {
     func afterDelivery(_ record: Record, now: UInt64) {
         guard record.phase != .closed else { return }
         if record.dirty { serve(record, now: now) }
+        if record.phase == .established { noteRingActivity(record, now: now) }
         armReceive(record)
         if record.hasWork { enqueue(record) }
+    }
+
+    /// Notes that bytes moved (the connection is not quiet), or finishes a release of
+    /// its ring pages that had to wait for a cancelled recv.
+    func noteRingActivity(_ record: Record, now: UInt64) {
+        if record.moved {
+            record.moved = false
+            record.quietSince = now
+            record.ringsGivenBack = false
+            if nextRingSweep == nil, let delay = ringIdleRelease { nextRingSweep = now &+ delay }
+        } else if record.releaseAfterCancel && !record.recvInFlight {
+            record.releaseAfterCancel = false
+            _ = releaseRings(record)
+        }
+    }
+
+    /// Gives the ring pages of every connection that has been quiet for
+    /// `ringIdleRelease` back to the kernel: an idle connection then holds address space,
+    /// not memory. One pass over the connections, at most once per `ringIdleRelease`,
+    /// and only while some connection has moved bytes since its pages went back; a
+    /// connection whose rings still hold bytes is left alone (when they empty, bytes
+    /// move, and it is looked at again).
+    func sweepIdleRings(now: UInt64) {
+        nextRingSweep = nil
+        guard let delay = ringIdleRelease else { return }
+        var next: UInt64? = nil
+        for case let record? in records where record.phase == .established && !record.ringsGivenBack && !record.releaseAfterCancel {
+            let due = record.quietSince &+ delay
+            if due <= now {
+                _ = releaseRings(record)
+            } else {
+                next = min(next ?? due, due)
+            }
+        }
+        if let next { nextRingSweep = min(nextRingSweep ?? next, next) }
+    }
+
+    /// Gives both rings' pages back if they are empty and no transfer touches them. With
+    /// io_uring the recv in flight is cancelled first (the kernel must not write into
+    /// pages being removed); its completion serves the connection, `noteRingActivity`
+    /// finishes the release, and a new recv is armed after it. False if the rings hold
+    /// bytes.
+    func releaseRings(_ record: Record) -> Bool {
+        guard record.inbound.isEmpty, record.outbound.isEmpty, record.parsed == 0, !record.sendInFlight else { return false }
+        if record.recvInFlight {
+            guard case .uring(let uring) = io else { return false }
+            if (try? uring.cancel(record.token(.recv), token: record.token(.cancel))) != nil {
+                record.cancelsInFlight += 1
+                record.releaseAfterCancel = true
+            }
+            return true
+        }
+        record.inbound.giveBackMemory()
+        record.outbound.giveBackMemory()
+        record.ringsGivenBack = true
+        return true
     }
 
     func freeRetiredSlots() {
@@ -271,13 +340,13 @@ extension Reactor.Record {
             if !events.isEmpty || dirty || arrived || ioError != nil || peerClosed { return true }
             // A layer (TLS) holding input until delivery frees room: deliver even when this
             // serve made no events (the middle frames of a large message make none).
-            if machine.isWaitingForDelivery { return true }
+            if read(\.isWaitingForDelivery) { return true }
             if readReady && !inbound.isFull { return true }
             if writeReady && !outbound.isEmpty { return true }
             // Produce ahead into the ring even while the socket is full, until the ring is
             // full too: the next writable edge then sends a whole ring at once. A machine
             // that wrote nothing into the room it had waits for more room.
-            return machine.hasPendingOutput && !outputStalled && !outbound.isFull
+            return read(\.hasPendingOutput) && !outputStalled && !outbound.isFull
         }
     }
 }

@@ -98,6 +98,17 @@ public struct ReactorOptions: Sendable {
     public var maximumOutboundCapacity = 1 << 20
     /// Mirrored rings when possible, or a choice.
     public var ringStorage: ByteRing.StoragePreference = .automatic
+    /// Rings kept for reuse when connections close, so a new connection takes ready rings
+    /// instead of mapping new ones (a mirrored ring costs about 45 µs to make); 0 turns the
+    /// pool off. Pooled mirrored rings count against `ByteRing.mirroredRingLimit`.
+    public var ringPoolCount = 1024
+    /// Most bytes of ring capacity the pool keeps (address space; memory only while the
+    /// rings are warm, see `ringIdleRelease`).
+    public var ringPoolBytes = 64 << 20
+    /// Pooled rings, and the rings of a connection that have been empty this long, give
+    /// their pages back to the kernel (they stay mapped; the next byte costs a fresh
+    /// page). `nil` keeps the pages.
+    public var ringIdleRelease: Duration? = .seconds(1)
     /// Readiness events or completions taken from the kernel per wait.
     public var eventBatch = 256
     /// Most connections one listener accepts per tick, so a burst of connects cannot
@@ -108,7 +119,8 @@ public struct ReactorOptions: Sendable {
     /// release of the last reference).
     /// Then the ring is set up with SINGLE_ISSUER and DEFER_TASKRUN where the kernel
     /// accepts them: completions are posted only when that thread waits, instead of
-    /// interrupting it. Break the promise and submissions fail with EEXIST. Off by default.
+    /// interrupting it. Break the promise and submissions fail with EEXIST. Off by default
+    /// for a lone reactor; a `ReactorGroup` turns it on for its reactors.
     public var uringSingleIssuer = false
     /// io_uring: submission queue entries (a power of two). Requests beyond it are
     /// submitted in several batches within a tick.

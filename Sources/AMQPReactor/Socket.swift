@@ -81,10 +81,18 @@ enum Socket {
         }
     }
 
-    /// A listening socket bound to `address` (port 0: the kernel picks one).
-    static func listen(on address: SocketAddress, backlog: Int32, reuseAddress: Bool, via sys: SyscallTable = .system) throws(ReactorError) -> Int32 {
+    /// A listening socket bound to `address` (port 0: the kernel picks one), with
+    /// `socketOptions` set on it: Linux copies a listening socket's TCP_NODELAY,
+    /// keepalive settings and TCP_USER_TIMEOUT to every socket it accepts (the accepted
+    /// socket starts as a clone of the listener), so accepts need no setsockopt of their
+    /// own (`ReactorTests.Sockets` checks the inheritance).
+    static func listen(
+        on address: SocketAddress, backlog: Int32, reuseAddress: Bool, socketOptions: SocketOptions? = nil,
+        via sys: SyscallTable = .system
+    ) throws(ReactorError) -> Int32 {
         let fd = try open(family: address.family, via: sys)
         do throws(ReactorError) {
+            if let socketOptions { try apply(socketOptions, to: fd) }
             if reuseAddress {
                 var one: Int32 = 1
                 try Syscall.posix("setsockopt(SO_REUSEADDR)") {

@@ -84,9 +84,17 @@ final class URingBackend {
         }
     }
 
-    func recv(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, token: Token) throws(ReactorError) {
+    /// A recv into `buffer`. `pollFirst`: the socket was drained by the last recv, so the
+    /// kernel should not try the recv at submission (it would find nothing and then arm
+    /// a poll anyway) but arm the poll at once (IORING_RECVSEND_POLL_FIRST).
+    func recv(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, pollFirst: Bool = false, token: Token) throws(ReactorError) {
         try prepared {
-            sys.uringRecv(ring, token.packed, fd, buffer)
+            let sqe = sys.uringRecv(ring, token.packed, fd, buffer)
+            // Set on the prepared entry rather than passed through the syscall table, so
+            // a test's table (which may replace a recv with a NOP that ignores ioprio)
+            // keeps its shape.
+            if pollFirst, let sqe { sqe.pointee.ioprio |= UInt16(CAMQP_RECVSEND_POLL_FIRST) }
+            return sqe
         }
     }
 

@@ -95,3 +95,38 @@ int camqp_mirror_unmap(camqp_mirror_t *m) {
     m->size = 0;
     return 0;
 }
+
+int camqp_memory_give_back(void *base, size_t size, bool shared) {
+    size_t page = camqp_page_size();
+    if (base == NULL || size == 0 || (uintptr_t)base % page != 0 || size % page != 0) {
+        return -EINVAL;
+    }
+    /* MADV_DONTNEED on a shared mapping would only drop this process's page
+     * table entries: the memfd would keep the pages (and they would still be
+     * charged to us as shmem). MADV_REMOVE frees the backing store itself. */
+    if (madvise(base, size, shared ? MADV_REMOVE : MADV_DONTNEED) != 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+long camqp_resident_pages(void *base, size_t size) {
+    size_t page = camqp_page_size();
+    if (base == NULL || (uintptr_t)base % page != 0) {
+        return -EINVAL;
+    }
+    size_t pages = (size + page - 1) / page;
+    unsigned char vector[256];
+    long resident = 0;
+    for (size_t done = 0; done < pages;) {
+        size_t n = pages - done < sizeof vector ? pages - done : sizeof vector;
+        if (mincore((uint8_t *)base + done * page, n * page, vector) != 0) {
+            return -errno;
+        }
+        for (size_t i = 0; i < n; i++) {
+            resident += vector[i] & 1;
+        }
+        done += n;
+    }
+    return resident;
+}

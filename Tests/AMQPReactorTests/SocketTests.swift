@@ -94,6 +94,36 @@ struct SocketTests {
         #expect(try Socket.pendingError(fd) == 0)
     }
 
+    /// The reactor sets socket options on the listener only and relies on Linux copying
+    /// them to each accepted socket; if a kernel stopped doing so, this fails.
+    @Test func acceptedSocketsInheritTheListenersOptions() throws {
+        var options = SocketOptions()
+        options.keepAlive = .init(idleSeconds: 31, intervalSeconds: 6, count: 4)
+        options.userTimeoutMilliseconds = 21_000
+        let listener = try Socket.listen(on: .loopbackIPv4(), backlog: 4, reuseAddress: true, socketOptions: options)
+        defer { close(listener) }
+        let client = try Socket.open(family: .ipv4)
+        defer { close(client) }
+        _ = try Socket.startConnect(client, to: try Socket.localAddress(listener))
+        #expect(waitFor(listener, events: Int16(POLLIN), seconds: 5))
+        guard case .completed(let (fd, _)) = try Socket.accept(listener) else {
+            Issue.record("nothing to accept")
+            return
+        }
+        defer { close(fd) }
+        func option(_ level: Int32, _ name: Int32) -> Int32 {
+            var v: Int32 = -1
+            var len = socklen_t(4)
+            _ = getsockopt(fd, level, name, &v, &len)
+            return v
+        }
+        let tcp = Int32(IPPROTO_TCP)
+        #expect(option(tcp, TCP_NODELAY) != 0)
+        #expect(option(SOL_SOCKET, SO_KEEPALIVE) == 1)
+        #expect(option(tcp, TCP_KEEPIDLE) == 31 && option(tcp, TCP_KEEPINTVL) == 6 && option(tcp, TCP_KEEPCNT) == 4)
+        #expect(option(tcp, TCP_USER_TIMEOUT) == 21_000)
+    }
+
     @Test func listenersReportTheirPortAndIPv6IsV6Only() throws {
         let v6 = try Socket.listen(on: .loopbackIPv6(), backlog: 4, reuseAddress: true)
         defer { close(v6) }

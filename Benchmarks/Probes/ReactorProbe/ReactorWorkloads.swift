@@ -130,11 +130,20 @@ func reactorOptions(_ backend: ReactorOptions.Backend, rings: ByteRing.StoragePr
     o.backend = backend
     o.ringStorage = rings
     o.acceptsPerTick = 256
+    // (A group turns uringSingleIssuer on by itself: each reactor lives on one thread.)
     return o
 }
 
-/// A listener that auto-accepts, granting `credit`, and accepts every delivery.
-func listen(_ group: ReactorGroup<ConnectionEngine>, credit: UInt32, counters: RunCounters) throws -> GroupListener {
+/// Lets every ANONYMOUS client in (the set-up measurement with SASL).
+struct AnonymousAuthenticator: SASLAuthenticator {
+    func authenticate(mechanism: Symbol, initialResponse: [UInt8]?, hostname: String?) -> SASLDecision {
+        mechanism == "ANONYMOUS" ? .accept(identity: "anonymous") : .reject(.auth)
+    }
+}
+
+/// A listener that auto-accepts, granting `credit`, and accepts every delivery; with
+/// `sasl`, clients authenticate first (SASL ANONYMOUS).
+func listen(_ group: ReactorGroup<ConnectionEngine>, credit: UInt32, counters: RunCounters, sasl: Bool = false) throws -> GroupListener {
     var listenOptions = ListenOptions()
     listenOptions.backlog = 4096
     return try group.listen(on: .loopbackIPv4(), options: listenOptions, accept: { _ in
@@ -142,6 +151,7 @@ func listen(_ group: ReactorGroup<ConnectionEngine>, credit: UInt32, counters: R
         policy.credit = .prefetch(credit)
         var c = ConnectionConfiguration(role: .server, containerID: "bench-listener")
         c.autoAccept = policy
+        if sasl { c.sasl = .server(mechanisms: ["ANONYMOUS"], authenticator: AnonymousAuthenticator()) }
         var engine = ConnectionEngine(configuration: c)
         engine.open()
         return engine
@@ -159,8 +169,12 @@ func listen(_ group: ReactorGroup<ConnectionEngine>, credit: UInt32, counters: R
     })
 }
 
-let clientEngine: @Sendable () -> ConnectionEngine = {
-    var engine = ConnectionEngine(configuration: ConnectionConfiguration(role: .client, containerID: "bench-client", hostname: "localhost"))
+let clientEngine: @Sendable () -> ConnectionEngine = { makeClientEngine(sasl: false) }
+
+func makeClientEngine(sasl: Bool) -> ConnectionEngine {
+    var c = ConnectionConfiguration(role: .client, containerID: "bench-client", hostname: "localhost")
+    if sasl { c.sasl = .client(.anonymous()) }
+    var engine = ConnectionEngine(configuration: c)
     engine.open()
     return engine
 }
@@ -257,8 +271,12 @@ func measureFlow(
 }
 
 /// Resident bytes per connection end (client and listener ends both counted) of
-/// `connections` idle AMQP connections, each opened with a session and a link.
-func measureIdleResidentBytes(backend: ReactorOptions.Backend, connections: Int, rings: ByteRing.StoragePreference) throws -> Double {
+/// `connections` idle AMQP connections, each opened with a session and a link: right
+/// after they opened, and after `quiet` seconds of silence (when the reactor has given
+/// the pages of their empty rings back, `ReactorOptions.ringIdleRelease`).
+func measureIdleResidentBytes(
+    backend: ReactorOptions.Backend, connections: Int, rings: ByteRing.StoragePreference, quiet: Double
+) throws -> (opened: Double, quiet: Double) {
     let group = try ReactorGroup<ConnectionEngine>(reactors: 1, options: reactorOptions(backend, rings: rings))
     let counters = RunCounters()
     let listener = try listen(group, credit: 100, counters: counters)
@@ -272,7 +290,9 @@ func measureIdleResidentBytes(backend: ReactorOptions.Backend, connections: Int,
     let before = residentBytes()
     try openIdle(group, listener, connections, counters, target: 50 + connections)
     let after = residentBytes()
-    return Double(after - before) / Double(2 * connections)
+    usleep(UInt32(quiet * 1e6))
+    let afterQuiet = residentBytes()
+    return (Double(after - before) / Double(2 * connections), Double(afterQuiet - before) / Double(2 * connections))
 }
 
 private func openIdle(_ group: ReactorGroup<ConnectionEngine>, _ listener: GroupListener, _ n: Int, _ counters: RunCounters, target: Int) throws {
@@ -295,11 +315,15 @@ private func openIdle(_ group: ReactorGroup<ConnectionEngine>, _ listener: Group
 }
 
 /// Connections per second through the whole life of one: TCP connect, OPEN, BEGIN,
-/// ATTACH (and credit), CLOSE, socket closed on both sides; `concurrency` at a time.
-func measureSetupRate(backend: ReactorOptions.Backend, connections: Int, concurrency: Int, rings: ByteRing.StoragePreference) throws -> Double {
+/// ATTACH (and credit), CLOSE, socket closed on both sides; `concurrency` at a time. Also
+/// the process CPU time per connection (both ends), the steadier figure on a shared
+/// machine.
+func measureSetupRate(
+    backend: ReactorOptions.Backend, connections: Int, concurrency: Int, rings: ByteRing.StoragePreference, sasl: Bool = false
+) throws -> (perSecond: Double, cpuMicroseconds: Double) {
     let group = try ReactorGroup<ConnectionEngine>(reactors: 1, options: reactorOptions(backend, rings: rings))
     let counters = RunCounters()
-    let listener = try listen(group, credit: 10, counters: counters)
+    let listener = try listen(group, credit: 10, counters: counters, sasl: sasl)
     try group.start()
     defer {
         group.stop()
@@ -312,11 +336,12 @@ func measureSetupRate(backend: ReactorOptions.Backend, connections: Int, concurr
     @Sendable func startOne() {
         guard issued.add(1, ordering: .relaxed).newValue <= connections else { return }
         let sender = Sender(message: [], total: 0, window: 0, counters: counters, target: connections, closeWhenDone: true, eager: false)
-        sender.reactorIndex = group.connect(to: address, connection: clientEngine) { reactor, id, event in
+        sender.reactorIndex = group.connect(to: address, connection: { makeClientEngine(sasl: sasl) }) { reactor, id, event in
             sender.handle(reactor, id, event)
             if case .closed = event { startOne() }
         }
     }
+    let cpuStart = processCPUSeconds()
     let start = camqp_monotonic_ns()
     for _ in 0..<concurrency { startOne() }
     guard waitFor(120, { counters.closed.load(ordering: .relaxed) >= 2 * connections || counters.failures.load(ordering: .relaxed) > 0 }),
@@ -325,5 +350,6 @@ func measureSetupRate(backend: ReactorOptions.Backend, connections: Int, concurr
         throw ProbeFailure(description: "setup: \(counters.closed.load(ordering: .relaxed)) closed, \(counters.firstFailure.withLock { $0 } ?? "")")
     }
     let seconds = Double(camqp_monotonic_ns() - start) / 1e9
-    return Double(connections) / seconds
+    let cpu = processCPUSeconds() - cpuStart
+    return (Double(connections) / seconds, cpu / Double(connections) * 1e6)
 }

@@ -84,20 +84,34 @@ func runFanIn() throws {
 func runIdle() throws {
     header("resident memory per idle connection end (OPEN, BEGIN, ATTACH done; 2,000 connections = 4,000 ends)", "")
     for rings in [ByteRing.StoragePreference.automatic, .compacting] {
-        let bytes = try sideBySide { b in try measureIdleResidentBytes(backend: b, connections: 2000, rings: rings) }
-        row("KiB per end, \(rings == .automatic ? "mirrored" : "compacting") 64 KiB rings", bytes.map { $0 / 1024 }, digits: 1)
+        var quiet: [[Double]] = backends.map { _ in [] }
+        let bytes = try sideBySide { b in
+            let r = try measureIdleResidentBytes(backend: b, connections: 2000, rings: rings, quiet: 2.5)
+            quiet[backends.firstIndex(of: b)!].append(r.quiet)
+            return r.opened
+        }
+        let kind = rings == .automatic ? "mirrored" : "compacting"
+        row("KiB per end, \(kind) 64 KiB rings, opened", bytes.map { $0 / 1024 }, digits: 1)
+        row("KiB per end, \(kind) 64 KiB rings, after 2.5 s quiet", quiet.map(median).map { $0 / 1024 }, digits: 1)
     }
 }
 
 func runSetup() throws {
     header("connection set-up rate: TCP connect, OPEN, BEGIN, ATTACH, credit, CLOSE, both sockets closed (one reactor)", "")
-    for rings in [ByteRing.StoragePreference.automatic, .compacting] {
-        for concurrency in [1, 100] {
-            let rates = try sideBySide { b in
-                try measureSetupRate(backend: b, connections: concurrency == 1 ? 1000 : 4000, concurrency: concurrency, rings: rings)
-            }
-            row("connections/s, \(concurrency) at a time, \(rings == .automatic ? "mirrored" : "compacting")", rates)
+    for (rings, concurrency, sasl) in [
+        (ByteRing.StoragePreference.automatic, 1, false), (.automatic, 100, false), (.compacting, 1, false),
+        (.compacting, 100, false), (.automatic, 100, true),
+    ] {
+        var cpu: [[Double]] = backends.map { _ in [] }
+        let rates = try sideBySide { b in
+            let r = try measureSetupRate(
+                backend: b, connections: concurrency == 1 ? 1000 : 4000, concurrency: concurrency, rings: rings, sasl: sasl)
+            cpu[backends.firstIndex(of: b)!].append(r.cpuMicroseconds)
+            return r.perSecond
         }
+        let label = "\(concurrency) at a time, \(rings == .automatic ? "mirrored" : "compacting")\(sasl ? ", SASL" : "")"
+        row("connections/s, \(label)", rates)
+        row("CPU µs per connection, \(label)", cpu.map(median), digits: 1)
     }
 }
 

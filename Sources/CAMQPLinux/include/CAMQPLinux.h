@@ -412,6 +412,16 @@ int camqp_mirror_map_named(size_t size, const char *name, camqp_mirror_t *out);
 /// Unmap a mirror created by camqp_mirror_map and zero `*m`. Returns 0, or
 /// -EINVAL if `m` does not describe a mapping.
 int camqp_mirror_unmap(camqp_mirror_t *m);
+/// Give the pages behind `size` bytes at `base` back to the kernel; the
+/// memory stays mapped and reads as zeros afterwards, costing a fresh page
+/// only when touched again. `shared`: a mirror's view (MADV_REMOVE punches
+/// the pages out of the memfd, so both views lose them); otherwise private
+/// anonymous memory (MADV_DONTNEED). `base` and `size` must be page-aligned.
+/// Returns 0 or -errno.
+int camqp_memory_give_back(void *base, size_t size, bool shared);
+/// Pages of `size` bytes at `base` (page-aligned) that are resident now
+/// (mincore), or -errno.
+long camqp_resident_pages(void *base, size_t size);
 
 /* ------------------------------------------------------------------------ */
 /* epoll, eventfd, timerfd                                                   */
