@@ -82,6 +82,9 @@ public final class Reactor<Connection: SansIOConnection> {
     var inCallback = false
     /// Live connections.
     public private(set) var connectionCount = 0
+    /// Set by a `ReactorGroup` job whose connection the group has already counted in
+    /// `inbox.liveConnections`; the next registration takes the charge over.
+    var chargedByGroup = false
 
     /// Creates a reactor and its kernel resources (an epoll instance or an io_uring, and
     /// an eventfd).
@@ -386,7 +389,15 @@ public final class Reactor<Connection: SansIOConnection> {
         }
         records[Int(record.id.slot)] = record
         connectionCount += 1
-        inbox.liveConnections.add(1, ordering: .relaxed)
+        // A group counts a connection from the moment it places it, so that placements
+        // made at the same time on other threads see each other; registering takes that
+        // charge over instead of counting the connection twice (a reader between two
+        // separate updates would see it counted twice or not at all).
+        if chargedByGroup {
+            chargedByGroup = false
+        } else {
+            inbox.liveConnections.add(1, ordering: .relaxed)
+        }
         return record
     }
 

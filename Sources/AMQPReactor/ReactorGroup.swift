@@ -72,8 +72,6 @@ public final class ReactorGroup<Connection: SansIOConnection & SendableMetatype>
         let index: Int
         /// Exists before the reactor does, so work can be queued at any time.
         let inbox: JobInbox<Connection>
-        /// Connections placed here whose connect or adopt job has not run yet.
-        let pending = Atomic<Int>(0)
         /// The thread driving the reactor, once started.
         let thread = Mutex<pthread_t?>(nil)
 
@@ -82,9 +80,23 @@ public final class ReactorGroup<Connection: SansIOConnection & SendableMetatype>
             inbox = try JobInbox()
         }
 
-        /// Live connections (the reactor counts them from registration until their
-        /// `.closed` is delivered) and those on their way.
-        var load: Int { pending.load(ordering: .relaxed) + inbox.liveConnections.load(ordering: .relaxed) }
+        /// Live connections (the reactor counts them until their `.closed` is
+        /// delivered) and those on their way: one counter, charged when a connection is
+        /// placed here, so no reader ever sees a connection counted twice or not at all.
+        var load: Int { inbox.liveConnections.load(ordering: .relaxed) }
+
+        /// Runs a placed connection's job: its registration takes over the charge that
+        /// `place()` made; if it never registers (refused, failed), the charge is dropped.
+        func runCharged(on reactor: Reactor<Connection>, _ body: () -> Void) {
+            reactor.chargedByGroup = true
+            defer {
+                if reactor.chargedByGroup {
+                    reactor.chargedByGroup = false
+                    inbox.liveConnections.subtract(1, ordering: .relaxed)
+                }
+            }
+            body()
+        }
     }
 
     /// The processors this process may run on (`sysconf(_SC_NPROCESSORS_ONLN)`), at
@@ -248,13 +260,16 @@ public final class ReactorGroup<Connection: SansIOConnection & SendableMetatype>
     ) -> Int {
         let member = place()
         member.inbox.submit { reactor in
-            // Registered (and counted by the reactor) before it stops being pending.
-            defer { member.pending.subtract(1, ordering: .relaxed) }
-            do throws(ReactorError) {
-                try reactor.connect(to: address, connection: connection(), options: options, handler: handler)
-            } catch {
-                handler(reactor, .unassigned, .closed(error))
+            var failure: ReactorError?
+            member.runCharged(on: reactor) {
+                do throws(ReactorError) {
+                    try reactor.connect(to: address, connection: connection(), options: options, handler: handler)
+                } catch {
+                    failure = error
+                }
             }
+            // Reported once the charge is dropped, so the handler sees the count settled.
+            if let failure { handler(reactor, .unassigned, .closed(failure)) }
         }
         return member.index
     }
@@ -319,17 +334,18 @@ public final class ReactorGroup<Connection: SansIOConnection & SendableMetatype>
     ) {
         let target = place()
         let adopt: @Sendable (Reactor<Connection>) -> Void = { reactor in
-            defer { target.pending.subtract(1, ordering: .relaxed) }
-            guard let machine = accept(peer) else {
-                Syscall.close(fd, via: reactor.sys)
-                return
-            }
-            do throws(ReactorError) {
-                // The socket options came with the socket: it inherited the listener's.
-                try reactor.adoptAccepted(socket: fd, peer: peer, connection: machine, socketOptions: nil, handler: handler)
-            } catch {
-                // A socket that could not be set up is dropped; the peer sees it close.
-                Syscall.close(fd, via: reactor.sys)
+            target.runCharged(on: reactor) {
+                guard let machine = accept(peer) else {
+                    Syscall.close(fd, via: reactor.sys)
+                    return
+                }
+                do throws(ReactorError) {
+                    // The socket options came with the socket: it inherited the listener's.
+                    try reactor.adoptAccepted(socket: fd, peer: peer, connection: machine, socketOptions: nil, handler: handler)
+                } catch {
+                    // A socket that could not be set up is dropped; the peer sees it close.
+                    Syscall.close(fd, via: reactor.sys)
+                }
             }
         }
         if target.inbox === reactor.inbox {
@@ -355,7 +371,7 @@ public final class ReactorGroup<Connection: SansIOConnection & SendableMetatype>
                 }
             }
         }
-        members[best].pending.add(1, ordering: .relaxed)
+        members[best].inbox.liveConnections.add(1, ordering: .relaxed)
         return members[best]
     }
 

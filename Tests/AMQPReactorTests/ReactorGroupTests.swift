@@ -140,12 +140,11 @@ extension ReactorTests {
             let extra = group.connect(to: listener.address, connection: client) { reactor, id, event in
                 log.record(reactor, id, event, client: true)
             }
-            // The new connection is charged to its reactor at once. Counts are read
-            // while the reactors work: a connection being registered is briefly counted
-            // both as pending and as live (so placement never undercounts), and the
-            // listener may already have accepted the other end. So the final spread is
-            // awaited rather than read at one instant: were the accepted end placed on
-            // the busier reactor, it would never come to [3, 3].
+            // The new connection is charged to its reactor at once (one counter per
+            // reactor, taken over by the registration, so it is never counted twice).
+            // The listener may already have accepted the other end, so the final spread
+            // is awaited rather than read at one instant: were the accepted end placed
+            // on the busier reactor, it would never come to [3, 3].
             #expect(group.connectionCounts[extra] >= 3)
             try waitUntil("the accepted end goes to the emptier reactor (counts [3, 3])") {
                 group.connectionCounts == [3, 3]
