@@ -38,7 +38,7 @@ LATENCY_RATE = 10000
 # Implementations measured at one connection, in the order of a round (rotated each round
 # so that no implementation always runs first or last).
 ONE_CONNECTION = [
-    "ours-epoll", "ours-uring", "ours@amqp-peer", "ours@proton-broker",
+    "ours-epoll", "ours-uring", "ours-direct-epoll", "ours@amqp-peer", "ours@proton-broker",
     "protonc-direct", "protonc@amqp-peer", "protonc@proton-broker",
     "uamqp@amqp-peer", "uamqp@proton-broker",
 ]
@@ -167,6 +167,7 @@ class Comparison:
         self.make_certificate()
         help_text = subprocess.run([self.amqp, "bench", "--help"], capture_output=True, text=True).stdout
         self.has_rate = "--rate" in help_text
+        self.has_direct = "--peer" in help_text
 
     def make_venv(self):
         venv = os.path.join(self.state, "venv")
@@ -238,9 +239,13 @@ class Comparison:
     def aim(self, impl, size, settle, rate):
         self.counts[(impl, size, settle)] = int(rate * self.seconds)
 
-    def ours(self, size, settle, connections, backend, url=None, rate=None):
+    def ours(self, size, settle, connections, backend, url=None, rate=None, peer=None):
         argv = [self.amqp, "bench", "--json", "--size", str(size), "--backend", backend,
                 "--credit", "1000", "--connections", str(connections), "--duration", str(self.seconds)]
+        if peer:
+            if not self.has_direct:
+                raise Failure("amqp bench has no --peer option")
+            argv += ["--peer", peer]
         if settle == "pre-settled":
             argv.append("--settle")
         if url:
@@ -361,6 +366,10 @@ class Comparison:
         if impl.startswith("ours"):
             if impl in ("ours-epoll", "ours-uring"):
                 return self.ours(size, settle, connections, impl.split("-")[1])
+            if impl == "ours-direct-epoll":
+                # Peer to peer, like Proton C send → direct: our senders straight into a
+                # listener in the same process (no queue, no receiver connection).
+                return self.ours(size, settle, connections, "epoll", peer="direct")
             where = impl.split("@")[1]
             port = self.peer_port if where == "amqp-peer" else self.broker_port
             return self.ours(size, settle, connections, "epoll", url="amqp://127.0.0.1:%d/%s" % (port, self.address()))
