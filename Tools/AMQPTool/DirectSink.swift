@@ -53,20 +53,36 @@ struct AnonymousAuthenticator: SASLAuthenticator {
 
 /// The direct listener's engines and handler on one reactor: the bench runs it on a
 /// reactor thread of its own (`DirectListenerThread`), the allocation tests on the
-/// client's reactor (so that one thread's allocations cover both ends).
+/// client's reactor (so that one thread's allocations cover both ends), and `amqp peer
+/// --direct` on the command's thread for other programs' senders.
 final class DirectSink {
     let tally: DirectTally
-    /// The layout of every pair's message (their addresses have one length).
-    let message: BenchMessage
+    /// The layout of every pair's message (their addresses have one length); `nil`: the
+    /// messages are not the bench's (`amqp peer --direct`), and each counts as received,
+    /// without a latency.
+    let message: BenchMessage?
     let nonce: UInt32
     let credit: UInt32
+    /// The largest frame the listener takes.
+    var maxFrameSize: UInt32 = ConnectionConfiguration(role: .server, containerID: "").maxFrameSize
+    /// OPEN's container-id.
+    var containerID = "amqp-bench-direct"
+    /// After this many messages (bench or not), stop the reactor once every connection
+    /// is closed (the senders close theirs when done, as Proton's `send` does: closing
+    /// them from here would be an error to clients that wait for their own close);
+    /// `nil`: run until stopped.
+    var limit: Int? = nil
+    /// Connections open now.
+    private var connections: Set<ConnectionID> = []
+    /// Messages taken, of any kind (for `limit`).
+    private(set) var total = 0
     /// The stamp of the delivery being streamed, by connection (each sender connection
     /// has one link, whose deliveries arrive one after the other).
     private var pending: [ConnectionID: BenchMessage.Stamp] = [:]
     /// Connections inside a streamed (multi-frame) delivery.
     private var streaming: Set<ConnectionID> = []
 
-    init(tally: DirectTally, message: BenchMessage, nonce: UInt32, credit: UInt32) {
+    init(tally: DirectTally, message: BenchMessage?, nonce: UInt32, credit: UInt32) {
         self.tally = tally
         self.message = message
         self.nonce = nonce
@@ -78,10 +94,11 @@ final class DirectSink {
     func engine() -> ConnectionEngine {
         var policy = AutoAcceptPolicy()
         policy.credit = .prefetch(credit)
-        var c = ConnectionConfiguration(role: .server, containerID: "amqp-bench-direct")
+        var c = ConnectionConfiguration(role: .server, containerID: containerID)
+        c.maxFrameSize = maxFrameSize
         // Deliveries of several frames are handed over frame by frame rather than
-        // reassembled into a new array each.
-        policy.streaming = message.bytes.count + 256 > Int(c.maxFrameSize)
+        // reassembled into a new array each (any size when the messages are not ours).
+        policy.streaming = message.map { $0.bytes.count + 256 > Int(c.maxFrameSize) } ?? true
         c.autoAccept = policy
         c.sasl = .server(mechanisms: ["ANONYMOUS"], authenticator: AnonymousAuthenticator())
         var engine = ConnectionEngine(configuration: c)
@@ -89,11 +106,12 @@ final class DirectSink {
         return engine
     }
 
-    /// Listens on 127.0.0.1 (a port the kernel picks) on `reactor`.
-    func listen(on reactor: Reactor<ConnectionEngine>) throws(ReactorError) -> SocketAddress {
+    /// Listens on `address` (default 127.0.0.1, a port the kernel picks) on `reactor`,
+    /// and returns the address bound.
+    func listen(on reactor: Reactor<ConnectionEngine>, at address: SocketAddress = .loopbackIPv4()) throws(ReactorError) -> SocketAddress {
         var options = ListenOptions()
         options.backlog = 4096
-        let id = try reactor.listen(on: .loopbackIPv4(), options: options, accept: { [unowned self] _ in engine() }) {
+        let id = try reactor.listen(on: address, options: options, accept: { [unowned self] _ in engine() }) {
             [unowned self] reactor, id, event in handle(reactor, id, event)
         }
         guard let address = reactor.address(of: id) else {
@@ -106,14 +124,16 @@ final class DirectSink {
         switch event {
         case .connection(.link(.delivery(let link, let d))):
             let stamp: BenchMessage.Stamp?
-            if case .borrowed(let bytes) = d.payload {
+            if let message = self.message, case .borrowed(let bytes) = d.payload {
                 stamp = message.readStamp(bytes, nonce: nonce)
-            } else {
+            } else if let message = self.message {
                 stamp = d.payload.withUnsafeBytes { message.readStamp($0, nonce: nonce) }
+            } else {
+                stamp = nil
             }
             arrived(reactor, id, link, d, stamp)
         case .connection(.link(.deliveryChunk(let link, let d, let isLast))):
-            if !streaming.contains(id) {
+            if !streaming.contains(id), let message {
                 // The first frame holds the stamp.
                 pending[id] = d.payload.withUnsafeBytes { message.readStamp($0, nonce: nonce) }
             }
@@ -127,9 +147,13 @@ final class DirectSink {
             tally.fail("direct listener: a sender's link detached: \(error)")
         case .connection(.closed(let error?)):
             tally.fail("direct listener: \(error)")
+        case .connected:
+            connections.insert(id)
         case .closed:
             pending.removeValue(forKey: id)
             streaming.remove(id)
+            connections.remove(id)
+            if let limit, total >= limit, connections.isEmpty { reactor.stop() }
         default:
             break
         }
@@ -143,7 +167,13 @@ final class DirectSink {
             reactor.withConnection(id) { try? $0.settle(link, delivery: d.id, state: .accepted) }
         }
         let now = monotonicNanoseconds()
+        let bench = message != nil
         tally.state.withLock { s in
+            guard bench else {
+                s.received += 1
+                s.lastReceivedAt = now
+                return
+            }
             guard let stamp, Int(stamp.pair) < s.receivedByPair.count else {
                 s.foreign += 1
                 return
@@ -153,5 +183,6 @@ final class DirectSink {
             s.received += 1
             s.receivedByPair[Int(stamp.pair)] += 1
         }
+        total += 1
     }
 }

@@ -39,7 +39,7 @@ LATENCY_RATE = 10000
 # so that no implementation always runs first or last).
 ONE_CONNECTION = [
     "ours-epoll", "ours-uring", "ours-direct-epoll", "ours@amqp-peer", "ours@proton-broker",
-    "protonc-direct", "protonc@amqp-peer", "protonc@proton-broker",
+    "protonc-direct", "protonc@amqp-direct", "protonc@amqp-peer", "protonc@proton-broker",
     "uamqp@amqp-peer", "uamqp@proton-broker",
 ]
 FAN_IN_IMPLS = ["ours-epoll", "ours-uring"]
@@ -168,6 +168,8 @@ class Comparison:
         help_text = subprocess.run([self.amqp, "bench", "--help"], capture_output=True, text=True).stdout
         self.has_rate = "--rate" in help_text
         self.has_direct = "--peer" in help_text
+        peer_help = subprocess.run([self.amqp, "peer", "--help"], capture_output=True, text=True).stdout
+        self.has_peer_direct = "--direct" in peer_help
 
     def make_venv(self):
         venv = os.path.join(self.state, "venv")
@@ -284,6 +286,17 @@ class Comparison:
                                      stdout=open(out, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
                 started.append(d)
                 port = int(wait_for_line(d, out, r"^listening on (\d+)$").group(1))
+            elif where == "amqp-direct":
+                # Proton C send → `amqp peer --direct`: our listener in Proton's `direct`
+                # place (its own process; exits after the count, once send has closed).
+                if not self.has_peer_direct:
+                    raise Failure("amqp peer has no --direct option")
+                out = os.path.join(self.state, "amqp-direct.out")
+                d = self.procs.start([self.amqp, "peer", "--direct", "--listen", "127.0.0.1:0", "--count", str(n),
+                                      "--backend", "epoll"],
+                                     stdout=open(out, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                started.append(d)
+                port = int(wait_for_line(d, out, r"listening on 127\.0\.0\.1:(\d+)").group(1))
             else:
                 port = self.peer_port if where == "amqp-peer" else self.broker_port
                 r = self.procs.start([os.path.join(self.proton, "receive"), "127.0.0.1", str(port), address, str(n)] + settled,

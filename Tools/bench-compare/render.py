@@ -23,6 +23,7 @@ LABELS = {
     "ours@amqp-peer": "swift-amqp client (epoll) → `amqp peer` (own process)",
     "ours@proton-broker": "swift-amqp client (epoll) → Proton C broker",
     "protonc-direct": "Proton C `send` → Proton C `direct` (receiver as server)",
+    "protonc@amqp-direct": "Proton C `send` → `amqp peer --direct` (our receiver as server)",
     "protonc@amqp-peer": "Proton C `send` / `receive` → `amqp peer`",
     "protonc@proton-broker": "Proton C `send` / `receive` → Proton C broker",
     "uamqp@amqp-peer": "uamqp 1.6.11 send / receive → TLS (socat) → `amqp peer`",
@@ -35,6 +36,7 @@ SHORT = {
     "ours@amqp-peer": "ours → amqp peer",
     "ours@proton-broker": "ours → Proton C broker",
     "protonc-direct": "Proton C send → direct",
+    "protonc@amqp-direct": "Proton C send → amqp peer --direct",
     "protonc@amqp-peer": "Proton C → amqp peer",
     "protonc@proton-broker": "Proton C → Proton C broker",
     "uamqp@amqp-peer": "uamqp → amqp peer",
@@ -42,7 +44,7 @@ SHORT = {
 }
 COLORS = {
     "ours-epoll": "#1f5fa8", "ours-uring": "#4f9be0", "ours-direct-epoll": "#0b2f5c", "ours@amqp-peer": "#2b8a8a", "ours@proton-broker": "#7fc4c4",
-    "protonc-direct": "#b3541e", "protonc@amqp-peer": "#e0803a", "protonc@proton-broker": "#f2b483",
+    "protonc-direct": "#b3541e", "protonc@amqp-direct": "#7a2e0b", "protonc@amqp-peer": "#e0803a", "protonc@proton-broker": "#f2b483",
     "uamqp@amqp-peer": "#6a4c93", "uamqp@proton-broker": "#a98fd0",
 }
 ORDER = list(LABELS)
@@ -131,6 +133,8 @@ def targets(f):
     one = (100, "at-least-once", 1)
     rows.append(ratio_row("100 B at-least-once, credit 1,000, 1 connection, peer to peer: ours (epoll, our senders → our direct listener) ÷ Proton C `send` → `direct`",
                           f.value(tp, "ours-direct-epoll", *one), f.value(tp, "protonc-direct", *one), 5))
+    rows.append(ratio_row("… same sender, peer to peer: Proton C `send` → `amqp peer --direct` ÷ Proton C `send` → `direct` (our receiving end against Proton's)",
+                          f.value(tp, "protonc@amqp-direct", *one), f.value(tp, "protonc-direct", *one), None))
     rows.append(ratio_row("… same peer: ours → `amqp peer` ÷ Proton C `send`/`receive` → `amqp peer`",
                           f.value(tp, "ours@amqp-peer", *one), f.value(tp, "protonc@amqp-peer", *one), 5))
     rows.append(ratio_row("… same broker: ours → Proton C broker ÷ Proton C → Proton C broker",
