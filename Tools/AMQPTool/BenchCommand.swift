@@ -8,7 +8,8 @@ import Glibc
 /// Three modes, each saying in its report what it measured. `socket` (the default, what
 /// `make run` runs) moves messages over TCP between sender and receiver connections of
 /// our client and a broker: the embedded peer started in this process when no URL is
-/// given, in the manner of Qpid's Quiver. `engine` moves at-least-once messages between a
+/// given, in the manner of Qpid's Quiver; or, with `--peer direct`, from senders straight
+/// into a listener in this process (peer to peer, as Qpid Proton's `direct`). `engine` moves at-least-once messages between a
 /// client and a listener `ConnectionEngine` joined in memory — no sockets, no reactor.
 /// `codec` encodes and decodes one TRANSFER frame that carries a realistic message.
 public struct BenchCommand: ParsableCommand {
@@ -18,8 +19,12 @@ public struct BenchCommand: ParsableCommand {
         abstract: "Benchmark swift-amqp: over sockets against the embedded peer or a broker, or in memory.",
         discussion: """
             With no URL, the embedded peer runs in this process on 127.0.0.1 (its own reactor \
-            thread) and the sender and receiver connections reach it over loopback TCP. With \
-            amqp://[USER:PASSWORD@]HOST[:PORT]/ADDRESS, they use that broker's ADDRESS. The \
+            thread) and the sender and receiver connections reach it over loopback TCP: store \
+            and forward, through a queue. With --peer direct, peer to peer instead: only \
+            senders connect, to a listener in this process (its own reactor thread) that \
+            grants credit and accepts or counts every delivery, with no queue (as Qpid \
+            Proton's `direct` example). With amqp://[USER:PASSWORD@]HOST[:PORT]/ADDRESS, \
+            they use that broker's ADDRESS. The \
             report gives messages, seconds, msg/s, MB/s, latency percentiles (send to \
             receive) and CPU per message; --json prints one object.
             """)
@@ -57,6 +62,10 @@ public struct BenchCommand: ParsableCommand {
     /// The receivers' credit.
     @Option(help: "The receivers' prefetch credit (socket: also the credit the embedded peer gives senders).")
     public var credit: UInt32 = 1_000
+
+    /// What receives without a broker URL.
+    @Option(help: "Socket, without a URL: queue (store and forward: senders → the embedded peer's queue → receivers) or direct (peer to peer: senders → a listener that accepts or counts every delivery, no queue, no receivers).")
+    public var peer: SocketBenchConfiguration.Peer = .queue
 
     /// Pre-settled messages.
     @Flag(help: "Socket: send pre-settled (at most once) instead of at-least-once.")
@@ -102,8 +111,8 @@ public struct BenchCommand: ParsableCommand {
             _ = try socketConfiguration()
         } else {
             guard url == nil else { throw ValidationError("a URL applies to --mode socket") }
-            guard duration == nil, !settle, connections == 1, backend == .automatic, rate == nil else {
-                throw ValidationError("--duration, --settle, --connections, --rate and --backend apply to --mode socket")
+            guard duration == nil, !settle, connections == 1, backend == .automatic, rate == nil, peer == .queue else {
+                throw ValidationError("--duration, --settle, --connections, --rate, --backend and --peer apply to --mode socket")
             }
         }
     }
@@ -136,6 +145,10 @@ public struct BenchCommand: ParsableCommand {
         c.backend = backend
         // The URL as `amqp send` and `amqp receive` take it (`NodeURL`).
         if let url { c.broker = try NodeURL(url) }
+        guard peer == .queue || url == nil else {
+            throw ValidationError("--peer direct starts its own listener: it takes no broker URL")
+        }
+        c.peer = peer
         return c
     }
 
@@ -337,3 +350,5 @@ public enum CodecBench {
         return "{\"measured\":\"codec\",\"description\":\"encode and decode of one TRANSFER frame with header, properties and a data section; no sockets, no engine, no peer\",\"results\":[\(rows.joined(separator: ","))]}"
     }
 }
+
+extension SocketBenchConfiguration.Peer: ExpressibleByArgument {}

@@ -17,7 +17,12 @@ public struct PeerCommand: ParsableCommand {
             Queues by address (made on first use unless --no-auto-create), at-least-once delivery, SASL ANONYMOUS and \
             PLAIN, a $cbs node for put-token, and faults on request. Prints one line, \
             `amqp peer listening on HOST:PORT`, when ready; runs until SIGINT or SIGTERM, then \
-            closes every connection with amqp:connection:forced.
+            closes every connection with amqp:connection:forced. With --direct, a receiver \
+            instead of a broker, as Qpid Proton's `direct` example: every link a client \
+            attaches is accepted and granted --credit, every delivery accepted (or, \
+            pre-settled, counted) and dropped; no queues. With --count N it exits once N \
+            messages have arrived and every sender has closed its connection; it prints how \
+            many it received on standard error.
             """)
 
     /// Where to listen.
@@ -128,12 +133,34 @@ public struct PeerCommand: ParsableCommand {
     @Flag(help: "Log every frame to standard error (implies --verbose).")
     public var trace = false
 
+    /// A receiver (peer to peer) instead of a broker.
+    @Flag(help: "Be a receiver, not a broker: accept every link and delivery, keep nothing (as Qpid Proton's `direct`). Takes only --listen, --container-id, --max-frame-size, --credit, --backend and --count.")
+    public var direct = false
+
+    /// With `--direct`, messages to take before exiting.
+    @Option(help: "With --direct: exit once this many messages have arrived and every sender has closed its connection.")
+    public var count: Int?
+
     /// Creates the command (ArgumentParser fills in the options).
     public init() {}
 
     /// Checks the options (by building the configuration).
     public func validate() throws {
         _ = try peerConfiguration()
+        if direct {
+            let brokerOnly =
+                !users.isEmpty || noAnonymous || idleTimeout != nil || queueMessages != 100_000 || queueBytes != 64 << 20
+                || totalBytes != 256 << 20 || maxMessageSize != 16 << 20 || !queues.isEmpty || noAutoCreate
+                || deadLetter != "$dlq" || noDeadLetter || !redirectAddresses.isEmpty || redirectConnection != nil
+                || !detachAddresses.isEmpty || closeAfter != nil || abortAfter != nil || !cbsTokens.isEmpty
+                || !cbsProtect.isEmpty || verbose || trace
+            if brokerOnly {
+                throw ValidationError("--direct takes only --listen, --container-id, --max-frame-size, --credit, --backend and --count")
+            }
+            if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+        } else if count != nil {
+            throw ValidationError("--count applies to --direct")
+        }
     }
 
     /// The peer's configuration from the options.
@@ -244,6 +271,7 @@ public struct PeerCommand: ParsableCommand {
 
     /// Runs with output going to `output`.
     public func run(output: any CommandOutput) throws {
+        if direct { return try runDirect(output: output) }
         let configuration = try peerConfiguration()
         // Signals become a stop request through the reactor's handle (any thread may use
         // it); the default actions would kill the process without closing connections.
@@ -268,6 +296,43 @@ public struct PeerCommand: ParsableCommand {
             throw ExitCode(1)
         }
         output.printError("amqp peer stopped")
+    }
+
+    /// `--direct`: the bench's direct listener (`DirectSink`) on this thread, counting
+    /// any messages, until `--count` messages, SIGINT or SIGTERM.
+    func runDirect(output: any CommandOutput) throws {
+        let configuration = try peerConfiguration()
+        let tally = DirectTally(pairs: 1)
+        let sink = DirectSink(tally: tally, message: nil, nonce: 0, credit: configuration.credit)
+        sink.maxFrameSize = configuration.maxFrameSize
+        sink.containerID = configuration.containerID
+        sink.limit = count
+        var sources: [any DispatchSourceSignal] = []
+        defer { for s in sources { s.cancel() } }
+        do throws(ReactorError) {
+            var options = ReactorOptions()
+            options.backend = configuration.reactor.backend
+            options.acceptsPerTick = 256
+            let reactor = try Reactor<ConnectionEngine>(options: options)
+            let address = try sink.listen(on: reactor, at: configuration.address)
+            let handle = reactor.handle
+            for signal in [SIGINT, SIGTERM] {
+                Glibc.signal(signal, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
+                source.setEventHandler { handle.stop() }
+                source.resume()
+                sources.append(source)
+            }
+            output.printLine("amqp peer listening on \(address)")
+            output.flush()
+            try reactor.run()
+        } catch {
+            output.printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        let (received, failure) = tally.state.withLock { ($0.received, $0.failure) }
+        output.printError("amqp peer: received \(received) messages\(failure.map { "; \($0)" } ?? "")")
+        if let count, received < count { throw ExitCode(1) }
     }
 }
 

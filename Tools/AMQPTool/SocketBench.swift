@@ -23,6 +23,10 @@ public final class SocketBench {
     let clients: BenchClients
     var reactor: Reactor<ConnectionEngine>? = nil
     var peer: PeerRunner? = nil
+    /// `--peer direct`: the listener on its own thread, or (`directOnClientThread`) on
+    /// the client's reactor.
+    var direct: DirectListenerThread? = nil
+    var sink: DirectSink? = nil
     var brokerDescription = ""
 
     /// Prepares a run (nothing is started).
@@ -37,6 +41,9 @@ public final class SocketBench {
         }
         if case .count(let n) = configuration.limit, n < 1 { throw SocketBenchError(description: "the count must be at least 1") }
         if case .duration(let s) = configuration.limit, !(s > 0) { throw SocketBenchError(description: "the duration must be positive") }
+        if configuration.peer == .direct && configuration.broker != nil {
+            throw SocketBenchError(description: "the direct listener runs in this process: it takes no broker URL")
+        }
         // Each sender keeps at least three encoded messages of its own (`BenchSender.pool`).
         let smallestPools = configuration.connections.multipliedReportingOverflow(by: 3 * (configuration.bodySize + 256))
         guard !smallestPools.overflow, smallestPools.partialValue <= 1 << 30 else {
@@ -56,12 +63,14 @@ public final class SocketBench {
             }
         }
         clients = BenchClients(configuration: configuration, addresses: addresses, nonce: UInt32.random(in: 1...UInt32.max))
+        if configuration.peer == .direct { clients.tally = DirectTally(pairs: configuration.connections) }
     }
 
     deinit { finish() }
 
-    /// Starts the embedded peer (unless a broker is given), connects every pair and waits
-    /// until every sender has credit and every receiver is attached.
+    /// Starts the embedded peer or the direct listener (unless a broker is given),
+    /// connects every pair (direct: every sender) and waits until every sender has credit
+    /// and every receiver is attached.
     public func start() throws(SocketBenchError) {
         let c = configuration
         // Both ends of every connection may be in this process, plus the rings' memfds.
@@ -80,6 +89,10 @@ public final class SocketBench {
                 // No user: ANONYMOUS; a user: PLAIN (the settings' own default).
                 credentials = broker.settings.sasl
                 brokerDescription = broker.description
+            } else if c.peer == .direct {
+                target = try startDirect(options)
+                hostname = "localhost"
+                brokerDescription = "direct listener (in process, \(c.directOnClientThread ? "on the client's reactor thread" : "own reactor thread"); no queue)"
             } else {
                 let runner = try PeerRunner.start(peerConfiguration(options))
                 peer = runner
@@ -87,7 +100,7 @@ public final class SocketBench {
                 hostname = "localhost"
                 brokerDescription = "embedded peer (in process, own reactor thread)"
             }
-            reactor = try Reactor<ConnectionEngine>(options: options)
+            if reactor == nil { reactor = try Reactor<ConnectionEngine>(options: options) }
         } catch {
             throw SocketBenchError(description: "\(error)")
         }
@@ -105,20 +118,44 @@ public final class SocketBench {
                 let s = clients.senders[i]
                 let r = clients.receivers[i]
                 s.id = try reactor.connect(to: target, connection: engine("s", i)) { clients.sender(s, $0, $1, $2) }
+                // Peer to peer, the listener receives: no receiver connections.
+                if c.peer == .direct { continue }
                 r.id = try reactor.connect(to: target, connection: engine("r", i)) { clients.receiver(r, $0, $1, $2) }
             }
         } catch {
             throw SocketBenchError(description: "connect to \(target): \(error)")
         }
         let deadline = monotonicNanoseconds() + UInt64(c.setupTimeout * 1e9)
-        while clients.sendersReady < c.connections || clients.receiversReady < c.connections {
-            if let failure = clients.failure { throw SocketBenchError(description: failure) }
+        let receivers = c.peer == .direct ? 0 : c.connections
+        while clients.sendersReady < c.connections || clients.receiversReady < receivers {
+            if let failure = clients.failure ?? clients.tally?.state.withLock({ $0.failure }) { throw SocketBenchError(description: failure) }
             guard monotonicNanoseconds() < deadline else {
                 throw SocketBenchError(description: "set-up: after \(c.setupTimeout) s, \(clients.sendersReady) of \(c.connections) senders have credit and \(clients.receiversReady) receivers are attached")
             }
             try tick(timeout: .milliseconds(50))
         }
         clients.phase = .idle
+    }
+
+    /// Starts the direct listener (on the client's reactor, made here, when
+    /// `directOnClientThread`) and returns its address.
+    func startDirect(_ options: ReactorOptions) throws(ReactorError) -> SocketAddress {
+        guard let tally = clients.tally else {
+            throw ReactorError(.invalidArgument, operation: "direct listener", detail: "no tally")
+        }
+        let (message, nonce, credit) = (clients.message, clients.nonce, configuration.credit)
+        if configuration.directOnClientThread {
+            let reactor = try Reactor<ConnectionEngine>(options: options)
+            self.reactor = reactor
+            let sink = DirectSink(tally: tally, message: message, nonce: nonce, credit: credit)
+            self.sink = sink
+            return try sink.listen(on: reactor)
+        }
+        let runner = try DirectListenerThread.start(options: options) {
+            DirectSink(tally: tally, message: message, nonce: nonce, credit: credit)
+        }
+        direct = runner
+        return runner.address
     }
 
     /// The embedded peer's configuration: room for every connection and for what the
@@ -165,13 +202,20 @@ public final class SocketBench {
             for s in c.senders { s.quota = .max }
             deadline = monotonicNanoseconds() + UInt64(seconds * 1e9)
         }
-        let (sent0, received0, accepted0, foreign0) = (c.sent, c.received, c.accepted, c.foreign)
+        // Peer to peer, the direct listener counts what arrives (on its own thread).
+        let tally = c.tally
+        func received() -> Int { tally?.state.withLock { $0.received } ?? c.received }
+        func failure() -> String? { c.failure ?? tally?.state.withLock { $0.failure } }
+        let (sent0, received0, accepted0) = (c.sent, received(), c.accepted)
+        let foreign0 = tally?.state.withLock { $0.foreign } ?? c.foreign
         c.histogram = LatencyHistogram()
+        tally?.state.withLock { $0.histogram = LatencyHistogram() }
         c.stopSending = false
         let cpu0 = cpuSeconds(thread: false)
         let thread0 = cpuSeconds(thread: true)
         let start = monotonicNanoseconds()
         c.lastReceivedAt = start
+        tally?.state.withLock { $0.lastReceivedAt = start }
         for s in c.senders { s.sentAtStart = s.sent }
         c.pace = configuration.rate.map { (start: start, perSender: $0 / Double(pairs)) }
         c.phase = .running
@@ -179,13 +223,13 @@ public final class SocketBench {
             if let id = s.id { reactor.withConnection(id) { c.topUp(s, &$0) } }
         }
         var nextReport = start + 1_000_000_000
-        var reported = c.received
+        var reported = received()
         var lastProgress = start
-        var lastReceived = c.received
+        var lastReceived = received()
         var lastAccepted = c.accepted
         let stall = UInt64(configuration.stallTimeout * 1e9)
         while true {
-            if let failure = c.failure {
+            if let failure = failure() {
                 c.phase = .idle
                 throw SocketBenchError(description: failure)
             }
@@ -193,26 +237,35 @@ public final class SocketBench {
             if let deadline, !c.stopSending, now >= deadline { c.stopSending = true }
             let doneSending = deadline == nil ? c.sent == quota : c.stopSending
             let sentNow = c.sent - sent0
-            if doneSending && c.received - received0 == sentNow && (configuration.presettled || c.accepted - accepted0 == sentNow) {
+            let receivedNow = received()
+            if doneSending && receivedNow - received0 == sentNow && (configuration.presettled || c.accepted - accepted0 == sentNow) {
                 break
             }
-            if c.received != lastReceived || c.accepted != lastAccepted {
-                lastReceived = c.received
+            if receivedNow != lastReceived || c.accepted != lastAccepted {
+                lastReceived = receivedNow
                 lastAccepted = c.accepted
                 lastProgress = now
             } else if now - lastProgress > stall {
                 c.phase = .idle
                 throw SocketBenchError(
-                    description: "stalled: nothing received for \(configuration.stallTimeout) s (\(sentNow) sent, \(c.received - received0) received, "
+                    description: "stalled: nothing received for \(configuration.stallTimeout) s (\(sentNow) sent, \(receivedNow - received0) received, "
                         + "\(c.accepted - accepted0) accepted); \(stallReport())")
             }
             if let progress, now >= nextReport {
                 let elapsed = Double(now - start) / 1e9
-                progress("amqp bench: \(Int(elapsed.rounded())) s, \(c.received - received0) messages, \(c.received - reported) msg/s")
-                reported = c.received
+                progress("amqp bench: \(Int(elapsed.rounded())) s, \(receivedNow - received0) messages, \(receivedNow - reported) msg/s")
+                reported = receivedNow
                 nextReport += 1_000_000_000
             }
-            try tick(timeout: (doneSending ? nil : pacedWait(now: now, sent: c.sent - sent0)) ?? .milliseconds(100))
+            // Nothing wakes the client when the direct listener (another thread) receives:
+            // the tail of a pre-settled run and senders held by the window are polled.
+            let idle: Duration = tally != nil && (doneSending || c.anyBlocked) ? .milliseconds(1) : .milliseconds(100)
+            try tick(timeout: (doneSending ? nil : pacedWait(now: now, sent: c.sent - sent0)) ?? idle)
+            if tally != nil && c.anyBlocked && !doneSending {
+                for s in c.senders where s.blocked {
+                    if let id = s.id { reactor.withConnection(id) { c.topUp(s, &$0) } }
+                }
+            }
             if c.pace != nil && !doneSending {
                 // Nothing else wakes a paced sender when its next message falls due.
                 for s in c.senders {
@@ -225,14 +278,28 @@ public final class SocketBench {
         let cpu = cpuSeconds(thread: false) - cpu0
         let thread = cpuSeconds(thread: true) - thread0
         var latency: [Double: UInt64] = [:]
-        for q in SocketBenchResult.quantiles { latency[q] = c.histogram.percentile(q) }
+        var latencyMax = c.histogram.maximum
+        var lastReceivedAt = c.lastReceivedAt
+        var foreign = c.foreign
+        if let tally {
+            tally.state.withLock { s in
+                for q in SocketBenchResult.quantiles { latency[q] = s.histogram.percentile(q) }
+                latencyMax = s.histogram.maximum
+                lastReceivedAt = s.lastReceivedAt
+                foreign = s.foreign
+            }
+        } else {
+            for q in SocketBenchResult.quantiles { latency[q] = c.histogram.percentile(q) }
+        }
         return SocketBenchResult(
-            path: "our client: ConnectionEngines on one AMQPReactor (not the public Connection API), over loopback or network TCP",
-            broker: brokerDescription, backend: reactor.backend, connections: pairs, bodyBytes: configuration.bodySize,
+            path: "our client: ConnectionEngines on one AMQPReactor (not the public Connection API), over loopback or network TCP"
+                + (configuration.peer == .direct && configuration.broker == nil ? ", peer to peer: senders only, into a direct listener" : ""),
+            broker: brokerDescription, peer: configuration.broker == nil ? configuration.peer : .queue,
+            backend: reactor.backend, connections: pairs, bodyBytes: configuration.bodySize,
             messageBytes: c.message.bytes.count, credit: configuration.credit, rate: configuration.rate, presettled: configuration.presettled,
-            sent: c.sent - sent0, received: c.received - received0, accepted: c.accepted - accepted0,
-            foreign: c.foreign - foreign0, seconds: Double(c.lastReceivedAt - start) / 1e9, latency: latency,
-            latencyMax: c.histogram.maximum, cpuSeconds: cpu, clientCPUSeconds: thread)
+            sent: c.sent - sent0, received: received() - received0, accepted: c.accepted - accepted0,
+            foreign: foreign - foreign0, seconds: Double(lastReceivedAt - start) / 1e9, latency: latency,
+            latencyMax: latencyMax, cpuSeconds: cpu, clientCPUSeconds: thread)
     }
 
     /// In a paced run, how long the client may wait for sockets before the next message
@@ -258,7 +325,7 @@ public final class SocketBench {
                 reactor.inspect(id) { e in r.link.map { "credit \(e.credit(on: $0) ?? 0)" } ?? "no link" }
             } ?? "closed"
             let rings = [s.id, r.id].map { id in id.flatMap { reactor.bufferedBytes($0) }.map { "\($0.inbound)/\($0.outbound)" } ?? "-" }
-            return "pair \(s.pair): sent \(s.sent), received \(clients.receivedByPair[s.pair]), blocked \(s.blocked), "
+            return "pair \(s.pair): sent \(s.sent), received \(clients.received(pair: s.pair)), blocked \(s.blocked), "
                 + "sender \(sender), receiver \(receiver) (in streamed message: \(r.inMessage)), rings in/out \(rings.joined(separator: " and "))"
         }
         return pairs.joined(separator: "; ") + "; \(clients.foreign) foreign"
@@ -280,6 +347,9 @@ public final class SocketBench {
         }
         peer?.stop()
         peer = nil
+        direct?.stop()
+        direct = nil
+        sink = nil
     }
 
     /// Starts, measures once, finishes.

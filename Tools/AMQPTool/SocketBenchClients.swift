@@ -70,8 +70,11 @@ final class BenchClients {
     var phase = Phase.settingUp
     var senders: [BenchSender] = []
     var receivers: [BenchReceiver] = []
-    /// Messages of this run received, by sending pair.
+    /// Messages of this run received, by sending pair (by the receivers; see `tally`).
     var receivedByPair: [Int]
+    /// With `--peer direct`, what the direct listener counted: there are no receiver
+    /// connections, and the listener (on its own thread) counts for them.
+    var tally: DirectTally? = nil
     var histogram = LatencyHistogram()
     var sent = 0
     var received = 0
@@ -157,7 +160,7 @@ final class BenchClients {
     /// released its array) once any later one was received.
     func topUp(_ s: BenchSender, _ engine: inout ConnectionEngine) {
         guard phase == .running, !stopSending, let link = s.link else { return }
-        let ahead = s.sent - receivedByPair[s.pair]
+        let ahead = s.sent - received(pair: s.pair)
         var room = min(s.quota - s.sent, window - ahead, engine.sendable(on: link))
         s.blocked = ahead >= window
         guard room > 0 else { return }
@@ -184,7 +187,17 @@ final class BenchClients {
             sent += 1
             room -= 1
         }
-        s.blocked = s.sent - receivedByPair[s.pair] >= window
+        s.blocked = s.sent - received(pair: s.pair) >= window
+    }
+
+    /// Some sender is held back by the in-flight window.
+    var anyBlocked: Bool { senders.contains { $0.blocked } }
+
+    /// Messages of `pair` received so far, by our receivers or by the direct listener.
+    @inline(__always)
+    func received(pair: Int) -> Int {
+        if let tally { return tally.received(pair: pair) }
+        return receivedByPair[pair]
     }
 
     // MARK: Receivers

@@ -11,6 +11,18 @@ public struct SocketBenchConfiguration: Sendable {
         case duration(seconds: Double)
     }
 
+    /// What receives the senders' messages when no broker is given.
+    public enum Peer: String, Hashable, Sendable, CaseIterable {
+        /// Store and forward: the embedded peer keeps each message in a queue, and a
+        /// receiver connection of ours takes it from there (two hops, two connections
+        /// per pair), as with a broker.
+        case queue
+        /// Peer to peer: a listener in this process (its own reactor thread) accepts
+        /// the senders' links, grants credit and accepts or counts every delivery, with
+        /// no queue and no receiver connections: Qpid Proton's `direct` example.
+        case direct
+    }
+
     /// When the senders stop.
     public var limit: Limit = .duration(seconds: 5)
     /// Bytes in each message's data section (at least `BenchMessage.stampSize`).
@@ -30,6 +42,13 @@ public struct SocketBenchConfiguration: Sendable {
     /// The broker and its address (parsed as `amqp send` and `amqp receive` parse theirs);
     /// `nil` starts the embedded peer in this process on 127.0.0.1.
     public var broker: NodeURL? = nil
+    /// What receives the messages when `broker` is `nil`: the embedded peer's queues or
+    /// the direct listener. With a broker, only `.queue` applies.
+    public var peer: Peer = .queue
+    /// With `.direct`, run the listener on the client's reactor (one thread for both
+    /// ends) instead of a thread of its own: for the allocation tests, which count one
+    /// thread's allocations. Measurements keep the default.
+    public var directOnClientThread = false
     /// Most bytes of messages sent and not yet received, all pairs together: each
     /// sender stays at most its share of this ahead of the receivers, which keeps the
     /// broker's queues (and the senders' message pools) bounded.
@@ -47,11 +66,15 @@ public struct SocketBenchConfiguration: Sendable {
 public struct SocketBenchResult: Sendable {
     /// What was measured, in a sentence (which client path, which broker).
     public var path: String
-    /// `embedded peer (in process)` or the broker's URL (no credentials).
+    /// `embedded peer (in process)`, the direct listener, or the broker's URL (no
+    /// credentials).
     public var broker: String
+    /// What received: the embedded peer's queues (or a broker's) and our receivers, or
+    /// the direct listener (peer to peer, no receiver connections).
+    public var peer: SocketBenchConfiguration.Peer = .queue
     /// The client reactor's backend.
     public var backend: ReactorOptions.Backend
-    /// Sender/receiver pairs.
+    /// Sender/receiver pairs (peer to peer: sender connections).
     public var connections: Int
     /// Bytes in each message's body.
     public var bodyBytes: Int
@@ -65,7 +88,7 @@ public struct SocketBenchResult: Sendable {
     public var presettled: Bool
     /// Messages the senders sent.
     public var sent: Int
-    /// Messages of this run the receivers got.
+    /// Messages of this run the receivers (or the direct listener) got.
     public var received: Int
     /// Outcomes `accepted` back at the senders (at-least-once; 0 when pre-settled).
     public var accepted: Int
@@ -78,7 +101,8 @@ public struct SocketBenchResult: Sendable {
     public var latency: [Double: UInt64]
     /// The largest latency, nanoseconds.
     public var latencyMax: UInt64
-    /// Process CPU (user + system) during the run, seconds: client and in-process peer.
+    /// Process CPU (user + system) during the run, seconds: client and in-process peer or
+    /// direct listener.
     public var cpuSeconds: Double
     /// CPU of the client's thread alone, seconds.
     public var clientCPUSeconds: Double

@@ -8,14 +8,20 @@ public enum SocketBenchReport {
 
     /// The report for people.
     public static func text(_ r: SocketBenchResult) -> String {
-        let mode = r.presettled ? "pre-settled (at most once)" : "at-least-once (receivers accept, senders wait for outcomes)"
-        let pairs = r.connections == 1 ? "1 sender and 1 receiver connection" : "\(r.connections) sender and \(r.connections) receiver connections"
+        let direct = r.peer == .direct
+        let accepter = direct ? "the listener accepts" : "receivers accept"
+        let mode = r.presettled ? "pre-settled (at most once)" : "at-least-once (\(accepter), senders wait for outcomes)"
+        let pairs =
+            direct
+            ? (r.connections == 1 ? "1 sender connection" : "\(r.connections) sender connections")
+            : r.connections == 1 ? "1 sender and 1 receiver connection" : "\(r.connections) sender and \(r.connections) receiver connections"
+        let topology = direct ? "peer to peer, " : ""
         let paced = r.rate.map { ", paced at \(grouped(Int($0.rounded()))) msg/s" } ?? ""
         var lines = [
             "amqp bench: measured AMQP 1.0 over TCP sockets — \(pairs) of our client",
             "  (ConnectionEngines on one AMQPReactor thread, \(r.backend.rawValue); not the public Connection API)",
-            "  against the \(r.broker); \(mode), credit \(r.credit)\(paced),",
-            "  \(r.bodyBytes)-byte bodies (\(r.messageBytes)-byte messages). Latency is send to receive, per message.",
+            "  against the \(r.broker); \(topology)\(mode), credit \(r.credit)\(paced),",
+            "  \(r.bodyBytes)-byte bodies (\(r.messageBytes)-byte messages). Latency is send to \(direct ? "arrival at the listener" : "receive"), per message.",
             "  messages    \(grouped(r.received)) received of \(grouped(r.sent)) sent"
                 + (r.presettled ? "" : ", \(grouped(r.accepted)) accepted") + (r.foreign > 0 ? ", \(grouped(r.foreign)) left over from elsewhere" : ""),
             "  time        \(fixed(r.seconds, 3)) s",
@@ -32,7 +38,7 @@ public enum SocketBenchReport {
         let peer = r.cpuSeconds - r.clientCPUSeconds
         lines.append(
             "  CPU         \(fixed(r.cpuMicrosecondsPerMessage, 2)) µs/msg (process; client thread \(fixed(r.clientCPUMicrosecondsPerMessage, 2)),"
-                + " \(r.broker.hasPrefix("embedded") ? "peer" : "other threads") \(fixed(r.received > 0 ? peer / Double(r.received) * 1e6 : 0, 2)))")
+                + " \(direct ? "listener" : r.broker.hasPrefix("embedded") ? "peer" : "other threads") \(fixed(r.received > 0 ? peer / Double(r.received) * 1e6 : 0, 2)))")
         return lines.joined(separator: "\n")
     }
 
@@ -42,6 +48,7 @@ public enum SocketBenchReport {
             ("measured", string("socket")),
             ("path", string(r.path)),
             ("broker", string(r.broker)),
+            ("peer", string(r.peer.rawValue)),
             ("backend", string(r.backend.rawValue)),
             ("connections", "\(r.connections)"),
             ("body_bytes", "\(r.bodyBytes)"),

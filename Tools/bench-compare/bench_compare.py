@@ -38,8 +38,8 @@ LATENCY_RATE = 10000
 # Implementations measured at one connection, in the order of a round (rotated each round
 # so that no implementation always runs first or last).
 ONE_CONNECTION = [
-    "ours-epoll", "ours-uring", "ours@amqp-peer", "ours@proton-broker",
-    "protonc-direct", "protonc@amqp-peer", "protonc@proton-broker",
+    "ours-epoll", "ours-uring", "ours-direct-epoll", "ours@amqp-peer", "ours@proton-broker",
+    "protonc-direct", "protonc@amqp-direct", "protonc@amqp-peer", "protonc@proton-broker",
     "uamqp@amqp-peer", "uamqp@proton-broker",
 ]
 FAN_IN_IMPLS = ["ours-epoll", "ours-uring"]
@@ -167,6 +167,9 @@ class Comparison:
         self.make_certificate()
         help_text = subprocess.run([self.amqp, "bench", "--help"], capture_output=True, text=True).stdout
         self.has_rate = "--rate" in help_text
+        self.has_direct = "--peer" in help_text
+        peer_help = subprocess.run([self.amqp, "peer", "--help"], capture_output=True, text=True).stdout
+        self.has_peer_direct = "--direct" in peer_help
 
     def make_venv(self):
         venv = os.path.join(self.state, "venv")
@@ -238,9 +241,13 @@ class Comparison:
     def aim(self, impl, size, settle, rate):
         self.counts[(impl, size, settle)] = int(rate * self.seconds)
 
-    def ours(self, size, settle, connections, backend, url=None, rate=None):
+    def ours(self, size, settle, connections, backend, url=None, rate=None, peer=None):
         argv = [self.amqp, "bench", "--json", "--size", str(size), "--backend", backend,
                 "--credit", "1000", "--connections", str(connections), "--duration", str(self.seconds)]
+        if peer:
+            if not self.has_direct:
+                raise Failure("amqp bench has no --peer option")
+            argv += ["--peer", peer]
         if settle == "pre-settled":
             argv.append("--settle")
         if url:
@@ -279,6 +286,17 @@ class Comparison:
                                      stdout=open(out, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
                 started.append(d)
                 port = int(wait_for_line(d, out, r"^listening on (\d+)$").group(1))
+            elif where == "amqp-direct":
+                # Proton C send → `amqp peer --direct`: our listener in Proton's `direct`
+                # place (its own process; exits after the count, once send has closed).
+                if not self.has_peer_direct:
+                    raise Failure("amqp peer has no --direct option")
+                out = os.path.join(self.state, "amqp-direct.out")
+                d = self.procs.start([self.amqp, "peer", "--direct", "--listen", "127.0.0.1:0", "--count", str(n),
+                                      "--backend", "epoll"],
+                                     stdout=open(out, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                started.append(d)
+                port = int(wait_for_line(d, out, r"listening on 127\.0\.0\.1:(\d+)").group(1))
             else:
                 port = self.peer_port if where == "amqp-peer" else self.broker_port
                 r = self.procs.start([os.path.join(self.proton, "receive"), "127.0.0.1", str(port), address, str(n)] + settled,
@@ -361,6 +379,10 @@ class Comparison:
         if impl.startswith("ours"):
             if impl in ("ours-epoll", "ours-uring"):
                 return self.ours(size, settle, connections, impl.split("-")[1])
+            if impl == "ours-direct-epoll":
+                # Peer to peer, like Proton C send → direct: our senders straight into a
+                # listener in the same process (no queue, no receiver connection).
+                return self.ours(size, settle, connections, "epoll", peer="direct")
             where = impl.split("@")[1]
             port = self.peer_port if where == "amqp-peer" else self.broker_port
             return self.ours(size, settle, connections, "epoll", url="amqp://127.0.0.1:%d/%s" % (port, self.address()))

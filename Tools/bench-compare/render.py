@@ -19,9 +19,11 @@ SETTLE_SHORT = {"at-least-once": "at-least-once", "pre-settled": "pre-settled"}
 LABELS = {
     "ours-epoll": "swift-amqp, epoll: `amqp bench`, our client → embedded peer (in process)",
     "ours-uring": "swift-amqp, io_uring: `amqp bench`, our client → embedded peer (in process)",
+    "ours-direct-epoll": "swift-amqp, epoll, peer to peer: `amqp bench --peer direct`, our senders → our listener (in process, no queue)",
     "ours@amqp-peer": "swift-amqp client (epoll) → `amqp peer` (own process)",
     "ours@proton-broker": "swift-amqp client (epoll) → Proton C broker",
     "protonc-direct": "Proton C `send` → Proton C `direct` (receiver as server)",
+    "protonc@amqp-direct": "Proton C `send` → `amqp peer --direct` (our receiver as server)",
     "protonc@amqp-peer": "Proton C `send` / `receive` → `amqp peer`",
     "protonc@proton-broker": "Proton C `send` / `receive` → Proton C broker",
     "uamqp@amqp-peer": "uamqp 1.6.11 send / receive → TLS (socat) → `amqp peer`",
@@ -30,17 +32,19 @@ LABELS = {
 SHORT = {
     "ours-epoll": "ours, epoll, embedded peer",
     "ours-uring": "ours, io_uring, embedded peer",
+    "ours-direct-epoll": "ours, epoll, send → direct",
     "ours@amqp-peer": "ours → amqp peer",
     "ours@proton-broker": "ours → Proton C broker",
     "protonc-direct": "Proton C send → direct",
+    "protonc@amqp-direct": "Proton C send → amqp peer --direct",
     "protonc@amqp-peer": "Proton C → amqp peer",
     "protonc@proton-broker": "Proton C → Proton C broker",
     "uamqp@amqp-peer": "uamqp → amqp peer",
     "uamqp@proton-broker": "uamqp → Proton C broker",
 }
 COLORS = {
-    "ours-epoll": "#1f5fa8", "ours-uring": "#4f9be0", "ours@amqp-peer": "#2b8a8a", "ours@proton-broker": "#7fc4c4",
-    "protonc-direct": "#b3541e", "protonc@amqp-peer": "#e0803a", "protonc@proton-broker": "#f2b483",
+    "ours-epoll": "#1f5fa8", "ours-uring": "#4f9be0", "ours-direct-epoll": "#0b2f5c", "ours@amqp-peer": "#2b8a8a", "ours@proton-broker": "#7fc4c4",
+    "protonc-direct": "#b3541e", "protonc@amqp-direct": "#7a2e0b", "protonc@amqp-peer": "#e0803a", "protonc@proton-broker": "#f2b483",
     "uamqp@amqp-peer": "#6a4c93", "uamqp@proton-broker": "#a98fd0",
 }
 ORDER = list(LABELS)
@@ -127,8 +131,10 @@ def targets(f):
         "|---|---:|---:|---:|---|",
     ]
     one = (100, "at-least-once", 1)
-    rows.append(ratio_row("100 B at-least-once, credit 1,000, 1 connection, peer to peer: ours (epoll, embedded peer) ÷ Proton C `send` → `direct`",
-                          f.value(tp, "ours-epoll", *one), f.value(tp, "protonc-direct", *one), 5))
+    rows.append(ratio_row("100 B at-least-once, credit 1,000, 1 connection, peer to peer: ours (epoll, our senders → our direct listener) ÷ Proton C `send` → `direct`",
+                          f.value(tp, "ours-direct-epoll", *one), f.value(tp, "protonc-direct", *one), 5))
+    rows.append(ratio_row("… same sender, peer to peer: Proton C `send` → `amqp peer --direct` ÷ Proton C `send` → `direct` (our receiving end against Proton's)",
+                          f.value(tp, "protonc@amqp-direct", *one), f.value(tp, "protonc-direct", *one), None))
     rows.append(ratio_row("… same peer: ours → `amqp peer` ÷ Proton C `send`/`receive` → `amqp peer`",
                           f.value(tp, "ours@amqp-peer", *one), f.value(tp, "protonc@amqp-peer", *one), 5))
     rows.append(ratio_row("… same broker: ours → Proton C broker ÷ Proton C → Proton C broker",
@@ -213,7 +219,7 @@ def section(results):
     lines.append("")
     lines.extend(targets(f))
     lines.append("")
-    lines.append("### Messages per second, 1 connection (sender and receiver: one connection each)")
+    lines.append("### Messages per second, 1 connection (sender and receiver: one connection each; peer to peer: the sender's only)")
     lines.append("")
     header = "| implementation | " + " | ".join("%s %s" % (SIZE_NAMES[s], SETTLE_SHORT[t]) for s, t in ONE_CONNECTION_CONFIGS) + " |"
     lines.append(header)
@@ -245,6 +251,9 @@ def section(results):
     lines.append("")
     lines.append("### How to read this")
     lines.append("")
+    lines.append("- Peer to peer is one hop: the sender connects to the receiver, which listens (Proton C `direct`, "
+                 "`amqp bench --peer direct`), grants credit and accepts every delivery; every other row goes "
+                 "through a queue (two hops, a sender and a receiver connection).")
     lines.append("- Rates are messages received per second: ours from the first send to the last receive "
                  "(`amqp bench --json`, set-up excluded); Proton C from starting `send` to both programs' exit "
                  "(process start, connection set-up and close included: a few ms of a run of about %g s); "
