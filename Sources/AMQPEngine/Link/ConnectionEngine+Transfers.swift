@@ -78,6 +78,9 @@ extension SessionEndpoint {
                         continue
                     case .complete:
                         progressed = true
+                        // The next round starts after the last link that sent, so a round
+                        // that sends nothing leaves the turn where it was.
+                        sendCursor = h &+ 1
                     case .full:
                         sendCursor = h
                         return .full
@@ -87,7 +90,6 @@ extension SessionEndpoint {
                     break
                 }
             }
-            sendCursor = start &+ 1
         }
         return .complete
     }
