@@ -7,8 +7,9 @@ public struct DecodeLimits: Hashable, Sendable {
     // Every view carries its limits (so nested values are checked when they are
     // reached), so they are stored narrow: 12 bytes instead of 24 keeps views, and the
     // copies the decoder makes of them, small.
-    private var storedMaxDepth: UInt32
-    private var storedMaxElements: UInt32
+    // Usable from inline: `FrameDecoder.decodeCommonTransferFrame` checks them.
+    @usableFromInline var storedMaxDepth: UInt32
+    @usableFromInline var storedMaxElements: UInt32
     private var storedMaxZeroWidthElements: UInt32
 
     /// Deepest nesting of compound and described values, counting the outermost as 1

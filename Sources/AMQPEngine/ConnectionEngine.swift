@@ -166,13 +166,12 @@ public struct ConnectionEngine {
         if !bytes.isEmpty { lastReceived = now }
         var consumed = 0
         while consumed < bytes.count {
-            let rest = UnsafeRawBufferPointer(rebasing: bytes[consumed...])
             if state.isFinal { return bytes.count }
             switch phase {
             case .finished:
                 return bytes.count
             case .saslHeader, .amqpHeader:
-                switch receiveHeader(rest, offset: consumed) {
+                switch receiveHeader(UnsafeRawBufferPointer(rebasing: bytes[consumed...]), offset: consumed) {
                 case .needMore: return consumed
                 case .consumed(let n): consumed += n
                 }
@@ -180,13 +179,18 @@ public struct ConnectionEngine {
                 // A TRANSFER in its usual form, once the connection is open: cut and read
                 // in one pass. Anything else, and any malformed frame, takes the general
                 // path below (which is also where traces are made).
-                if phase == .amqpFrames && sessionFramesFlow && !configuration.trace,
-                    let t = frameDecoder.decodeTransferFrame(rest, baseOffset: consumed)
-                {
-                    consumed &+= t.length
-                    receiveTransfer(t.transfer, channel: t.channel, payload: t.payload)
-                    continue
+                if phase == .amqpFrames && sessionFramesFlow && !configuration.trace {
+                    // Transfers in the form senders write, one after another, without
+                    // the checks above between them: each one's handling says whether
+                    // the connection still takes frames this way.
+                    if !receiveCommonTransfers(bytes, consumed: &consumed) || consumed == bytes.count { continue }
+                    if let t = frameDecoder.decodeTransferFrame(UnsafeRawBufferPointer(rebasing: bytes[consumed...]), baseOffset: consumed) {
+                        consumed &+= t.length
+                        receiveTransfer(t.transfer, channel: t.channel, payload: t.payload)
+                        continue
+                    }
                 }
+                let rest = UnsafeRawBufferPointer(rebasing: bytes[consumed...])
                 let result: FrameDecoder.Result
                 do {
                     result = try frameDecoder.decode(rest, baseOffset: consumed)
@@ -203,6 +207,22 @@ public struct ConnectionEngine {
             }
         }
         return consumed
+    }
+
+    /// Takes TRANSFER frames in the form senders write from `bytes[consumed...]`, one
+    /// after another, while each is taken as it is; returns false when one ended a
+    /// session or the connection (the receive loop's checks must run again).
+    ///
+    /// A function of its own, kept small, so that the inlinable frame cut is inlined here
+    /// (the optimizer inlines nothing more into a function as large as `receive`).
+    @inline(never)
+    mutating func receiveCommonTransfers(_ bytes: UnsafeRawBufferPointer, consumed: inout Int) -> Bool {
+        let decoder = frameDecoder
+        while let t = decoder.decodeCommonTransferFrame(UnsafeRawBufferPointer(rebasing: bytes[consumed...])) {
+            consumed &+= t.length
+            guard receiveTransfer(t.transfer, channel: t.channel, payload: t.payload) else { return false }
+        }
+        return true
     }
 
     // MARK: Bytes out

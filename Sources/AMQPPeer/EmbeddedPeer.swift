@@ -155,7 +155,7 @@ public final class EmbeddedPeer {
     public func messages(at address: String) -> [[UInt8]] { store.messages(address).map(\.payload) }
 
     /// Addresses with a queue.
-    public var addresses: [String] { store.queues.keys.sorted() }
+    public var addresses: [String] { store.addresses.sorted() }
 
     /// True when a client may use `address`: its queue exists, or queues are made on
     /// demand (`PeerConfiguration.autoCreateQueues`), or it is the dead-letter address.

@@ -10,34 +10,59 @@ struct QueueStore {
     let limits: PeerLimits
     /// Queues made at the start, which stay when empty.
     let permanent: Set<String>
-    private(set) var queues: [String: MessageQueue] = [:]
+    /// The queues, in slots that `index` names by address. Reached through the array,
+    /// not as `[String: MessageQueue]` values: changing a dictionary's value in place
+    /// (`queues[address]?.popFirst()`) went through accessor coroutines that allocated
+    /// three times per message taken.
+    private var slots: [MessageQueue] = []
+    /// Slot by address, for every queue that exists.
+    private(set) var index: [String: Int] = [:]
+    /// Slots of forgotten queues, for the next queue made.
+    private var freeSlots: [Int] = []
     private(set) var heldBytes = 0
     private var nextSequence: UInt64 = 0
 
     init(limits: PeerLimits, permanent: Set<String> = []) {
         self.limits = limits
         self.permanent = permanent
-        for address in permanent { queues[address] = MessageQueue() }
+        for address in permanent { _ = make(address) }
     }
 
-    func depth(_ address: String) -> Int { queues[address]?.count ?? 0 }
+    /// The addresses of every queue.
+    var addresses: Dictionary<String, Int>.Keys { index.keys }
 
-    func exists(_ address: String) -> Bool { queues[address] != nil }
+    func depth(_ address: String) -> Int { index[address].map { slots[$0].count } ?? 0 }
+
+    func exists(_ address: String) -> Bool { index[address] != nil }
 
     /// Makes the queue unless it exists; false when there are too many queues.
     mutating func ensure(_ address: String) -> Bool {
-        if queues[address] != nil { return true }
-        guard queues.count < limits.maxQueues else { return false }
-        queues[address] = MessageQueue()
+        if index[address] != nil { return true }
+        guard index.count < limits.maxQueues else { return false }
+        _ = make(address)
         return true
+    }
+
+    /// A new, empty queue for `address` (which has none); its slot.
+    private mutating func make(_ address: String) -> Int {
+        let slot: Int
+        if let reused = freeSlots.popLast() {
+            slot = reused
+            slots[slot] = MessageQueue()
+        } else {
+            slot = slots.count
+            slots.append(MessageQueue())
+        }
+        index[address] = slot
+        return slot
     }
 
     /// Stores a message that arrived; returns why not when a bound says no.
     mutating func store(_ address: String, payload: [UInt8], messageFormat: UInt32) -> AMQPError? {
-        guard ensure(address) else {
+        guard ensure(address), let slot = index[address] else {
             return AMQPError(condition: .resourceLimitExceeded, description: "the peer holds \(limits.maxQueues) queues already")
         }
-        let q = occupancy(address)
+        let q = (count: slots[slot].count, bytes: slots[slot].bytes)
         if q.count >= limits.maxQueueMessages {
             return AMQPError(condition: .resourceLimitExceeded, description: "queue \(address) is full: \(q.count) messages")
         }
@@ -48,21 +73,23 @@ struct QueueStore {
             return AMQPError(condition: .resourceLimitExceeded, description: "the peer holds \(heldBytes) of \(limits.maxTotalBytes) bytes")
         }
         heldBytes += payload.count
-        queues[address]!.append(StoredMessage(payload: payload, messageFormat: messageFormat, sequence: sequence()))
+        let m = StoredMessage(payload: payload, messageFormat: messageFormat, sequence: sequence())
+        slots[slot].append(m)
         return nil
     }
 
     /// Takes the oldest message for a consumer; it stays counted until `consumed`.
     mutating func take(_ address: String) -> StoredMessage? {
-        queues[address]?.popFirst()
+        guard let slot = index[address] else { return nil }
+        return slots[slot].popFirst()
     }
 
     /// A message taken comes back to its place (released, modified, its consumer gone).
     /// `previousSize` is its size when taken (a modified message may have grown).
     mutating func putBack(_ address: String, _ m: StoredMessage, previousSize: Int) {
         heldBytes += m.payload.count - previousSize
-        if queues[address] == nil { queues[address] = MessageQueue() }
-        queues[address]!.putBack(m)
+        let slot = index[address] ?? make(address)
+        slots[slot].putBack(m)
     }
 
     /// A message taken is finished with (accepted, or given up).
@@ -73,33 +100,28 @@ struct QueueStore {
     /// A message taken moves to the dead-letter queue, at its end, unless that is full
     /// (then it is dropped). Returns whether it was kept.
     mutating func deadLetter(_ m: StoredMessage, to address: String) -> Bool {
-        if queues[address] == nil && !ensure(address) {
+        guard ensure(address), let slot = index[address] else {
             consumed(m)
             return false
         }
-        let q = occupancy(address)
-        guard q.count < limits.maxQueueMessages, q.bytes + m.payload.count <= limits.maxQueueBytes else {
+        guard slots[slot].count < limits.maxQueueMessages, slots[slot].bytes + m.payload.count <= limits.maxQueueBytes else {
             consumed(m)
             return false
         }
-        queues[address]!.append(StoredMessage(payload: m.payload, messageFormat: m.messageFormat, sequence: sequence()))
+        slots[slot].append(StoredMessage(payload: m.payload, messageFormat: m.messageFormat, sequence: sequence()))
         return true
-    }
-
-    /// Messages and bytes in the queue at `address`, read without keeping a copy of the
-    /// queue: a copy alive across the `append` that follows (debug builds keep locals to
-    /// the end of their scope) made every append copy the whole ring, O(n) per message.
-    private func occupancy(_ address: String) -> (count: Int, bytes: Int) {
-        queues[address].map { ($0.count, $0.bytes) } ?? (0, 0)
     }
 
     /// Forgets an empty queue nobody uses, so addresses tried once do not pile up.
     mutating func forgetIfEmpty(_ address: String) {
-        if let q = queues[address], q.isEmpty, !permanent.contains(address) { queues[address] = nil }
+        guard let slot = index[address], slots[slot].isEmpty, !permanent.contains(address) else { return }
+        index[address] = nil
+        // The next queue made takes the slot.
+        freeSlots.append(slot)
     }
 
     /// The messages of a queue, oldest first.
-    func messages(_ address: String) -> [StoredMessage] { queues[address]?.messages ?? [] }
+    func messages(_ address: String) -> [StoredMessage] { index[address].map { slots[$0].messages } ?? [] }
 
     private mutating func sequence() -> UInt64 {
         defer { nextSequence += 1 }

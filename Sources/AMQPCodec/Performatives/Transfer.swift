@@ -104,3 +104,102 @@ public struct Transfer: Hashable, Sendable {
         try w.finish(&e)
     }
 }
+
+extension Transfer {
+    /// Encodes the `amqp:transfer:list` of a delivery's first frame, byte for byte as
+    /// `encode(handle:deliveryID:deliveryTag:messageFormat:settled:more:into:)` does with
+    /// `settled: settled ? true : nil` (absent means unsettled on a first frame), but
+    /// sized first and written with one claim, without the field writer's bookkeeping: a
+    /// sender's per-delivery path. Throws `bufferTooSmall`, writing nothing, when it
+    /// does not fit.
+    @inlinable
+    @inline(__always)
+    public static func encodeFirst(
+        handle: UInt32, deliveryID: UInt32, deliveryTag: borrowing DeliveryTag, messageFormat: UInt32, settled: Bool, more: Bool,
+        into e: inout AMQPEncoder
+    ) throws(EncodeError) {
+        // Trailing nulls, and a `more` of false (its default), are dropped as the field
+        // writer drops them. Constants are spelled as literals: this is inlined into
+        // other modules, where `FormatCode`'s globals would be read through accessors.
+        let fields = more ? 6 : settled ? 5 : 4
+        let tagCount = deliveryTag.count
+        let fixed = uintSize(handle) &+ uintSize(deliveryID) &+ uintSize(messageFormat)
+        // At most 51 bytes of fields: always a list8.
+        let content = fixed &+ 2 &+ tagCount &+ (fields &- 4)
+        // Room for the tag's four words whole (see below)?
+        let wholeWords = e.free >= 6 &+ content &+ 32
+        let p = try e.claim(6 &+ content)
+        // described, smallulong, amqp:transfer:list, list8, size, count
+        p.storeBytes(of: 0xC0_1453_00, as: UInt32.self)
+        (p + 4).storeBytes(of: UInt8(truncatingIfNeeded: content &+ 1), as: UInt8.self)
+        (p + 5).storeBytes(of: UInt8(truncatingIfNeeded: fields), as: UInt8.self)
+        var i = 6
+        storeUInt(handle, p, &i)
+        storeUInt(deliveryID, p, &i)
+        (p + i).storeBytes(of: 0xA0, as: UInt8.self)  // vbin8
+        (p + (i &+ 1)).storeBytes(of: UInt8(truncatingIfNeeded: tagCount), as: UInt8.self)
+        if wholeWords {
+            // What lands past the tag's end is free space: overwritten by the fields
+            // that follow, or left beyond `count`.
+            (p + (i &+ 2)).storeBytes(of: deliveryTag.storage.0, as: UInt64.self)
+            (p + (i &+ 10)).storeBytes(of: deliveryTag.storage.1, as: UInt64.self)
+            (p + (i &+ 18)).storeBytes(of: deliveryTag.storage.2, as: UInt64.self)
+            (p + (i &+ 26)).storeBytes(of: deliveryTag.storage.3, as: UInt64.self)
+        } else {
+            withUnsafeBytes(of: deliveryTag.storage) { raw in
+                (p + (i &+ 2)).copyMemory(from: raw.baseAddress.unsafelyUnwrapped, byteCount: tagCount)
+            }
+        }
+        i &+= 2 &+ tagCount
+        storeUInt(messageFormat, p, &i)
+        if more {
+            // settled (true or null), more: true
+            (p + i).storeBytes(of: settled ? 0x41 : 0x40, as: UInt8.self)
+            (p + (i &+ 1)).storeBytes(of: 0x41, as: UInt8.self)
+        } else if settled {
+            (p + i).storeBytes(of: 0x41, as: UInt8.self)
+        }
+    }
+
+    /// Encodes the `amqp:transfer:list` of a delivery's later frame (handle,
+    /// delivery-id, and `more` when set), byte for byte as `encode(handle:deliveryID:
+    /// more:into:)` does, with one claim. Throws `bufferTooSmall`, writing nothing, when
+    /// it does not fit.
+    @inlinable
+    @inline(__always)
+    public static func encodeContinuation(handle: UInt32, deliveryID: UInt32, more: Bool, into e: inout AMQPEncoder) throws(EncodeError) {
+        // handle, delivery-id, then null tag, format and settled before a `more` of true.
+        let content = uintSize(handle) &+ uintSize(deliveryID) &+ (more ? 4 : 0)
+        let p = try e.claim(6 &+ content)
+        p.storeBytes(of: 0xC0_1453_00, as: UInt32.self)
+        (p + 4).storeBytes(of: UInt8(truncatingIfNeeded: content &+ 1), as: UInt8.self)
+        (p + 5).storeBytes(of: UInt8(more ? 6 : 2), as: UInt8.self)
+        var i = 6
+        storeUInt(handle, p, &i)
+        storeUInt(deliveryID, p, &i)
+        if more { (p + i).storeBytes(of: 0x4140_4040, as: UInt32.self) }  // null, null, null, true
+    }
+
+    /// Bytes `AMQPEncoder.encode(_: UInt32)` writes for `v`.
+    @inlinable
+    @inline(__always)
+    static func uintSize(_ v: UInt32) -> Int { v == 0 ? 1 : v < 256 ? 2 : 5 }
+
+    /// Writes `v` at `p + i` as `AMQPEncoder.encode(_: UInt32)` does.
+    @inlinable
+    @inline(__always)
+    static func storeUInt(_ v: UInt32, _ p: UnsafeMutableRawPointer, _ i: inout Int) {
+        if v == 0 {
+            (p + i).storeBytes(of: 0x43, as: UInt8.self)  // uint0
+            i &+= 1
+        } else if v < 256 {
+            (p + i).storeBytes(of: 0x52, as: UInt8.self)  // smalluint
+            (p + (i &+ 1)).storeBytes(of: UInt8(truncatingIfNeeded: v), as: UInt8.self)
+            i &+= 2
+        } else {
+            (p + i).storeBytes(of: 0x70, as: UInt8.self)  // uint
+            (p + (i &+ 1)).storeBytes(of: v.bigEndian, as: UInt32.self)
+            i &+= 5
+        }
+    }
+}

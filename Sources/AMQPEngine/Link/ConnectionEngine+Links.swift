@@ -194,8 +194,12 @@ extension SessionEndpoint {
         var i = incoming.lowerBound(first)
         // The entries are updated in place; queueing dispositions does not touch them.
         let w = incoming.walk()
+        var e = w[i]
         while i < w.count {
-            let e = w[i]
+            defer {
+                i &+= 1
+                e = w.after(e)
+            }
             guard UnsettledMap.contains(e.pointee.id, first: first, last: last) else { break }
             if e.pointee.live && e.pointee.handle == handle && !e.pointee.awaitingPeer {
                 let id = e.pointee.id
@@ -214,7 +218,6 @@ extension SessionEndpoint {
                     (runFirst, runLast, runSettled, inRun) = (id, id, settles, true)
                 }
             }
-            i &+= 1
         }
         incoming.didSettle(settledCount)
         if inRun { dispose(role: .receiver, first: runFirst, last: runLast, settled: runSettled, state: state) }

@@ -45,6 +45,23 @@ extension SessionEndpoint {
     mutating func writeTransfers(
         into e: inout AMQPEncoder, maxFrame: Int, trace: Bool, events: inout RingQueue<ConnectionEvent>
     ) -> TransferWrite {
+        // One link (the usual case): nothing to take turns with, so its frames go out in
+        // one loop, without the round's bookkeeping between them.
+        if links.count == 1 {
+            while links[0].canSend {
+                guard remoteIncomingWindow > 0, outgoingWindow > 0 else { return .complete }
+                switch writeTransferFrame(0, into: &e, maxFrame: maxFrame, trace: trace, events: &events) {
+                case .partial, .complete:
+                    continue
+                case .full:
+                    sendCursor = 0
+                    return .full
+                case .failed(let error):
+                    return .failed(error)
+                }
+            }
+            return .complete
+        }
         var progressed = true
         while progressed {
             progressed = false
@@ -61,6 +78,9 @@ extension SessionEndpoint {
                         continue
                     case .complete:
                         progressed = true
+                        // The next round starts after the last link that sent, so a round
+                        // that sends nothing leaves the turn where it was.
+                        sendCursor = h &+ 1
                     case .full:
                         sendCursor = h
                         return .full
@@ -70,7 +90,6 @@ extension SessionEndpoint {
                     break
                 }
             }
-            sendCursor = start &+ 1
         }
         return .complete
     }
@@ -160,11 +179,11 @@ extension SessionEndpoint {
         into e: inout AMQPEncoder
     ) throws(EncodeError) {
         if first {
-            try Transfer.encode(
+            try Transfer.encodeFirst(
                 handle: handle, deliveryID: id, deliveryTag: d.pointee.tag, messageFormat: d.pointee.messageFormat,
-                settled: d.pointee.settled ? true : nil, more: more, into: &e)
+                settled: d.pointee.settled, more: more, into: &e)
         } else {
-            try Transfer.encode(handle: handle, deliveryID: id, more: more, into: &e)
+            try Transfer.encodeContinuation(handle: handle, deliveryID: id, more: more, into: &e)
         }
     }
 }

@@ -73,11 +73,16 @@ extension SessionEndpoint {
             // The entries are updated in place; queueing dispositions and events does not
             // touch them.
             let w = outgoing.walk()
+            var e = w[i]
             while i < w.count {
-                let e = w[i]
+                defer {
+                    i &+= 1
+                    e = w.after(e)
+                }
                 guard UnsettledMap.contains(e.pointee.id, first: d.first, last: last) else { break }
                 let handle = e.pointee.handle
-                if e.pointee.live && Int(handle) < links.count && links[Int(handle)].isLive {
+                // The link of the run being gathered is known to be there.
+                if e.pointee.live && ((inRun && handle == run.handle) || (Int(handle) < links.count && links[Int(handle)].isLive)) {
                     let token = e.pointee.token
                     if !d.settled && settles {
                         // The receiver waits for us (rcv-settle-mode second, or it chose
@@ -96,7 +101,6 @@ extension SessionEndpoint {
                         inRun = true
                     }
                 }
-                i &+= 1
             }
             outgoing.didSettle(settledCount)
             if inRun { reportOutcomes(run, state: d.state, settled: settles, events: &events) }

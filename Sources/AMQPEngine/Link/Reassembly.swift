@@ -210,11 +210,18 @@ extension SessionEndpoint {
                 // A whole delivery in one frame, the common case: lend it at once, with
                 // no partial delivery to set up and tear down.
                 if !settled { incoming.append(UnsettledEntry(id: id, handle: UInt32(h), secondMode: second)) }
-                // Tag and payload stay views of the frame; only a state needs a box.
-                let extras = t.hasState ? DeliveryExtras(tag: nil, state: t.checkedState) : nil
-                events.append(.link(.delivery(links[h].id, Delivery(
-                    id: id, messageFormat: t.messageFormat ?? 0, settled: settled, payload: payload,
-                    tag: t.deliveryTagBytes, extras: extras))))
+                // Tag and payload stay views of the frame; only a state needs a box. The
+                // event is built in each branch: with a literal `nil` for the box, the
+                // common one retains and releases nothing.
+                if t.hasState {
+                    events.append(.link(.delivery(links[h].id, Delivery(
+                        id: id, messageFormat: t.messageFormat ?? 0, settled: settled, payload: payload,
+                        tag: t.deliveryTagBytes, extras: DeliveryExtras(tag: nil, state: t.checkedState)))))
+                } else {
+                    events.append(.link(.delivery(links[h].id, Delivery(
+                        id: id, messageFormat: t.messageFormat ?? 0, settled: settled, payload: payload,
+                        tag: t.deliveryTagBytes, extras: nil))))
+                }
                 return .ok
             }
             links[h].receiver.current = PartialDelivery(

@@ -131,6 +131,13 @@ struct UnsettledMap {
 
     /// Drops tombstones at the front, and compacts when they dominate.
     mutating func trim() {
+        // Everything settled (a receiver settling all it has, a sender hearing one range
+        // back for all it sent): drop the tombstones at once, not one by one.
+        if liveCount == 0 {
+            head = 0
+            count = 0
+            return
+        }
         while count > 0 && !storage.entries[head].live {
             head = slot(1)
             count &-= 1
@@ -203,5 +210,13 @@ struct UnsettledWalk {
     subscript(i: Int) -> UnsafeMutablePointer<UnsettledEntry> {
         let j = head &+ i
         return entries + (j >= capacity ? j &- capacity : j)
+    }
+
+    /// The entry after `p` in ring order: a walk steps with this instead of working out
+    /// each position's slot again.
+    @inline(__always)
+    func after(_ p: UnsafeMutablePointer<UnsettledEntry>) -> UnsafeMutablePointer<UnsettledEntry> {
+        let q = p + 1
+        return q == entries + capacity ? entries : q
     }
 }

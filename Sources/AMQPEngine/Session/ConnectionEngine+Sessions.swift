@@ -71,6 +71,7 @@ extension ConnectionEngine {
 
     /// True once the connection is closing or closed, from either side: sessions, links
     /// and transfers are refused from then on (with `amqp:illegal-state`).
+    @inline(__always)
     public var isClosing: Bool {
         closeSent || endAfterFlush || phase == .finished || state.isFinal || closeRequested != nil
     }
@@ -160,11 +161,19 @@ extension ConnectionEngine {
 
     // The per-message performatives, called straight from `receiveFrame`.
 
-    mutating func receiveTransfer(_ t: TransferView, channel: UInt16, payload: UnsafeRawBufferPointer) {
-        guard let s = sessions.local(forRemote: channel) else { return unknownChannel("transfer", channel) }
+    /// Returns true when the transfer was taken as it is (no session ended, the
+    /// connection goes on): the next frame may follow without the receive loop's checks.
+    @discardableResult
+    @inline(__always)
+    mutating func receiveTransfer(_ t: TransferView, channel: UInt16, payload: UnsafeRawBufferPointer) -> Bool {
+        guard let s = sessions.local(forRemote: channel) else {
+            unknownChannel("transfer", channel)
+            return false
+        }
         let verdict = sessions.slots[s].receiveTransfer(t, payload: payload, shared: &sessions.shared, events: &events)
-        if case .ok = verdict { return }
+        if case .ok = verdict { return true }
         apply(verdict, session: s)
+        return false
     }
 
     mutating func receiveDisposition(_ d: borrowing Disposition, channel: UInt16) {
