@@ -70,11 +70,14 @@ start() {
     stop
     # Run from the folder so the example's relative ssl-certs/ lookup stays inside it
     # (it finds none and says so; TLS is not used).
+    # A stale output file would give the last run's port before the redirect below
+    # truncates it (the launch runs in the background): start from none.
+    rm -f "$dir/broker.out"
     (cd "$dir" && exec setsid ./broker 127.0.0.1 0 >"$dir/broker.out" 2>&1 </dev/null) &
     echo $! >"$dir/broker.pid"
     local port=""
     read_port() {
-        port=$(sed -n 's/^listening on \([0-9][0-9]*\)$/\1/p' "$dir/broker.out")
+        port=$(sed -n 's/^listening on \([0-9][0-9]*\)$/\1/p' "$dir/broker.out" 2>/dev/null)
         [[ -n $port ]]
     }
     if ! interop_wait_for 30 read_port || ! interop_wait_for 30 interop_speaks_amqp10 "$port"; then

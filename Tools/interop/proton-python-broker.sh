@@ -35,11 +35,14 @@ start() {
         return 0
     fi
     stop
+    # A stale output file would give the last run's port before the redirect below
+    # truncates it (the launch runs in the background): start from none.
+    rm -f "$dir/broker.out"
     setsid "$INTEROP_PYTHON" "$broker" --host 127.0.0.1 --port 0 >"$dir/broker.out" 2>&1 </dev/null &
     echo $! >"$dir/broker.pid"
     local port=""
     read_port() {
-        port=$(sed -n 's/^listening on \([0-9][0-9]*\)$/\1/p' "$dir/broker.out")
+        port=$(sed -n 's/^listening on \([0-9][0-9]*\)$/\1/p' "$dir/broker.out" 2>/dev/null)
         [[ -n $port ]]
     }
     if ! interop_wait_for 30 read_port || ! interop_wait_for 30 interop_speaks_amqp10 "$port"; then
