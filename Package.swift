@@ -128,7 +128,7 @@ let package = Package(
         // broker made in the test from server-role engines on a reactor.
         .testTarget(
             name: "AMQPConnectionTests",
-            dependencies: ["AMQP", "AMQPReactor", "AMQPTLS", "AMQPEngine", "AMQPCodec"],
+            dependencies: ["AMQP", "AMQPReactor", "AMQPTLS", "AMQPEngine", "AMQPCodec", "AMQPTesting", "AMQPHostileCases"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -34,9 +34,29 @@ struct HostileSocketRun: Sendable, CustomTestStringConvertible {
         "TRANSFER beyond the incoming window",
     ]
 
+    /// Floods that only a real socket makes interesting: more than the rings and the
+    /// kernel's buffers hold, so the reactor must read, parse and release as it goes.
+    static let floods: [HostileCase] = [
+        HostileCase("2 MiB of empty frames", at: .opened, send: emptyFrames(1 << 18) { _ in 0 }, expect: .tolerates(nil)),
+        HostileCase(
+            "2 MiB of empty frames on channels nobody opened", at: .opened,
+            send: emptyFrames(1 << 18) { UInt16(truncatingIfNeeded: $0) }, expect: .tolerates(nil)),
+    ]
+
+    /// `count` empty frames, the nth on `channel(n)`.
+    static func emptyFrames(_ count: Int, channel: (Int) -> UInt16) -> [UInt8] {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(count * 8)
+        for n in 0..<count {
+            let c = channel(n)
+            bytes.append(contentsOf: [0, 0, 0, 8, 2, 0, UInt8(c >> 8), UInt8(c & 0xFF)])
+        }
+        return bytes
+    }
+
     /// Every case that applies to a client engine, in one write; those with a small
     /// strike, also one byte at a time.
-    static let all: [HostileSocketRun] = (HostileCase.connection + HostileCase.sessions)
+    static let all: [HostileSocketRun] = (HostileCase.connection + HostileCase.sessions + floods)
         .filter { $0.roles.contains(.client) }
         .flatMap { c in
             let trickles = c.input(.client).count <= trickleLimit && !wholeOnly.contains(c.name)
