@@ -1,6 +1,6 @@
 # swift-amqp: build, test, fuzz, run and benchmark entry points (CI runs `make test`).
 #
-#   make deps | build | test | tsan | fuzz | run | bench | clean
+#   make deps | build | test | tsan | asan | soak | fuzz | run | bench | clean
 #
 # Variables:
 #   SWIFT             the swift driver (default: swift on PATH)
@@ -36,10 +36,17 @@ ALONE_TESTS := ReactorTests/Scale/
 # TLS) run again under ThreadSanitizer, in a build folder of their own; a report stops
 # the run (halt_on_error) and fails `make test`.
 TSAN_TESTS := AMQPConnectionTests|AMQPClientTests|AMQPPeerTests|AMQPTLSTests|AMQPTests
+# The whole suite (but the interop suites, which need the services, and the tests that
+# measure the whole process, which ASan's shadow memory and quarantine would distort) runs
+# again under AddressSanitizer with LeakSanitizer, in a build folder of their own; the
+# suppressions in Tools/asan/lsan.supp each say why.
+ASAN_SKIP := $(INTEROP_TESTS)|$(ALONE_TESTS)
+ASAN_OPTIONS_CI := detect_leaks=1:halt_on_error=1:abort_on_error=0
+LSAN_OPTIONS_CI := suppressions=$(CURDIR)/Tools/asan/lsan.supp:print_suppressions=0
 # The interop suites run once per reactor backend: epoll, then the automatic choice
 # (io_uring where the kernel allows it, else epoll again).
 
-.PHONY: all deps deps-bench build test tsan fuzz run bench clean
+.PHONY: all deps deps-bench build test tsan asan soak fuzz run bench clean
 
 all: build
 
@@ -61,6 +68,7 @@ test: deps
 		bash -c 'AMQP_REACTOR_BACKEND=epoll $(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --filter "$(INTEROP_TESTS)" && \
 			$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --filter "$(INTEROP_TESTS)"'
 	$(MAKE) tsan
+	$(MAKE) asan
 	@if [ -f $(FUZZ_SCRIPT) ]; then \
 		$(MAKE) fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS); \
 	else \
@@ -71,6 +79,11 @@ tsan: deps
 	$(SWIFT) build --build-tests -Xswiftc -sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 		$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --scratch-path .build-tsan --filter '$(TSAN_TESTS)'
+
+asan: deps
+	$(SWIFT) build --build-tests -Xswiftc -sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS="$(ASAN_OPTIONS_CI)" LSAN_OPTIONS="$(LSAN_OPTIONS_CI)" \
+		$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --scratch-path .build-asan --skip '$(ASAN_SKIP)'
 
 fuzz:
 	bash $(FUZZ_SCRIPT) $(FUZZ_SECONDS)

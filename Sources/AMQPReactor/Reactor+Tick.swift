@@ -167,7 +167,7 @@ extension Reactor {
                 }
                 let record: Record
                 do {
-                    try Socket.apply(listener.options.socket, to: fd)
+                    try Socket.apply(listener.options.socket, to: fd, via: sys)
                     record = try register(fd: fd, connection: machine, socketOptions: listener.options.socket, handler: listener.handler)
                 } catch {
                     // A socket we could not set up is dropped; the peer sees it close.

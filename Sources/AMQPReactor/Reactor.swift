@@ -53,6 +53,8 @@ public final class Reactor<Connection: SansIOConnection> {
     /// the hot paths load them from the reactor itself.
     let sys: SyscallTable
     let inbox: JobInbox<Connection>
+    /// epoll: the eventfd is registered (a failed registration leaves nothing to remove).
+    var watchingWakeUps = false
 
     var records: [Record?] = []
     /// Per slot, survives the record: the generation of the slot's current or next owner.
@@ -105,7 +107,7 @@ public final class Reactor<Connection: SansIOConnection> {
         for case let listener? in listeners {
             unwatch(listener)
         }
-        if case .epoll(let epoll) = io { epoll.remove(inbox.eventFD) }
+        if case .epoll(let epoll) = io, watchingWakeUps { epoll.remove(inbox.eventFD) }
     }
 
     /// A handle other threads may use to hand work to this reactor or stop it.
@@ -193,7 +195,7 @@ public final class Reactor<Connection: SansIOConnection> {
         socket fd: Int32, peer: SocketAddress?, connection: Connection, socketOptions: SocketOptions?,
         handler: @escaping Handler
     ) throws(ReactorError) -> ConnectionID {
-        if let socketOptions { try Socket.apply(socketOptions, to: fd) }
+        if let socketOptions { try Socket.apply(socketOptions, to: fd, via: sys) }
         let record = try register(fd: fd, connection: connection, socketOptions: nil, handler: handler)
         do throws(ReactorError) {
             try established(record, peer: peer)
