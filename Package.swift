@@ -161,7 +161,7 @@ let package = Package(
         // broker and a Qpid Proton Python broker; see Docs/interop.md.
         .testTarget(
             name: "AMQPInteropTests",
-            dependencies: ["AMQP", "AMQPPeer", "AMQPReactor", "AMQPEngine", "AMQPCodec"],
+            dependencies: ["AMQP", "AMQPPeer", "AMQPReactor", "AMQPEngine", "AMQPCodec", "AMQPTool"],
             swiftSettings: strict
         ),
         .testTarget(
