@@ -61,9 +61,10 @@ public struct SoakReport: Sendable, CustomStringConvertible {
         return samples.min { abs($0.messages - target) < abs($1.messages - target) }
     }
 
-    /// Resident memory at mid-run (half the messages) and at the end, in KiB.
+    /// Resident memory at mid-run (half the messages) and near the end of the run (90%:
+    /// every connection slot still busy, before the last ones finish and close), in KiB.
     public var midAndEndKiB: (mid: Int, end: Int)? {
-        guard let mid = sample(at: 0.5), let end = samples.last else { return nil }
+        guard let mid = sample(at: 0.5), let end = sample(at: 0.9) else { return nil }
         return (mid.residentKiB, end.residentKiB)
     }
 
@@ -80,7 +81,8 @@ public struct SoakReport: Sendable, CustomStringConvertible {
             lines.append(String(format: "  %7.1f s  %9d messages  RSS %8d KiB", s.seconds, s.messages, s.residentKiB))
         }
         if let (mid, end) = midAndEndKiB {
-            lines.append("RSS mid-run \(mid) KiB, end \(end) KiB (\(end - mid >= 0 ? "+" : "")\(end - mid) KiB): \(isFlat() ? "flat" : "GROWING")")
+            lines.append("RSS mid-run \(mid) KiB, at 90% \(end) KiB (\(end - mid >= 0 ? "+" : "")\(end - mid) KiB): \(isFlat() ? "flat" : "GROWING")")
+            if let after = samples.last { lines.append("RSS after every connection closed: \(after.residentKiB) KiB") }
         }
         if let failure { lines.append("FAILED: \(failure)") }
         return lines.joined(separator: "\n")
