@@ -117,7 +117,17 @@ let package = Package(
             resources: [.copy("Resources")],
             swiftSettings: strict
         ),
-        .testTarget(name: "AMQPEngineTests", dependencies: ["AMQPEngine", "AMQPCodec", "AMQPTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "AMQPEngineTests", dependencies: ["AMQPEngine", "AMQPCodec", "AMQPTesting", "AMQPHostileCases"],
+            swiftSettings: strict
+        ),
+        // The hostile-peer cases (bytes a broken or malicious peer sends, and what the engine
+        // must answer), shared by the engine's in-memory suite and the reactor's suite over
+        // real sockets; test support, in no product.
+        .target(
+            name: "AMQPHostileCases", dependencies: ["AMQPEngine", "AMQPCodec", "AMQPTesting"],
+            path: "Tests/Support/AMQPHostileCases", swiftSettings: strict
+        ),
         .testTarget(
             name: "AMQPTests",
             dependencies: ["AMQP", "AMQPEngine", "AMQPCodec", "AMQPTesting", .product(name: "Logging", package: "swift-log")],
@@ -127,12 +137,12 @@ let package = Package(
         // broker made in the test from server-role engines on a reactor.
         .testTarget(
             name: "AMQPConnectionTests",
-            dependencies: ["AMQP", "AMQPReactor", "AMQPTLS", "AMQPWebSocket", "AMQPEngine", "AMQPCodec"],
+            dependencies: ["AMQP", "AMQPReactor", "AMQPTLS", "AMQPWebSocket", "AMQPEngine", "AMQPCodec", "AMQPTesting", "AMQPHostileCases"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "AMQPReactorTests",
-            dependencies: ["AMQPReactor", "AMQPEngine", "AMQPCodec", "AMQPTesting", "CAMQPLinux"],
+            dependencies: ["AMQPReactor", "AMQPEngine", "AMQPCodec", "AMQPTesting", "AMQPHostileCases", "CAMQPLinux"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -167,7 +177,7 @@ let package = Package(
         // broker and a Qpid Proton Python broker; see Docs/interop.md.
         .testTarget(
             name: "AMQPInteropTests",
-            dependencies: ["AMQP", "AMQPPeer", "AMQPReactor", "AMQPEngine", "AMQPCodec"],
+            dependencies: ["AMQP", "AMQPPeer", "AMQPReactor", "AMQPEngine", "AMQPCodec", "AMQPTool"],
             swiftSettings: strict
         ),
         .testTarget(

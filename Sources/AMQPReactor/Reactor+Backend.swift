@@ -42,6 +42,7 @@ extension Reactor {
         switch io {
         case .epoll(let epoll):
             try epoll.add(inbox.eventFD, token: Token(kind: .wake), interest: EpollBackend.inputInterest)
+            watchingWakeUps = true
         case .uring(let uring):
             // Prepared, not submitted: the driving thread's first tick submits it. An
             // io_uring request belongs to the thread that submits it and is cancelled when

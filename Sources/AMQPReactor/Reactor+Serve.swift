@@ -52,7 +52,7 @@ extension Reactor {
                 if result < 0 {
                     throw ReactorError.system("connect", errno: -result, detail: record.remote.map { "\($0)" } ?? "")
                 }
-                if let options = record.socketOptions { try Socket.apply(options, to: record.fd) }
+                if let options = record.socketOptions { try Socket.apply(options, to: record.fd, via: sys) }
                 try established(record, peer: record.remote)
             } catch {
                 close(record, error: error)
@@ -65,7 +65,7 @@ extension Reactor {
                     close(record, error: .system("connect", errno: error, detail: remote))
                     return
                 }
-                if let options = record.socketOptions { try Socket.apply(options, to: record.fd) }
+                if let options = record.socketOptions { try Socket.apply(options, to: record.fd, via: sys) }
                 try established(record, peer: record.remote)
             } catch {
                 close(record, error: error)

@@ -60,6 +60,8 @@ public final class Reactor<Connection: SansIOConnection> {
     /// When to look for connections whose rings have been quiet long enough to give
     /// their pages back; nil while every connection's pages are given back or in use.
     var nextRingSweep: UInt64? = nil
+    /// epoll: the eventfd is registered (a failed registration leaves nothing to remove).
+    var watchingWakeUps = false
 
     var records: [Record?] = []
     /// Per slot, survives the record: the generation of the slot's current or next owner.
@@ -117,7 +119,7 @@ public final class Reactor<Connection: SansIOConnection> {
         for case let listener? in listeners {
             unwatch(listener)
         }
-        if case .epoll(let epoll) = io { epoll.remove(inbox.eventFD) }
+        if case .epoll(let epoll) = io, watchingWakeUps { epoll.remove(inbox.eventFD) }
     }
 
     /// A handle other threads may use to hand work to this reactor or stop it.
@@ -209,7 +211,7 @@ public final class Reactor<Connection: SansIOConnection> {
         socket fd: Int32, peer: SocketAddress?, connection: Connection, socketOptions: SocketOptions?,
         handler: @escaping Handler
     ) throws(ReactorError) -> ConnectionID {
-        if let socketOptions { try Socket.apply(socketOptions, to: fd) }
+        if let socketOptions { try Socket.apply(socketOptions, to: fd, via: sys) }
         let record = try register(fd: fd, connection: connection, socketOptions: nil, handler: handler)
         do throws(ReactorError) {
             try established(record, peer: peer)

@@ -69,15 +69,15 @@ enum Socket {
     }
 
     /// Applies `options` to a connected socket.
-    static func apply(_ options: SocketOptions, to fd: Int32) throws(ReactorError) {
-        try Syscall.check("setsockopt(TCP_NODELAY)") { camqp_tcp_set_nodelay(fd, options.noDelay) }
+    static func apply(_ options: SocketOptions, to fd: Int32, via sys: SyscallTable = .system) throws(ReactorError) {
+        try Syscall.check("setsockopt(TCP_NODELAY)") { sys.setOption(fd, "TCP_NODELAY") { camqp_tcp_set_nodelay(fd, options.noDelay) } }
         if let k = options.keepAlive {
             try Syscall.check("setsockopt(SO_KEEPALIVE)") {
-                camqp_tcp_set_keepalive(fd, true, k.idleSeconds, k.intervalSeconds, k.count)
+                sys.setOption(fd, "SO_KEEPALIVE") { camqp_tcp_set_keepalive(fd, true, k.idleSeconds, k.intervalSeconds, k.count) }
             }
         }
         if let t = options.userTimeoutMilliseconds {
-            try Syscall.check("setsockopt(TCP_USER_TIMEOUT)") { camqp_tcp_set_user_timeout(fd, t) }
+            try Syscall.check("setsockopt(TCP_USER_TIMEOUT)") { sys.setOption(fd, "TCP_USER_TIMEOUT") { camqp_tcp_set_user_timeout(fd, t) } }
         }
     }
 
@@ -95,16 +95,20 @@ enum Socket {
             if let socketOptions { try apply(socketOptions, to: fd) }
             if reuseAddress {
                 var one: Int32 = 1
-                try Syscall.posix("setsockopt(SO_REUSEADDR)") {
-                    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+                try Syscall.check("setsockopt(SO_REUSEADDR)") {
+                    sys.setOption(fd, "SO_REUSEADDR") {
+                        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) == 0 ? 0 : -errno
+                    }
                 }
             }
             if address.family == .ipv6 {
                 // An IPv6 listener takes IPv6 only; listen on both families separately if
                 // both are wanted, so the behaviour does not depend on net.ipv6.bindv6only.
                 var one: Int32 = 1
-                try Syscall.posix("setsockopt(IPV6_V6ONLY)") {
-                    setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
+                try Syscall.check("setsockopt(IPV6_V6ONLY)") {
+                    sys.setOption(fd, "IPV6_V6ONLY") {
+                        setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size)) == 0 ? 0 : -errno
+                    }
                 }
             }
             _ = try address.withSockaddr { (sa, length) throws(ReactorError) in

@@ -29,6 +29,9 @@ package struct SyscallTable: Sendable {
     package var recv: @Sendable (_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Int
     /// send(2) with MSG_NOSIGNAL.
     package var send: @Sendable (_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Int
+    /// setsockopt(2) as `Socket` makes it: `option` names it (`TCP_NODELAY`, …) and `call`
+    /// makes the real call, returning 0 or -errno; a test may fail it instead.
+    package var setOption: @Sendable (_ fd: Int32, _ option: StaticString, _ call: () -> Int32) -> Int32
     /// close(2) of a socket (connections and listeners): 0 or -errno.
     package var close: @Sendable (_ fd: Int32) -> Int32
     /// epoll_ctl(2).
@@ -54,6 +57,7 @@ package struct SyscallTable: Sendable {
         socketError: { camqp_socket_error($0, $1) },
         recv: { camqp_recv($0, $1.baseAddress, $1.count, 0) },
         send: { camqp_send_nosignal($0, $1.baseAddress, $1.count, 0) },
+        setOption: { _, _, call in call() },
         close: { Glibc.close($0) == -1 ? -errno : 0 },
         epollControl: { camqp_epoll_ctl($0, $1, $2, $3, $4) },
         epollWait: { camqp_epoll_wait($0, $1.baseAddress, Int32(clamping: $1.count), $2) },

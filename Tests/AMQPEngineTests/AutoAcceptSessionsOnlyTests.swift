@@ -1,5 +1,6 @@
 import AMQPCodec
 import AMQPEngine
+import AMQPHostileCases
 import AMQPTesting
 import Testing
 

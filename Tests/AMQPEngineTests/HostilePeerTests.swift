@@ -1,6 +1,7 @@
 import AMQPCodec
 import AMQPEngine
 import AMQPTesting
+import AMQPHostileCases
 import Testing
 
 // Runs every hostile case (HostileConnectionCases, HostileSessionCases) for each role it
@@ -250,5 +251,17 @@ import Testing
         try peer.exchangeHeaders(.amqp)
         guard stage > .headers else { return }
         try peer.exchangeOpen(peerOpen())
+    }
+}
+
+/// One case against one role: the unit the runner is parameterized over.
+struct HostileRun: Sendable, CustomTestStringConvertible {
+    let hostile: HostileCase
+    let role: EngineRole
+    var testDescription: String { "\(hostile.name) [\(role)]" }
+
+    /// Every run: the connection cases, then the session and link cases.
+    static let all: [HostileRun] = (HostileCase.connection + HostileCase.sessions).flatMap { c in
+        c.roles.map { HostileRun(hostile: c, role: $0) }
     }
 }

@@ -15,7 +15,7 @@ import Synchronization
 /// carries the injected result, so no byte is read or written behind the reactor's back.
 final class SyscallFaultPlan: Sendable {
     enum Call: String, CaseIterable, Sendable {
-        case socket, connect, accept, socketError, recv, send
+        case socket, connect, accept, socketError, setOption, epollControl, recv, send
         case uringRecv, uringSend, uringConnect, uringSubmit
     }
 
@@ -162,7 +162,14 @@ final class SyscallFaultPlan: Sendable {
             }
             return system.close(fd)
         }
+        t.setOption = { [self] fd, option, call in
+            if case .errno(let e)? = next(.setOption) { return -e }
+            return system.setOption(fd, option, call)
+        }
         t.epollControl = { [self] epoll, operation, fd, events, data in
+            // Only registrations fail: removing a registration cannot fail for a valid
+            // descriptor (the reactor treats it as a bug), and re-arming is the plan's own.
+            if operation == CAMQP_EPOLL_CTL_ADD, case .errno(let e)? = next(.epollControl) { return -e }
             let rc = system.epollControl(epoll, operation, fd, events, data)
             if rc == 0 && operation == CAMQP_EPOLL_CTL_ADD {
                 state.withLock { $0.registrations[fd] = (epoll, events, data) }
@@ -214,7 +221,7 @@ func errnoName(_ e: Int32) -> String {
     let names: [Int32: String] = [
         EAGAIN: "EAGAIN", EINTR: "EINTR", ECONNRESET: "ECONNRESET", EPIPE: "EPIPE", ENOBUFS: "ENOBUFS",
         ENOMEM: "ENOMEM", EMFILE: "EMFILE", ECONNABORTED: "ECONNABORTED", ECONNREFUSED: "ECONNREFUSED",
-        ENETUNREACH: "ENETUNREACH", EBUSY: "EBUSY", ETIMEDOUT: "ETIMEDOUT",
+        ENETUNREACH: "ENETUNREACH", EBUSY: "EBUSY", ETIMEDOUT: "ETIMEDOUT", EHOSTUNREACH: "EHOSTUNREACH", ENOSPC: "ENOSPC",
     ]
     return names[e] ?? "errno \(e)"
 }

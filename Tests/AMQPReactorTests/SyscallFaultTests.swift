@@ -45,6 +45,8 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
         .retried(.accept, .errno(EINTR)), .retried(.accept, .errno(ECONNABORTED)),
         .retried(.accept, .errno(EMFILE)), .retried(.accept, .errno(ENOBUFS)),
         .fatal(.socket, EMFILE),
+        // Socket options on the listener, the connecting socket and each accepted one.
+        .fatal(.setOption, ENOMEM), .fatal(.setOption, ENOBUFS),
     ]
 
     static let epoll: [FaultCase] = common + [
@@ -53,6 +55,11 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
         .retried(.send, .errno(EAGAIN)), .retried(.send, .errno(EINTR)), .retried(.send, .short(3)),
         .fatal(.send, EPIPE), .fatal(.send, ECONNRESET), .fatal(.send, ENOBUFS),
         .fatal(.connect, ECONNREFUSED), .fatal(.connect, ENETUNREACH),
+        // The connect completes in the background and SO_ERROR says it failed.
+        .fatal(.socketError, ECONNREFUSED), .fatal(.socketError, EHOSTUNREACH), .fatal(.socketError, ETIMEDOUT),
+        // Registering a socket (listener, connecting, accepted) with epoll fails:
+        // out of memory, or max_user_watches reached.
+        .fatal(.epollControl, ENOMEM), .fatal(.epollControl, ENOSPC),
     ]
 
     static let uring: [FaultCase] = common + [

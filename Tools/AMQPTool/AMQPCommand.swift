@@ -6,7 +6,7 @@ public struct AMQPCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "amqp",
         abstract: "AMQP 1.0 tools: decode captures, run the embedded peer, benchmark.",
-        subcommands: [DecodeCommand.self, PeerCommand.self, BenchCommand.self, SendCommand.self, ReceiveCommand.self, FaultProxyCommand.self]
+        subcommands: [DecodeCommand.self, PeerCommand.self, BenchCommand.self, SendCommand.self, ReceiveCommand.self, FaultProxyCommand.self, SoakCommand.self]
     )
 
     /// Creates the command (ArgumentParser fills in the options).

@@ -32,7 +32,7 @@ private func map32(_ entries: [UInt8], count: UInt32) -> [UInt8] {
 }
 
 extension HostileCase {
-    static let connection: [HostileCase] = [
+    package static let connection: [HostileCase] = [
         // MARK: Protocol headers
         HostileCase(
             "frames before the protocol header", at: .start, send: frame(.open(peerOpen())),

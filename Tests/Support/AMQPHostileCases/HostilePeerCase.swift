@@ -1,13 +1,13 @@
-import AMQPCodec
-import AMQPEngine
-import AMQPTesting
+package import AMQPCodec
+package import AMQPEngine
+package import AMQPTesting
 import Testing
 
 // The shape of a hostile-peer case, shared by the connection cases (HostileConnectionCases)
 // and the session and link cases (HostileSessionCases). The runner is HostilePeerTests.
 
 /// How far the conversation gets before the hostile peer strikes.
-enum HostileStage: Int, Sendable, Comparable {
+package enum HostileStage: Int, Sendable, Comparable {
     /// Nothing received (a client engine has written its first header).
     case start
     /// SASL headers exchanged; a client engine awaits sasl-mechanisms, a server engine
@@ -22,11 +22,11 @@ enum HostileStage: Int, Sendable, Comparable {
     /// OPEN exchanged both ways.
     case opened
 
-    static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+    package static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// What the engine must do with the hostile input.
-enum HostileOutcome: Sendable {
+package enum HostileOutcome: Sendable {
     /// Fail below AMQP: no CLOSE, finish in ERROR with `condition`, the description
     /// containing the text. (Only protocol headers or a SASL outcome may be written.)
     case fails(ErrorCondition, String)
@@ -61,39 +61,39 @@ enum HostileOutcome: Sendable {
 /// What the engine holds before a session or link case strikes: a session it began on
 /// channel 0, which the peer answered on channel `peerChannel`, and optionally one link
 /// it attached on handle 0, which the peer answered on handle `peerHandle`.
-struct HostileSetup: Sendable {
+package struct HostileSetup: Sendable {
     /// The peer's channel for the session (not 0, so that local and remote channels
     /// cannot be confused).
-    static let peerChannel: UInt16 = 5
+    package static let peerChannel: UInt16 = 5
     /// The peer's handle for the link (not 0, for the same reason).
-    static let peerHandle: UInt32 = 3
+    package static let peerHandle: UInt32 = 3
 
     /// The engine's session, or `nil` for no session.
-    var session: SessionConfiguration? = nil
+    package var session: SessionConfiguration? = nil
     /// The peer's answer to the engine's BEGIN.
-    var peerBegin = Begin(remoteChannel: 0, nextOutgoingID: 0, incomingWindow: 1_000, outgoingWindow: 1_000)
+    package var peerBegin = Begin(remoteChannel: 0, nextOutgoingID: 0, incomingWindow: 1_000, outgoingWindow: 1_000)
     /// The engine's link on that session, if any.
-    var link: LinkConfiguration? = nil
+    package var link: LinkConfiguration? = nil
     /// How many such links (the second is named `<name>-1` and so on, on the engine's
     /// handles 0, 1, … and the peer's 3, 4, …).
-    var linkCount = 1
+    package var linkCount = 1
     /// Credit the peer grants the engine's sender.
-    var credit: UInt32 = 0
+    package var credit: UInt32 = 0
     /// Unsettled deliveries the engine's sender sends (ids 0…n-1) before the strike.
-    var deliveries = 0
+    package var deliveries = 0
 
     /// Nothing beyond OPEN.
-    static let none = HostileSetup()
+    package static let none = HostileSetup()
 
     /// A session, begun by the engine.
-    static func session(_ c: SessionConfiguration = .init(), peerBegin: Begin? = nil) -> HostileSetup {
+    package static func session(_ c: SessionConfiguration = .init(), peerBegin: Begin? = nil) -> HostileSetup {
         var s = HostileSetup(session: c)
         if let peerBegin { s.peerBegin = peerBegin }
         return s
     }
 
     /// A session and a receiving link (the peer sends), attached by the engine.
-    static func receiver(
+    package static func receiver(
         credit policy: CreditPolicy = .manual, maxMessageSize: UInt64? = nil, overrunAllowance: UInt32 = 0,
         session: SessionConfiguration = .init()
     ) -> HostileSetup {
@@ -105,55 +105,63 @@ struct HostileSetup: Sendable {
 
     /// A session and a sending link, attached by the engine; the peer grants `credit`
     /// and the engine sends `deliveries` unsettled deliveries.
-    static func sender(credit: UInt32 = 0, deliveries: Int = 0, session: SessionConfiguration = .init()) -> HostileSetup {
+    package static func sender(credit: UInt32 = 0, deliveries: Int = 0, session: SessionConfiguration = .init()) -> HostileSetup {
         HostileSetup(session: session, link: .sender(name: "s", to: "q"), credit: credit, deliveries: deliveries)
     }
 }
 
 /// What a session or link case's check gets besides the peer.
-struct HostileContext {
+package struct HostileContext {
     /// The engine's footprint after the setup, before the strike.
-    var baseline: EngineFootprint
+    package var baseline: EngineFootprint
     /// The session of the setup.
-    var session: SessionID?
+    package var session: SessionID?
     /// The link of the setup (the first, when there are several).
-    var link: LinkID? { links.first }
+    package var link: LinkID? { links.first }
     /// The links of the setup.
-    var links: [LinkID] = []
+    package var links: [LinkID] = []
     /// Bytes the peer sent in the strike.
-    var inputBytes: Int
+    package var inputBytes: Int
     /// The delivery handles the setup's sender sent.
-    var sent: [DeliveryHandle]
+    package var sent: [DeliveryHandle]
+
+    package init(baseline: EngineFootprint, session: SessionID? = nil, links: [LinkID] = [], inputBytes: Int, sent: [DeliveryHandle]) {
+        self.baseline = baseline
+        self.session = session
+        self.links = links
+        self.inputBytes = inputBytes
+        self.sent = sent
+    }
 }
 
 /// One hostile input, run against each role it lists under several cut policies.
-struct HostileCase: Sendable {
+package struct HostileCase: Sendable {
     /// What the peer does wrong, in words.
-    let name: String
+    package let name: String
     /// The engine roles the case applies to.
-    var roles: [EngineRole] = EngineRole.both
+    package var roles: [EngineRole] = EngineRole.both
     /// Run SASL before AMQP.
-    var sasl = false
+    package var sasl = false
     /// Where the peer strikes.
-    let stage: HostileStage
+    package let stage: HostileStage
     /// The engine's max-frame-size.
-    var maxFrameSize: UInt32 = 4_096
+    package var maxFrameSize: UInt32 = 4_096
     /// The server engine's authenticator (SASL cases).
-    var authenticator: any SASLAuthenticator = Directory()
+    package var authenticator: any SASLAuthenticator = Directory()
     /// Sessions and links in place before the strike (only at `.opened`).
-    var setup: HostileSetup = .none
+    package var setup: HostileSetup = .none
     /// Changes to the engine's configuration (limits, channel-max).
-    var configure: @Sendable (inout ConnectionConfiguration) -> Void = { _ in }
+    package var configure: @Sendable (inout ConnectionConfiguration) -> Void = { _ in }
     /// The most events the strike may produce.
-    var maxEvents = 16
+    package var maxEvents = 16
     /// The most bytes the engine may write in reply to the strike.
-    var maxReplyBytes = 4_096
+    package var maxReplyBytes = 4_096
     /// The bytes the peer sends, given the engine's role.
-    let input: @Sendable (EngineRole) -> [UInt8]
+    package let input: @Sendable (EngineRole) -> [UInt8]
     /// What the engine must do, given its role.
-    let outcome: @Sendable (EngineRole) -> HostileOutcome
+    package let outcome: @Sendable (EngineRole) -> HostileOutcome
 
-    init(
+    package init(
         _ name: String, roles: [EngineRole] = EngineRole.both, sasl: Bool = false, at stage: HostileStage,
         maxFrameSize: UInt32 = 4_096, authenticator: any SASLAuthenticator = Directory(), setup: HostileSetup = .none,
         configure: @escaping @Sendable (inout ConnectionConfiguration) -> Void = { _ in }, maxEvents: Int = 16,
@@ -175,7 +183,7 @@ struct HostileCase: Sendable {
     }
 
     /// A case whose input and outcome do not depend on the role.
-    init(
+    package init(
         _ name: String, roles: [EngineRole] = EngineRole.both, sasl: Bool = false, at stage: HostileStage,
         maxFrameSize: UInt32 = 4_096, authenticator: any SASLAuthenticator = Directory(), setup: HostileSetup = .none,
         configure: @escaping @Sendable (inout ConnectionConfiguration) -> Void = { _ in }, maxEvents: Int = 16,
@@ -188,7 +196,7 @@ struct HostileCase: Sendable {
             send: { _ in bytes }, expect: { _ in outcome })
     }
 
-    func configuration(_ role: EngineRole) -> ConnectionConfiguration {
+    package func configuration(_ role: EngineRole) -> ConnectionConfiguration {
         var c = engineConfiguration(role, maxFrameSize: maxFrameSize, closeTimeout: 1_000)
         if sasl {
             c.sasl = role == .client
@@ -197,17 +205,5 @@ struct HostileCase: Sendable {
         }
         configure(&c)
         return c
-    }
-}
-
-/// One case against one role: the unit the runner is parameterized over.
-struct HostileRun: Sendable, CustomTestStringConvertible {
-    let hostile: HostileCase
-    let role: EngineRole
-    var testDescription: String { "\(hostile.name) [\(role)]" }
-
-    /// Every run: the connection cases, then the session and link cases.
-    static let all: [HostileRun] = (HostileCase.connection + HostileCase.sessions).flatMap { c in
-        c.roles.map { HostileRun(hostile: c, role: $0) }
     }
 }

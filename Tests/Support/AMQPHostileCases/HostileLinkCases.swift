@@ -15,7 +15,7 @@ private let redirect = AMQPError(
 extension HostileCase {
     // MARK: ATTACH and DETACH
 
-    static let attachCases: [HostileCase] = [
+    package static let attachCases: [HostileCase] = [
         HostileCase(
             "ATTACH beyond handle-max", at: .opened, setup: .session(handleMax(7)), send: peerAttach("far", handle: 8),
             expect: .closes(.framingError, "ATTACH with handle 8, above handle-max 7")),
@@ -149,7 +149,7 @@ extension HostileCase {
 
     // MARK: TRANSFER
 
-    static let transferCases: [HostileCase] = [
+    package static let transferCases: [HostileCase] = [
         HostileCase(
             "TRANSFER without credit", at: .opened, setup: .receiver(credit: .manual), send: peerTransfer(0),
             expect: .detachesLink(.transferLimitExceeded, "TRANSFER of delivery 0 without link credit")),
@@ -288,7 +288,7 @@ extension HostileCase {
 
     // MARK: FLOW and DISPOSITION
 
-    static let flowCases: [HostileCase] = [
+    package static let flowCases: [HostileCase] = [
         HostileCase(
             "DISPOSITION with first after last", at: .opened, setup: .sender(credit: 10, deliveries: 3),
             send: peerFrame(.disposition(Disposition(role: .receiver, first: 2, last: 0, settled: true, state: .accepted))),

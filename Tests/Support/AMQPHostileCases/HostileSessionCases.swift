@@ -1,6 +1,6 @@
-import AMQPCodec
-import AMQPEngine
-import AMQPTesting
+package import AMQPCodec
+package import AMQPEngine
+package import AMQPTesting
 import Testing
 
 // What a hostile (or merely broken) peer can do to the session layer (channels, BEGIN,
@@ -16,18 +16,18 @@ import Testing
 // frame on a channel without a session closes the connection with `amqp:not-allowed`.
 
 /// The peer's channel for the setup's session.
-let setupChannel = HostileSetup.peerChannel
+package let setupChannel = HostileSetup.peerChannel
 /// The peer's handle for the setup's link.
-let setupHandle = HostileSetup.peerHandle
+package let setupHandle = HostileSetup.peerHandle
 
 /// A frame from the peer, on the setup's channel unless told.
-func peerFrame(_ p: Performative, on c: UInt16 = setupChannel, payload: [UInt8] = []) -> [UInt8] {
+package func peerFrame(_ p: Performative, on c: UInt16 = setupChannel, payload: [UInt8] = []) -> [UInt8] {
     FrameBytes.frame(p, channel: c, payload: payload)
 }
 
 /// A TRANSFER from the peer on the setup's link (or `h`): the first frame of delivery `id`
 /// (tag `id`, format 0), or a continuation when `id` is nil.
-func peerTransfer(
+package func peerTransfer(
     _ id: UInt32?, more: Bool = false, payload: Int = 10, tag: DeliveryTag? = nil, format: UInt32? = nil,
     settled: Bool? = nil, aborted: Bool = false, on h: UInt32 = setupHandle
 ) -> [UInt8] {
@@ -38,7 +38,7 @@ func peerTransfer(
 }
 
 /// A FLOW from the peer; with `link`, about the setup's link.
-func peerFlow(
+package func peerFlow(
     nextIncomingID: UInt32? = 0, incomingWindow: UInt32 = 1_000, nextOutgoingID: UInt32 = 0, link: Bool = true,
     deliveryCount: UInt32? = 0, credit: UInt32? = nil, drain: Bool = false, echo: Bool = false
 ) -> [UInt8] {
@@ -49,26 +49,26 @@ func peerFlow(
 }
 
 /// The peer attaching a link `name` as sender on `h`.
-func peerAttach(_ name: String, handle h: UInt32) -> [UInt8] {
+package func peerAttach(_ name: String, handle h: UInt32) -> [UInt8] {
     peerFrame(.attach(Attach(
         name: name, handle: h, role: .sender, source: Source(address: "q"), target: .target(Target()), initialDeliveryCount: 0)))
 }
 
 /// An ATTACH from the peer whose fields are given as raw encodings.
-func peerRawAttach(_ fields: [[UInt8]]) -> [UInt8] {
+package func peerRawAttach(_ fields: [[UInt8]]) -> [UInt8] {
     FrameBytes.rawFrame(channel: setupChannel, body: FrameBytes.describedList(0x12, rawFields: fields))
 }
 
 /// The peer beginning a session of its own.
-let unansweredBegin = Begin(nextOutgoingID: 0, incomingWindow: 1_000, outgoingWindow: 1_000)
+package let unansweredBegin = Begin(nextOutgoingID: 0, incomingWindow: 1_000, outgoingWindow: 1_000)
 
 extension HostileCase {
     /// Every session and link case.
-    static let sessions: [HostileCase] = channelCases + lifecycleCases + attachCases + transferCases + flowCases
+    package static let sessions: [HostileCase] = channelCases + lifecycleCases + attachCases + transferCases + flowCases
 
     // MARK: Channels, BEGIN and END
 
-    static let channelCases: [HostileCase] = [
+    package static let channelCases: [HostileCase] = [
         HostileCase(
             "BEGIN on a channel in use", at: .opened, setup: .session(), send: peerFrame(.begin(unansweredBegin)),
             expect: .closes(.notAllowed, "BEGIN on channel 5, which is in use")),
@@ -127,7 +127,7 @@ extension HostileCase {
 
     // MARK: Lifecycles
 
-    static let lifecycleCases: [HostileCase] = [
+    package static let lifecycleCases: [HostileCase] = [
         HostileCase(
             "sessions begun and ended 10,000 times", at: .opened, maxEvents: 20_000, maxReplyBytes: 10_000 * 80,
             send: (0..<10_000).flatMap { _ in peerFrame(.begin(unansweredBegin)) + peerFrame(.end(End())) },
@@ -187,13 +187,13 @@ extension HostileCase {
             }),
     ]
 
-    static func handleMax(_ n: UInt32) -> SessionConfiguration {
+    package static func handleMax(_ n: UInt32) -> SessionConfiguration {
         var c = SessionConfiguration()
         c.handleMax = n
         return c
     }
 
-    static func incomingWindow(_ n: UInt32) -> SessionConfiguration {
+    package static func incomingWindow(_ n: UInt32) -> SessionConfiguration {
         var c = SessionConfiguration()
         c.incomingWindow = n
         return c
@@ -202,17 +202,17 @@ extension HostileCase {
 
 extension EventLog {
     /// Each `ended` session event: the session and its error.
-    var sessionEnds: [(SessionID, EngineError?)] {
+    package var sessionEnds: [(SessionID, EngineError?)] {
         events.compactMap { if case .session(.ended(let id, let e)) = $0 { (id, e) } else { nil } }
     }
 
     /// Each `detached` link event: the link and its error.
-    var linkDetaches: [(LinkID, EngineError?)] {
+    package var linkDetaches: [(LinkID, EngineError?)] {
         events.compactMap { if case .link(.detached(let id, _, let e)) = $0 { (id, e) } else { nil } }
     }
 
     /// The handles of each settled `outcome`.
-    var outcomes: [DeliveryHandle] {
+    package var outcomes: [DeliveryHandle] {
         events.flatMap { (e: ConnectionEvent) -> [DeliveryHandle] in
             if case .link(.outcomes(_, let hs, _, true)) = e { return Array(hs) }
             return []
@@ -221,7 +221,7 @@ extension EventLog {
 
     /// Link events in a compact form: `remoteAttach:<name>`, `delivery:<id>`,
     /// `aborted:<id>`, `credit:<n>[:drain]`, `drained`, `detached`, …
-    var linkSummaries: [String] {
+    package var linkSummaries: [String] {
         events.compactMap { e -> String? in
             guard case .link(let l) = e else { return nil }
             switch l {
