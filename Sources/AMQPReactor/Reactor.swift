@@ -474,7 +474,8 @@ extension Reactor {
         var machine: Connection
         var inbound: ByteRing
         var outbound: ByteRing
-        let handler: Handler
+        /// Replaced by a no-op when the reactor is shut down for good (`shutDownAll`).
+        var handler: Handler
         let socketOptions: SocketOptions?
         var phase: Phase = .established
         var remote: SocketAddress? = nil

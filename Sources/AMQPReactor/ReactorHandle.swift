@@ -60,6 +60,9 @@ final class JobInbox<Connection: SansIOConnection>: Sendable {
         precondition(rc == 0, "eventfd write failed with \(ErrnoName.of(-rc))")
     }
 
+    /// True when no job is queued.
+    var isEmpty: Bool { jobs.withLock { $0.isEmpty } }
+
     /// Clears the wake-up, then takes every queued job (in that order: see `submit`).
     func take() -> [Reactor<Connection>.Job] {
         var value: UInt64 = 0

@@ -142,7 +142,8 @@ public final class ConnectionReactor: @unchecked Sendable {
     }
 
     /// Stops an own-thread reactor's thread and waits for it; connections still on it
-    /// are closed without a goodbye when the reactor is released. Does nothing for the
+    /// are then closed without a goodbye (each reports its transport lost, code
+    /// `.aborted`), and the reactor lets go of them. Does nothing for the
     /// shared reactor (others may use it) or a manual one.
     public func shutdown() {
         guard driving == .ownThread, !isShared else { return }
@@ -155,6 +156,14 @@ public final class ConnectionReactor: @unchecked Sendable {
         guard let t else { return }
         handle?.stop()
         t.join()
+        // Nothing drives the reactor any more. Connections still on it would keep their
+        // cores (and so this object and the reactor) alive through the reactor's
+        // handlers and queued jobs: end them here, on this thread, so that their users
+        // hear the transport is gone and the reactor lets go of them.
+        guard let reactor else { return }
+        driver.store(currentThreadID(), ordering: .releasing)
+        defer { driver.store(0, ordering: .releasing) }
+        reactor.shutDownAll(error: ReactorError(.aborted, operation: "shutdown", detail: "the connection's reactor was shut down"))
     }
 
     // MARK: Internal
