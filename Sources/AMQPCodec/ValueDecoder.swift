@@ -138,17 +138,22 @@ public enum ValueDecoder {
         case FormatCode.list0:
             return .list(ListView(count: 0, body: UnsafeRawBufferPointer(start: nil, count: 0), bodyOffset: r.absoluteOffset, depth: depth, limits: limits))
         case FormatCode.list8, FormatCode.list32, FormatCode.map8, FormatCode.map32:
-            guard depth <= limits.maxDepth else { throw r.error(.nestingTooDeep, at: codeOffset) }
             let wide = code == FormatCode.list32 || code == FormatCode.map32
             let (count, body, bodyOffset) = try readCompoundHeader(&r, wide: wide, limits: limits)
+            // The depth limit bounds recursion, and an empty compound nests nothing: it
+            // passes at any depth, like list0 (so an encoder's choice between list0 and
+            // an empty list8 or list32 never decides whether a value decodes).
+            guard count == 0 || depth <= limits.maxDepth else { throw r.error(.nestingTooDeep, at: codeOffset) }
             if code == FormatCode.list8 || code == FormatCode.list32 {
                 return .list(ListView(count: count, body: body, bodyOffset: bodyOffset, depth: depth, limits: limits))
             }
             guard count % 2 == 0 else { throw r.error(.oddMapCount, at: codeOffset) }
             return .map(MapView(count: count, body: body, bodyOffset: bodyOffset, depth: depth, limits: limits))
         case FormatCode.array8, FormatCode.array32:
-            guard depth <= limits.maxDepth else { throw r.error(.nestingTooDeep, at: codeOffset) }
-            return .array(try decodeArray(&r, wide: code == FormatCode.array32, depth: depth, limits: limits))
+            let array = try decodeArray(&r, wide: code == FormatCode.array32, depth: depth, limits: limits)
+            // As for lists: only an array with elements nests.
+            guard array.count == 0 || depth <= limits.maxDepth else { throw r.error(.nestingTooDeep, at: codeOffset) }
+            return .array(array)
         default:
             throw r.error(.unknownConstructor, detail: "0x" + Hex.encode([code]), at: codeOffset)
         }

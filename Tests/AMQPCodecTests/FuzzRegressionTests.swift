@@ -97,4 +97,29 @@ struct FuzzRegressionTests {
         #expect(short.failure?.code == .bufferTooSmall)
         #expect(!outside)
     }
+
+    /// Oracle "a re-encoded value decodes under the same limits" (FuzzFrameDecoder with
+    /// maxDepth 2, then FuzzValueDecoder at the default depth through 32 nested
+    /// descriptors): an array of empty lists arrived with the zero-width constructor
+    /// list0, which the depth limit let through, and re-encoded with list32 elements
+    /// (`d0 00000004 00000000` each), which it refused: the decoder checked the depth of a
+    /// list8/list32, map or array before its count, so an empty one nested "too deep"
+    /// where list0 did not. An empty compound nests nothing and now passes at any depth.
+    @Test("an empty list8/list32/map/array passes the depth limit like list0")
+    func emptyCompoundsPassTheDepthLimit() throws {
+        let limits = DecodeLimits(maxDepth: 2, maxElements: 4)
+        let viaList0: [UInt8] = [0x00, 0x53, 0x14, 0xE0, 0x02, 0x03, 0x45]
+        let decoded = try AMQPValue(decoding: viaList0, limits: limits)
+        let reencoded = try decoded.encoded()
+        #expect(reencoded == [0x00, 0x53, 0x14, 0xE0, 0x1A, 0x03, 0xD0] +
+            Array([[UInt8]](repeating: [0, 0, 0, 4, 0, 0, 0, 0], count: 3).joined()))
+        #expect(try AMQPValue(decoding: reencoded, limits: limits) == decoded)
+        // Each empty form at depth 3 (described → array → element), and the same with one
+        // element inside, which does nest and is still refused.
+        for empty: [UInt8] in [[0xC0, 0x01, 0x00], [0xC1, 0x01, 0x00], [0xD1, 0, 0, 0, 4, 0, 0, 0, 0], [0xE0, 0x02, 0x00, 0x40]] {
+            let nested: [UInt8] = [0x00, 0x53, 0x14, 0xC0, UInt8(1 + empty.count), 0x01] + empty
+            #expect(try AMQPValue(decoding: nested, limits: limits) != .null)
+        }
+        #expect(WireBytes.decodeValue([0x00, 0x53, 0x14, 0xC0, 0x05, 0x01, 0xC0, 0x02, 0x01, 0x40], limits: limits).failure?.code == .nestingTooDeep)
+    }
 }
