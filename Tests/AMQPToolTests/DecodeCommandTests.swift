@@ -83,7 +83,9 @@ struct DecodeCommandTests {
     }
 
     @Test func maxDepth() throws {
-        let nested = "c0 07 01 c0 04 01 c0 01 00"
+        // Three nested lists, the innermost holding a null (an empty one would pass at
+        // any depth: it nests nothing).
+        let nested = "c0 08 01 c0 05 01 c0 02 01 40"
         #expect(try runDecode(["--hex"], stdin: Array(nested.utf8)).exit == nil)
         let limited = try runDecode(["--hex", "--max-depth", "2"], stdin: Array(nested.utf8))
         #expect(limited.lines.isEmpty)

@@ -210,10 +210,12 @@ struct JSONValueRenderingTests {
     }
 
     @Test func nestingBeyondTheViewsLimitStops() throws {
-        // Three nested lists: fine under a limit of three; under two, the innermost is
-        // refused where it starts.
-        let deep = bytes("c0 07 01 c0 04 01 c0 01 00")
-        #expect(try renderEncoded(deep, limits: DecodeLimits(maxDepth: 3)) == #"{"type":"list","value":[{"type":"list","value":[{"type":"list","value":[]}]}]}"#)
+        // Three nested lists, the innermost holding a null: fine under a limit of three;
+        // under two, the innermost is refused where it starts. (An empty innermost list
+        // nests nothing and passes at any depth, like list0.)
+        let deep = bytes("c0 08 01 c0 05 01 c0 02 01 40")
+        #expect(try renderEncoded(deep, limits: DecodeLimits(maxDepth: 3)) == #"{"type":"list","value":[{"type":"list","value":[{"type":"list","value":[{"type":"null"}]}]}]}"#)
+        #expect(try renderEncoded(bytes("c0 07 01 c0 04 01 c0 01 00"), limits: DecodeLimits(maxDepth: 2)) == #"{"type":"list","value":[{"type":"list","value":[{"type":"list","value":[]}]}]}"#)
         #expect(throws: DecodeError(.nestingTooDeep, at: 6)) {
             try renderEncoded(deep, limits: DecodeLimits(maxDepth: 2))
         }
