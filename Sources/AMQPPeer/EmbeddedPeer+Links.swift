@@ -72,7 +72,7 @@ extension EmbeddedPeer {
             kind = clientSends ? .inbound(address: address) : .outbound(address: address!, presettled: attach.sndSettleMode == .settled)
         }
         let fault = address.flatMap { configuration.faults.linkErrors[$0] }
-        connection.links[link] = PeerLink(kind: kind, slot: kind.queueAddress.flatMap { store.slot($0) }, fault: fault)
+        connection.links[link] = PeerLink(kind: kind, queue: kind.queueAddress.flatMap { store.ref($0) }, fault: fault)
         let accepted: Bool = reactor.withInner(connection.id) { engine in
             do {
                 try engine.acceptLink(link, configuration: c)

@@ -27,7 +27,7 @@ extension EmbeddedPeer {
             }
             if let address {
                 state = payload.withUnsafeBytes { bytes in
-                    store(connection, address, slot: fixed == nil ? nil : l.slot, payload: bytes, messageFormat: messageFormat)
+                    store(connection, address, queue: fixed == nil ? nil : l.queue, payload: bytes, messageFormat: messageFormat)
                 }
             } else {
                 statistics.messagesRefused += 1
@@ -45,17 +45,19 @@ extension EmbeddedPeer {
         countMessage(connection)
     }
 
-    /// Stores a copy of `payload` for `address` (whose queue's slot a link may have
-    /// resolved when it attached); the outcome to answer with.
+    /// Stores a copy of `payload` for `address` (whose queue a link may have resolved when
+    /// it attached); the outcome to answer with.
     func store(
-        _ connection: PeerConnection, _ address: String, slot resolved: Int?, payload: UnsafeRawBufferPointer, messageFormat: UInt32
+        _ connection: PeerConnection, _ address: String, queue resolved: QueueRef?, payload: UnsafeRawBufferPointer, messageFormat: UInt32
     ) -> DeliveryState {
         if configuration.cbs.protects(address) && !connection.isAuthorized(for: address) {
             statistics.messagesRefused += 1
             return .rejected(AMQPError(condition: .unauthorizedAccess, description: "\(address) needs a token: put one to $cbs first"))
         }
         // A queue that exists is known; otherwise it may be made here.
-        let existing = resolved.flatMap { store.slot($0, named: address) } ?? store.slot(address)
+        var existing: Int? = nil
+        if let resolved { existing = store.slot(resolved) }
+        if existing == nil { existing = store.slot(address) }
         guard existing != nil || knows(address) else {
             statistics.messagesRefused += 1
             return .rejected(AMQPError(condition: .notFound, description: "no queue \(address): this peer makes no queues on demand"))
@@ -130,6 +132,7 @@ extension EmbeddedPeer {
         guard let connection = connections[consumer.connection], !connection.dropping, let l = connection.links[consumer.link], !l.faulted,
             case .outbound(let address, let presettled) = l.kind
         else { return 0 }
+        let queue = store.ref(slot: slot)
         let sent: Int = withEngine(connection.id) { engine in
             var sent = 0
             var room = Swift.min(atMost, engine.sendable(on: consumer.link))
@@ -140,7 +143,7 @@ extension EmbeddedPeer {
                     if presettled {
                         store.consumed(m)
                     } else {
-                        connection.outstanding[handle] = Outstanding(address: address, slot: slot, message: m, link: consumer.link)
+                        connection.outstanding[handle] = Outstanding(address: address, queue: queue, message: m, link: consumer.link)
                     }
                     sent += 1
                     room -= 1
@@ -186,7 +189,9 @@ extension EmbeddedPeer {
             store.consumed(o.message)
             statistics.messagesAccepted += 1
         }
-        if let slot = store.slot(o.slot, named: o.address) { pump(slot: slot) }
+        var slot = store.slot(o.queue)
+        if slot == nil { slot = store.slot(o.address) }
+        if let slot { pump(slot: slot) }
     }
 
     func deliveryLost(_ connection: PeerConnection, _ handle: DeliveryHandle) {

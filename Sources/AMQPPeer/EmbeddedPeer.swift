@@ -344,8 +344,8 @@ final class PeerConnection {
 /// A message handed to a client's receiver.
 struct Outstanding {
     let address: String
-    /// The queue's slot when it was sent (checked against `address` before use).
-    let slot: Int
+    /// Its queue's slot when it was sent (checked before use).
+    let queue: QueueRef
     let message: StoredMessage
     let link: LinkID
 }
@@ -374,9 +374,9 @@ struct PeerLink {
     }
 
     var kind: Kind
-    /// The slot of its queue when it attached (checked against the address before use);
-    /// nil for links without a queue of their own.
-    var slot: Int? = nil
+    /// Its queue's slot when it attached (checked before use); nil for links without a
+    /// queue of their own.
+    var queue: QueueRef? = nil
     /// Messages the link carried.
     var messages = 0
     /// The link fault to play, if any.

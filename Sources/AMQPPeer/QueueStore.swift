@@ -8,8 +8,8 @@ import AMQPCodec
 /// can therefore hold more than its own bound by what its consumers had unsettled.
 ///
 /// The per-message calls take a queue's slot, which links resolve once when they attach
-/// (`slot(_:named:)` checks it still belongs to the address), so the hot path hashes no
-/// address. Arrays of finished messages are kept in `pool` for the next messages that
+/// (a `QueueRef`, checked against the slot's generation before use), so the hot path
+/// hashes no address. Arrays of finished messages are kept in `pool` for the next messages that
 /// arrive; what it keeps and `heldBytes` together stay within `maxTotalBytes`.
 struct QueueStore {
     let limits: PeerLimits
@@ -22,6 +22,8 @@ struct QueueStore {
     private var slots: [MessageQueue] = []
     /// Address by slot (`""` for a free slot).
     private var names: [String] = []
+    /// Bumped when a slot's queue is forgotten, so references to it go stale.
+    private var generations: [UInt64] = []
     /// Receivers by slot, in attach order, and where the next round of deliveries starts.
     private var receiverLists: [[Consumer]] = []
     private var rotations: [Int] = []
@@ -51,15 +53,20 @@ struct QueueStore {
     /// The slot of the queue at `address`, if it exists.
     func slot(_ address: String) -> Int? { index[address] }
 
-    /// `slot` when it still holds the queue at `address` (a slot is reused once its queue
-    /// is forgotten), else the queue's slot now. Comparing the names is cheap: they are
-    /// usually the same string.
-    func slot(_ slot: Int, named address: String) -> Int? {
-        slot < names.count && names[slot] == address ? slot : index[address]
-    }
+    /// A reference to the queue at `address`, if it exists.
+    func ref(_ address: String) -> QueueRef? { index[address].map { QueueRef(slot: $0, generation: generations[$0]) } }
+
+    /// A reference to the queue at `slot` (which exists).
+    func ref(slot: Int) -> QueueRef { QueueRef(slot: slot, generation: generations[slot]) }
+
+    /// The slot `ref` names, while its queue exists (a slot is reused once its queue is
+    /// forgotten). Integers only: a check that compared addresses (a call into the
+    /// standard library) made the compiler copy the whole store around it, per message.
+    func slot(_ ref: QueueRef) -> Int? { generations[ref.slot] == ref.generation ? ref.slot : nil }
 
     /// Bytes kept in the pool of recycled arrays (tests).
     var pooledBytes: Int { pool.bytes }
+
     func exists(_ address: String) -> Bool { index[address] != nil }
 
     /// Makes the queue unless it exists; false when there are too many queues.
@@ -80,11 +87,13 @@ struct QueueStore {
             slots[slot] = MessageQueue()
             names[slot] = address
             receiverLists[slot] = []
+            // The generation was bumped when the slot was freed.
             rotations[slot] = 0
         } else {
             slot = slots.count
             slots.append(MessageQueue())
             names.append(address)
+            generations.append(0)
             receiverLists.append([])
             rotations.append(0)
         }
@@ -192,6 +201,7 @@ struct QueueStore {
         guard let slot = index[address], slots[slot].isEmpty, receiverLists[slot].isEmpty, !permanent.contains(address) else { return }
         index[address] = nil
         names[slot] = ""
+        generations[slot] &+= 1
         // The next queue made takes the slot.
         freeSlots.append(slot)
     }
@@ -203,4 +213,11 @@ struct QueueStore {
         defer { nextSequence += 1 }
         return nextSequence
     }
+}
+
+/// A queue's slot as a link or a delivery remembers it: valid while the slot's generation
+/// is the same (`QueueStore.slot(_:)`).
+struct QueueRef: Equatable {
+    let slot: Int
+    let generation: UInt64
 }

@@ -4,7 +4,8 @@ import Testing
 
 // The store's recycled arrays: what a message holds is exactly what arrived, an array
 // someone still holds (the engine, writing a pre-settled delivery) is never written
-// over, and the pool and the messages held stay within the total byte bound.
+// over, and the pool and the messages held stay within the total byte bound. And a
+// queue's remembered slot goes stale when the queue is forgotten.
 
 @Suite struct PeerBufferPoolTests {
     func store(_ s: inout QueueStore, _ bytes: [UInt8]) -> AMQPError? {
@@ -61,5 +62,22 @@ import Testing
                 #expect(s.heldBytes + s.pooledBytes <= limits.maxTotalBytes)
             }
         }
+    }
+
+    @Test func aReferenceToAForgottenQueueGoesStale() throws {
+        var s = QueueStore(limits: PeerLimits())
+        let madeA = s.ensure("a")
+        #expect(madeA)
+        let a = try #require(s.ref("a"))
+        #expect(s.slot(a) == s.slot("a"))
+        s.forgetIfEmpty("a")
+        #expect(s.slot(a) == nil)
+        // The next queue takes the slot; the old reference still names nothing.
+        let madeB = s.ensure("b")
+        #expect(madeB)
+        let b = try #require(s.ref("b"))
+        #expect(b.slot == a.slot)
+        #expect(s.slot(a) == nil)
+        #expect(s.slot(b) == b.slot)
     }
 }
