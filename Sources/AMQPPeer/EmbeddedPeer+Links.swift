@@ -116,7 +116,7 @@ extension EmbeddedPeer {
 
     /// Counts a message on a link and plays its fault when the count is reached.
     func countMessage(_ connection: PeerConnection, link: LinkID) {
-        guard var l = connection.links[link] else { return }
+        guard hasLinkFaults, var l = connection.links[link] else { return }
         l.messages += 1
         connection.links[link] = l
         if let fault = l.fault, l.messages >= fault.afterMessages { playLinkFault(connection, link) }

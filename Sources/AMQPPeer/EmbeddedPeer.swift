@@ -50,6 +50,9 @@ public final class EmbeddedPeer {
     let tls: TLSContext?
     /// SASL EXTERNAL is offered (first): client certificates are verified.
     let offersExternal: Bool
+    /// Some link has a fault to play (`PeerFaults.linkErrors`): only then are messages
+    /// counted per link, which costs two lookups by link id per message.
+    let hasLinkFaults: Bool
 
     /// Starts listening on `configuration.address` on `reactor`.
     ///
@@ -59,6 +62,7 @@ public final class EmbeddedPeer {
         self.configuration = configuration
         self.reactor = reactor
         store = QueueStore(limits: configuration.limits, permanent: configuration.queues)
+        hasLinkFaults = !configuration.faults.linkErrors.isEmpty
         authenticator = PeerAuthenticator(allowAnonymous: configuration.allowAnonymous, users: configuration.users)
         if let w = configuration.webSocket {
             do throws(WebSocketError) {
@@ -377,7 +381,7 @@ struct PeerLink {
     /// Its queue's slot when it attached (checked before use); nil for links without a
     /// queue of their own.
     var queue: QueueRef? = nil
-    /// Messages the link carried.
+    /// Messages the link carried (counted only when link faults are configured).
     var messages = 0
     /// The link fault to play, if any.
     var fault: LinkFault?
