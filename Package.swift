@@ -147,7 +147,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPPeerTests",
-            dependencies: ["AMQPPeer", "AMQPReactor", "AMQPTLS", "AMQPWebSocket", "AMQPEngine", "AMQPCodec", "AMQP", "AMQPTestCertificates"],
+            dependencies: ["AMQPPeer", "AMQPReactor", "AMQPTLS", "AMQPWebSocket", "AMQPEngine", "AMQPCodec", "AMQP", "AMQPTesting", "AMQPTestCertificates"],
             swiftSettings: strict
         ),
         // Certificates made at run time for the TLS tests; test support, in no product.

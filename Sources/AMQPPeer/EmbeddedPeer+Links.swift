@@ -63,7 +63,7 @@ extension EmbeddedPeer {
                 guard isDynamic || knows(address) else {
                     return refuse(connection, link, .notFound, "no queue \(address): this peer makes no queues on demand")
                 }
-                guard store.ensure(address) else {
+                guard store.ensureSlot(address) != nil else {
                     return refuse(connection, link, .resourceLimitExceeded, "the peer holds \(configuration.limits.maxQueues) queues already")
                 }
             } else if !clientSends {
@@ -72,7 +72,7 @@ extension EmbeddedPeer {
             kind = clientSends ? .inbound(address: address) : .outbound(address: address!, presettled: attach.sndSettleMode == .settled)
         }
         let fault = address.flatMap { configuration.faults.linkErrors[$0] }
-        connection.links[link] = PeerLink(kind: kind, fault: fault)
+        connection.links[link] = PeerLink(kind: kind, queue: kind.queueAddress.flatMap { store.ref($0) }, fault: fault)
         let accepted: Bool = reactor.withInner(connection.id) { engine in
             do {
                 try engine.acceptLink(link, configuration: c)
@@ -86,7 +86,7 @@ extension EmbeddedPeer {
             return
         }
         if case .outbound(let address, _) = kind {
-            consumers[address, default: []].append(Consumer(connection: connection.id, link: link))
+            store.addReceiver(Consumer(connection: connection.id, link: link), to: address)
         }
         if let fault, fault.afterMessages == 0 { playLinkFault(connection, link) }
         switch kind {
@@ -116,7 +116,7 @@ extension EmbeddedPeer {
 
     /// Counts a message on a link and plays its fault when the count is reached.
     func countMessage(_ connection: PeerConnection, link: LinkID) {
-        guard var l = connection.links[link] else { return }
+        guard hasLinkFaults, var l = connection.links[link] else { return }
         l.messages += 1
         connection.links[link] = l
         if let fault = l.fault, l.messages >= fault.afterMessages { playLinkFault(connection, link) }
@@ -125,7 +125,7 @@ extension EmbeddedPeer {
     func linkGone(_ connection: PeerConnection, _ link: LinkID) {
         guard let l = connection.links.removeValue(forKey: link) else { return }
         if case .outbound(let address, _) = l.kind {
-            removeConsumer(Consumer(connection: connection.id, link: link), from: address)
+            store.removeReceiver(Consumer(connection: connection.id, link: link), from: address)
             // Deliveries it had unsettled came back (`lost`, before this): others may
             // take them now.
             pump(address)
@@ -133,17 +133,9 @@ extension EmbeddedPeer {
         if let address = l.kind.queueAddress { forgetIfUnused(address) }
     }
 
-    func removeConsumer(_ consumer: Consumer, from address: String) {
-        consumers[address]?.removeAll { $0 == consumer }
-        if consumers[address]?.isEmpty == true {
-            consumers[address] = nil
-            rotation[address] = nil
-        }
-    }
-
     /// Forgets an empty queue no link of any connection uses.
     func forgetIfUnused(_ address: String) {
-        guard consumers[address] == nil, store.depth(address) == 0 else { return }
+        guard !store.hasReceivers(address), store.depth(address) == 0 else { return }
         for connection in connections.values {
             for l in connection.links.values where l.kind.queueAddress == address { return }
         }

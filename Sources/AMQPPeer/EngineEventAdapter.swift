@@ -21,8 +21,9 @@ enum PeerEvent {
     case linkGone(LinkID)
     /// Our sender got credit (`drain`: use it or give it back).
     case credit(LinkID, drain: Bool)
-    /// A whole message arrived from a client sender; `payload` is a copy, owned.
-    case message(LinkID, DeliveryNumber, settled: Bool, messageFormat: UInt32, payload: [UInt8])
+    /// A whole message arrived from a client sender; `payload` may be borrowed from the
+    /// receive buffer (valid while the event is handled: the store copies what it keeps).
+    case message(LinkID, DeliveryNumber, settled: Bool, messageFormat: UInt32, payload: DeliveryPayload)
     /// Deliveries we sent (a run of handles) are finished (`settled`) or have a state.
     case outcomes(LinkID, ClosedRange<DeliveryHandle>, DeliveryState?, settled: Bool)
     /// A delivery we sent will get no outcome: its link, session or connection ended.
@@ -54,7 +55,7 @@ extension PeerEvent {
                 case .detached(let id, _, _): self = .linkGone(id)
                 case .credit(let id, _, let drain): self = .credit(id, drain: drain)
                 case .delivery(let id, let d):
-                    self = .message(id, d.id, settled: d.settled, messageFormat: d.messageFormat, payload: d.payload.bytes)
+                    self = .message(id, d.id, settled: d.settled, messageFormat: d.messageFormat, payload: d.payload)
                 case .outcomes(let id, let handles, let state, let settled): self = .outcomes(id, handles, state, settled: settled)
                 case .lost(let id, let handle, _): self = .lost(id, handle)
                 default: return nil
