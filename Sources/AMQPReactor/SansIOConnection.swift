@@ -97,7 +97,10 @@ public protocol LayeredConnection: SansIOConnection {
 }
 
 extension ConnectionEngine: LayeredConnection {
+    // Inlinable: reached per message from other modules, where an opaque `_modify`
+    // would cost a coroutine frame per call.
     /// The engine itself.
+    @inlinable
     public var innermost: ConnectionEngine {
         get { self }
         _modify { yield &self }
@@ -109,6 +112,7 @@ extension Reactor where Connection: LayeredConnection {
     /// `withConnection` for the protocol inside the connection's transport layers (the
     /// `ConnectionEngine` inside TLS and WebSocket): calls `body` with it, then serves its
     /// output. Returns `nil` if the connection is closed.
+    @inlinable
     @discardableResult
     public func withInner<R, E: Error>(
         _ id: ConnectionID, _ body: (inout Connection.Innermost) throws(E) -> R
@@ -117,6 +121,7 @@ extension Reactor where Connection: LayeredConnection {
     }
 
     /// `inspect` for the protocol inside the connection's transport layers.
+    @inlinable
     public func inspectInner<R>(_ id: ConnectionID, _ body: (borrowing Connection.Innermost) -> R) -> R? {
         inspect(id) { m in body(m.innermost) }
     }

@@ -234,7 +234,10 @@ public struct TLSConnection<Inner: SansIOConnection>: SansIOConnection {
 }
 
 extension TLSConnection: LayeredConnection where Inner: LayeredConnection {
+    // Inlinable: reached per message from other modules, where an opaque `_modify`
+    // would cost a coroutine frame per call.
     /// The protocol at the top of the stack (`inner`'s innermost).
+    @inlinable
     public var innermost: Inner.Innermost {
         get { inner.innermost }
         _modify { yield &inner.innermost }

@@ -286,7 +286,10 @@ public struct WebSocketConnection<Inner: SansIOConnection>: SansIOConnection {
 }
 
 extension WebSocketConnection: LayeredConnection where Inner: LayeredConnection {
+    // Inlinable: reached per message from other modules, where an opaque `_modify`
+    // would cost a coroutine frame per call.
     /// The protocol at the top of the stack (`inner`'s innermost).
+    @inlinable
     public var innermost: Inner.Innermost {
         get { inner.innermost }
         _modify { yield &inner.innermost }

@@ -83,14 +83,7 @@ public struct FaultProxyCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let done = DispatchSemaphore(value: 0)
-        var sources: [any DispatchSourceSignal] = []
-        for signal in [SIGINT, SIGTERM] {
-            Glibc.signal(signal, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
-            source.setEventHandler { done.signal() }
-            source.resume()
-            sources.append(source)
-        }
+        let sources = onStopSignals { done.signal() }
         output.printLine("amqp fault-proxy listening on \(proxy.address), forwarding to \(proxy.target), faults: \(proxy.faults)")
         output.flush()
         done.wait()

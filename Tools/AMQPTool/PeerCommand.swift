@@ -281,13 +281,7 @@ public struct PeerCommand: ParsableCommand {
             try EmbeddedPeer.serve(configuration) { peer in
                 if verbose || trace { peer.log = { line in output.printError(line) } }
                 let handle = peer.reactor.handle
-                for signal in [SIGINT, SIGTERM] {
-                    Glibc.signal(signal, SIG_IGN)
-                    let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
-                    source.setEventHandler { handle.stop() }
-                    source.resume()
-                    sources.append(source)
-                }
+                sources = onStopSignals { handle.stop() }
                 output.printLine("amqp peer listening on \(peer.address)")
                 output.flush()
             }
@@ -316,13 +310,7 @@ public struct PeerCommand: ParsableCommand {
             let reactor = try Reactor<ConnectionEngine>(options: options)
             let address = try sink.listen(on: reactor, at: configuration.address)
             let handle = reactor.handle
-            for signal in [SIGINT, SIGTERM] {
-                Glibc.signal(signal, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
-                source.setEventHandler { handle.stop() }
-                source.resume()
-                sources.append(source)
-            }
+            sources = onStopSignals { handle.stop() }
             output.printLine("amqp peer listening on \(address)")
             output.flush()
             try reactor.run()

@@ -25,12 +25,19 @@ public final class StopRequest: @unchecked Sendable {
     /// (cancel them when done). Their default action would kill the process before the
     /// connection closes.
     func stopOnSignals() -> [any DispatchSourceSignal] {
-        [SIGINT, SIGTERM].map { signal in
-            Glibc.signal(signal, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
-            source.setEventHandler { [self] in stop() }
-            source.resume()
-            return source
-        }
+        onStopSignals { [self] in stop() }
+    }
+}
+
+/// Runs `action` on SIGINT and SIGTERM for as long as the returned sources live (cancel
+/// them when done), instead of their default action, which would kill the process before
+/// it has closed its connections.
+func onStopSignals(_ action: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
+    [SIGINT, SIGTERM].map { signal in
+        Glibc.signal(signal, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
+        source.setEventHandler(handler: action)
+        source.resume()
+        return source
     }
 }

@@ -1,6 +1,7 @@
 import AMQPCodec
 package import AMQPTesting
 import Glibc
+import Synchronization
 
 // A scriptable evil peer on a real loopback socket: a raw TCP listener that accepts one
 // connection and plays a script (bytes to send, frames to wait for, half-close, reset,
@@ -92,8 +93,9 @@ package final class EvilPeer {
     package private(set) var framesRead: [DecodedFrame] = []
     /// Bytes read from the other end so far.
     package private(set) var bytesRead = 0
-    /// Bytes written so far.
-    package private(set) var bytesWritten = 0
+    /// Bytes written so far; tests read it from their own thread while the peer runs.
+    package var bytesWritten: Int { written.load(ordering: .relaxed) }
+    private let written = Atomic<Int>(0)
     /// True once the other end closed (EOF or reset) after the connection was accepted.
     package private(set) var peerClosed = false
     /// True when the script ended (its last step finished, or a close or reset ended it).
@@ -280,7 +282,7 @@ package final class EvilPeer {
             if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { peerClosed = true }
             return 0
         }
-        bytesWritten += n
+        written.add(n, ordering: .relaxed)
         return n
     }
 
