@@ -160,6 +160,35 @@ extension ConnectionTests {
             #expect(eventually { descriptors(onPort: port) == 0 }, "descriptors left on port \(port)")
         }
 
+        /// A fault the engine finds is the API's error as soon as the engine sends its error
+        /// CLOSE, not when the peer answers it (or the 30 s close time-out passes): a peer
+        /// that reads and never answers must not turn a decode error into a time-out.
+        @Test(arguments: availableBackends)
+        func aFaultIsReportedWhileOurCloseGoesUnanswered(backend: ReactorOptions.Backend) throws {
+            let c = try #require(HostileCase.connection.first { $0.name == "a symbolic descriptor naming no performative" })
+            var script = c.evilScript()
+            script[script.count - 1] = .drain
+            let evil = try EvilPeerThread(script)
+            let port = evil.port
+            evil.start(for: 60)
+            do {
+                let (connection, reactor) = try hostileConnection(port: port, backend: backend, sasl: c.sasl)
+                defer { reactor.shutdown() }
+                do {
+                    try connection.waitUntilOpened(timeout: .seconds(20))
+                } catch {
+                    #expect(error.condition == .decodeError, "\(error)")
+                }
+                #expect(eventually(within: 20) { connection.error != nil }, "no error at the API")
+                #expect(connection.error?.condition == .decodeError, "\(String(describing: connection.error))")
+                // The engine still waits for the peer's CLOSE: the error came first.
+                #expect(connection.state == .discarding)
+                connection.destroy()
+            }
+            evil.finish()
+            #expect(eventually { descriptors(onPort: port) == 0 }, "descriptors left on port \(port)")
+        }
+
         @Test(arguments: availableBackends, TransportMisbehaviour.all)
         func transport(backend: ReactorOptions.Backend, m: TransportMisbehaviour) throws {
             let evil = try EvilPeerThread(m.script)

@@ -221,7 +221,8 @@ final class ConnectionCore: Sendable {
         }
     }
 
-    /// The engine reached END or ERROR.
+    /// The engine reached END or ERROR, or began DISCARDING after a fault of its own:
+    /// stores the error that explains the end, unless one is stored or we asked for it.
     func engineEnded(_ b: EngineBinding, _ error: EngineError?) {
         ifCurrent(b) { s in
             guard !s.closing, s.error == nil else { return }

@@ -24,6 +24,12 @@ extension EngineBinding {
     private func handle(_ event: ConnectionEvent, _ reactor: Reactor<ConnectionReactor.Machine>) {
         switch event {
         case .stateChanged(let from, let to):
+            if to == .discarding, let id, let failure = reactor.inspectInner(id, { $0.failure }) {
+                // The engine found a fault and sent its error CLOSE; it may wait long for
+                // the peer's answer. Store the error before the state moves, so a waiter
+                // woken by DISCARDING reports the fault, not a time-out.
+                core.engineEnded(self, failure)
+            }
             core.stateChanged(self, from: from, to: to)
         case .saslOutcome(let outcome):
             if outcome.code != .ok { core.saslFailed(self, outcome) }
