@@ -29,6 +29,9 @@ final class PeerThread: @unchecked Sendable {
                     started.peer = peer
                     ready.signal()
                 }
+                // The box lives as long as the thread's block: let the peer (and its
+                // reactor) go with the serve, not with the block.
+                started.peer = nil
             } catch {
                 started.error = error
                 ready.signal()
@@ -63,9 +66,13 @@ final class PeerThread: @unchecked Sendable {
 
     /// Stops the peer and waits for its thread to end.
     func stop() {
-        handle.execute { [self] _ in peer = nil }
+        // No job that captures `self`: one queued behind the stop may never run, and the
+        // reactor's inbox would then hold this object (and through it the peer and its
+        // reactor) in a cycle with `handle`, a leak LeakSanitizer reported.
         handle.stop()
         _ = finished.wait(timeout: .now() + 10)
+        // The serving thread has ended: nothing else reads `peer` now.
+        peer = nil
     }
 
     deinit { handle.stop() }
