@@ -71,9 +71,6 @@ start() {
     tls_port=$(interop_free_port)
     dist=$(interop_free_port)
     epmd_port=$(interop_free_port)
-    # The AMQP 1.0 plugin shares the AMQP 0-9-1 listener (it tells the protocols
-    # apart by their header). `loopback_users.guest` is RabbitMQ's default, written
-    # out: guest may log in from 127.0.0.1 only, which is all we use.
     make_certificates "$dir/tls"
     # EXTERNAL takes the user name from the client certificate's CN (`test-client`),
     # a user the definitions below create with no password (so only EXTERNAL logs it
@@ -93,6 +90,9 @@ json.dump({
     "permissions": [dict(everything, user="guest"), dict(everything, user="test-client")],
 }, open(sys.argv[1], "w"))
 PY
+    # The AMQP 1.0 plugin shares the AMQP 0-9-1 listener (it tells the protocols
+    # apart by their header). `loopback_users.guest` is RabbitMQ's default, written
+    # out: guest may log in from 127.0.0.1 only, which is all we use.
     cat >"$dir/rabbitmq.conf" <<EOF
 listeners.tcp.1 = 127.0.0.1:$port
 listeners.ssl.1 = 127.0.0.1:$tls_port
