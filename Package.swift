@@ -184,6 +184,7 @@ let package = Package(
             name: "AMQPToolTests",
             dependencies: [
                 "AMQPTool", "AMQP", "AMQPCodec", "AMQPEngine", "AMQPReactor", "AMQPPeer", "AMQPTesting",
+                "AMQPTestCertificates",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

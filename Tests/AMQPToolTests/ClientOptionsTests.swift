@@ -24,7 +24,6 @@ struct ClientOptionsTests {
     }
 
     @Test(arguments: [
-        ("amqps://broker/q", "TLS (amqps) is not supported yet"),
         ("amqp://broker", "names no address"),
         ("amqp://broker/", "names no address"),
         ("broker:5672", "expected a URL"),
@@ -54,11 +53,11 @@ struct ClientOptionsTests {
 
     @Test func errorsNeverShowThePassword() {
         do {
-            _ = try NodeURL("amqps://alice:hunter2@broker/q")
-            Issue.record("amqps was accepted")
+            _ = try NodeURL("amqps://alice:hunter2@broker:0/q")
+            Issue.record("port 0 was accepted")
         } catch {
             #expect(!error.message.contains("hunter2"))
-            #expect(error.message.contains("amqps://alice:***@broker/q"))
+            #expect(error.message.contains("amqps://alice:***@broker:0/q"))
         }
     }
 

@@ -144,7 +144,14 @@ public struct BenchCommand: ParsableCommand {
         }
         c.backend = backend
         // The URL as `amqp send` and `amqp receive` take it (`NodeURL`).
-        if let url { c.broker = try NodeURL(url) }
+        if let url {
+            let node = try NodeURL(url)
+            // The bench drives engines on a reactor of its own, over plain TCP only.
+            guard node.settings.endpoint.scheme == .amqp else {
+                throw ValidationError("\(node.settings.endpoint.scheme)://: amqp bench connects to brokers over plain amqp:// only")
+            }
+            c.broker = node
+        }
         guard peer == .queue || url == nil else {
             throw ValidationError("--peer direct starts its own listener: it takes no broker URL")
         }

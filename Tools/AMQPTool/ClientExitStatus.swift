@@ -10,7 +10,8 @@ public enum ClientExitStatus: Int32, Sendable, CaseIterable, CustomStringConvert
     case success = 0
     /// The peer answered some messages with `rejected`, `released` or `modified`.
     case notAccepted = 1
-    /// Bad usage: unknown options, a malformed URL, `amqps://` (no TLS yet).
+    /// Bad usage: unknown options, a malformed URL, TLS options without TLS, a CA,
+    /// certificate or key file that cannot be read.
     case usage = 64
     /// The peer refused the link or detached it with an error (e.g. `amqp:not-found`
     /// for an unknown address, `amqp:unauthorized-access`, a link redirect).
@@ -29,9 +30,18 @@ public enum ClientExitStatus: Int32, Sendable, CaseIterable, CustomStringConvert
     /// SASL authentication failed, no SASL mechanism fits the credentials, the connection
     /// was closed with `amqp:unauthorized-access`, or a CBS token was refused.
     case authentication = 77
+    /// TLS failed: the server's certificate is untrusted, expired or names another host,
+    /// the server refused our certificate, or the other side does not speak TLS (the
+    /// error's text says which). `EX_CONFIG`: it is fixed by configuration, not by
+    /// trying again.
+    case tls = 78
 
     /// The class an error from the library falls into.
     public init(classifying error: AMQPClientError) {
+        if error.tls != nil && error.kind != .configuration {
+            self = .tls
+            return
+        }
         switch error.kind {
         case .authentication, .tokenAuthFailure, .tokenExpired: self = .authentication
         case .timeout: self = .timeout
@@ -59,13 +69,14 @@ public enum ClientExitStatus: Int32, Sendable, CaseIterable, CustomStringConvert
         switch self {
         case .success: "success"
         case .notAccepted: "some messages were rejected, released or modified"
-        case .usage: "bad usage: unknown option, malformed URL, amqps:// (no TLS yet)"
+        case .usage: "bad usage: unknown option, malformed URL, unreadable TLS file"
         case .linkRefused: "the peer refused or detached the link (e.g. amqp:not-found)"
         case .unreachable: "connection refused or lost, host unreachable or unknown"
         case .internalFailure: "internal failure (a bug: please report it)"
         case .timeout: "timed out: no open, credit, outcome or message in --timeout"
         case .protocolError: "the peer closed the connection or session with an error"
         case .authentication: "authentication failed (SASL, or unauthorized-access)"
+        case .tls: "TLS failed: certificate untrusted, expired or for another host, ..."
         }
     }
 

@@ -4,8 +4,9 @@ public import ArgumentParser
 /// The URL `amqp send` and `amqp receive` take: where to connect, how to log in, and
 /// which node to use, `amqp[s]://[USER:PASSWORD@]HOST[:PORT]/ADDRESS`, or the same with
 /// `amqpws://` (AMQP over WebSocket, port 80) and `amqpwss://` (over WebSocket and TLS,
-/// port 443, verified against the system's trust store), at WebSocket path
-/// `/$servicebus/websocket/`.
+/// port 443), at WebSocket path `/$servicebus/websocket/`. TLS (`amqps://`, port 5671,
+/// and `amqpwss://`) is verified against the system's trust store and the URL's host
+/// unless `ClientTLSOptions` say otherwise.
 ///
 /// Parsing is `AMQPEndpoint`'s (port 5672, or 5671 for `amqps`; user and password
 /// percent-decoded; IPv6 in brackets), and the credentials `ConnectionSettings`' default
@@ -22,15 +23,9 @@ public struct NodeURL: Sendable {
         do throws(ConfigurationError) {
             settings = try ConnectionSettings(hostname: text)
         } catch {
-            if error.code == .tlsUnavailable {
-                throw ValidationError("\(text.redactingPassword): TLS (amqps) is not supported yet; use amqp:// (port 5672) or a TLS-terminating proxy")
-            }
-            throw ValidationError("\(text.redactingPassword): \(error.code): \(error.detail)")
-        }
-        // The library speaks TLS now (Docs/tls.md), but the commands have no options for
-        // a CA, a client certificate or EXTERNAL yet: refuse rather than half-support.
-        if settings.endpoint.scheme == .amqps {
-            throw ValidationError("\(text.redactingPassword): TLS (amqps) is not supported yet by the command; use amqp:// (port 5672) or a TLS-terminating proxy")
+            // The detail may quote the URL: never with its password.
+            let detail = error.detail.replacing(text, with: text.redactingPassword)
+            throw ValidationError("\(text.redactingPassword): \(error.code): \(detail)")
         }
         guard text.contains("://") else {
             throw ValidationError("\(text.redactingPassword): expected a URL, amqp[s|ws|wss]://[USER:PASSWORD@]HOST[:PORT]/ADDRESS")

@@ -125,6 +125,18 @@ public struct PeerCommand: ParsableCommand {
     @Option(name: .customLong("websocket-path"), help: "With --websocket: accept upgrades to PATH only (default: any path; Azure's is /$servicebus/websocket/).")
     public var webSocketPath: String?
 
+    /// The TLS listener's certificate chain.
+    @Option(name: .customLong("tls-cert"), help: "Listen with TLS (clients use amqps://HOST:PORT/ADDRESS, or the AMQP TLS header): the certificate chain (PEM); needs --tls-key.")
+    public var tlsCertificate: String?
+
+    /// The TLS listener's private key.
+    @Option(name: .customLong("tls-key"), help: "With --tls-cert: its private key (PEM, not encrypted).")
+    public var tlsKey: String?
+
+    /// CA for client certificates.
+    @Option(name: .customLong("tls-client-ca"), help: "With --tls-cert: ask clients for a certificate, verified against the CAs in this PEM file, and offer SASL EXTERNAL to those that have one.")
+    public var tlsClientCA: String?
+
     /// Log connections.
     @Flag(help: "Log connections to standard error.")
     public var verbose = false
@@ -153,7 +165,7 @@ public struct PeerCommand: ParsableCommand {
                 || totalBytes != 256 << 20 || maxMessageSize != 16 << 20 || !queues.isEmpty || noAutoCreate
                 || deadLetter != "$dlq" || noDeadLetter || !redirectAddresses.isEmpty || redirectConnection != nil
                 || !detachAddresses.isEmpty || closeAfter != nil || abortAfter != nil || !cbsTokens.isEmpty
-                || !cbsProtect.isEmpty || verbose || trace
+                || !cbsProtect.isEmpty || verbose || trace || tlsCertificate != nil || tlsKey != nil || tlsClientCA != nil
             if brokerOnly {
                 throw ValidationError("--direct takes only --listen, --container-id, --max-frame-size, --credit, --backend and --count")
             }
@@ -178,6 +190,19 @@ public struct PeerCommand: ParsableCommand {
             guard webSocketPath.hasPrefix("/") else { throw ValidationError("--websocket-path \(webSocketPath): must start with /") }
         }
         if webSocket { c.webSocket = .server(path: webSocketPath) }
+        if (tlsCertificate == nil) != (tlsKey == nil) {
+            throw ValidationError("--tls-cert and --tls-key go together: the certificate chain and its private key")
+        }
+        if tlsClientCA != nil && tlsCertificate == nil { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
+        for (option, path) in [("--tls-cert", tlsCertificate), ("--tls-key", tlsKey), ("--tls-client-ca", tlsClientCA)] {
+            if let path, access(path, R_OK) != 0 { throw ValidationError("\(option) \(path): cannot be read") }
+        }
+        if let tlsCertificate, let tlsKey {
+            c.tls = .server(
+                certificate: .init(chainFile: tlsCertificate, keyFile: tlsKey),
+                clients: tlsClientCA == nil ? .none : .optionalClientCertificate,
+                trust: tlsClientCA.map { .file($0) } ?? .system)
+        }
         c.allowAnonymous = !noAnonymous
         if noAnonymous && c.users.isEmpty { throw ValidationError("--no-anonymous needs at least one --user") }
         c.containerID = containerID

@@ -9,7 +9,8 @@ public struct ReceiveCommand: ParsableCommand {
         commandName: "receive",
         abstract: "Receive messages from a node of an AMQP 1.0 peer.",
         discussion: """
-            URL: amqp://[USER:PASSWORD@]HOST[:PORT]/ADDRESS, as for `amqp send`.
+            URL: amqp[s|ws|wss]://[USER:PASSWORD@]HOST[:PORT]/ADDRESS, with the TLS and \
+            transport options, as for `amqp send`.
 
             With --count N, stops after N messages; without it, runs until SIGINT or \
             SIGTERM (then closes the connection and exits 0) or, with --timeout, until no \
@@ -28,8 +29,12 @@ public struct ReceiveCommand: ParsableCommand {
             """)
 
     /// The node's URL.
-    @Argument(help: "amqp://[USER:PASSWORD@]HOST[:PORT]/ADDRESS")
+    @Argument(help: "amqp[s|ws|wss]://[USER:PASSWORD@]HOST[:PORT]/ADDRESS")
     public var url: String
+
+    /// TLS, SASL EXTERNAL and WebSocket options.
+    @OptionGroup(title: "TLS and transport")
+    public var transport: ClientTLSOptions
 
     /// How many messages.
     @Option(help: "Stop after this many messages (default: until interrupted).")
@@ -52,7 +57,7 @@ public struct ReceiveCommand: ParsableCommand {
 
     /// Checks the options.
     public func validate() throws {
-        _ = try NodeURL(url)
+        _ = try transport.apply(to: NodeURL(url).settings)
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
         guard prefetch >= 1, prefetch <= Int(UInt32.max) else { throw ValidationError("--prefetch must be from 1 to \(UInt32.max)") }
         if let timeout, !(timeout > 0 && timeout.isFinite) {
@@ -73,9 +78,10 @@ public struct ReceiveCommand: ParsableCommand {
     /// the link fails or `stop` is requested; returns the exit status.
     public func execute(output: any CommandOutput, stop: StopRequest = StopRequest()) -> ClientExitStatus {
         defer { output.flush() }
-        let node: NodeURL
+        var node: NodeURL
         do {
             node = try NodeURL(url)
+            node.settings = try transport.apply(to: node.settings)
         } catch {
             output.printError("error: \(error)")
             return .usage

@@ -10,7 +10,11 @@ public struct SendCommand: ParsableCommand {
         discussion: """
             URL: amqp://[USER:PASSWORD@]HOST[:PORT]/ADDRESS (port 5672; user and password \
             percent-encoded; IPv6 hosts in brackets). Without a user the connection logs in \
-            with SASL ANONYMOUS, with one with PLAIN. amqps:// is refused until TLS exists.
+            with SASL ANONYMOUS, with one with PLAIN (with --sasl-external, EXTERNAL). \
+            amqps:// (port 5671) is TLS, verified against the system's trust store and the \
+            URL's host unless --ca-file, --server-name or --insecure-no-verify say \
+            otherwise; amqpws:// (port 80) and amqpwss:// (port 443) are AMQP over \
+            WebSocket, at --ws-path.
 
             Up to --window messages are in flight at once. Each message has a message-id (its \
             number, from 1) and a body: --body TEXT, or --size BYTES of the letters a-z, or \
@@ -24,8 +28,12 @@ public struct SendCommand: ParsableCommand {
             """)
 
     /// The node's URL.
-    @Argument(help: "amqp://[USER:PASSWORD@]HOST[:PORT]/ADDRESS")
+    @Argument(help: "amqp[s|ws|wss]://[USER:PASSWORD@]HOST[:PORT]/ADDRESS")
     public var url: String
+
+    /// TLS, SASL EXTERNAL and WebSocket options.
+    @OptionGroup(title: "TLS and transport")
+    public var transport: ClientTLSOptions
 
     /// How many messages.
     @Option(help: "Messages to send.")
@@ -74,7 +82,7 @@ public struct SendCommand: ParsableCommand {
 
     /// Checks the options.
     public func validate() throws {
-        _ = try NodeURL(url)
+        _ = try transport.apply(to: NodeURL(url).settings)
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
         guard window >= 1 else { throw ValidationError("--window must be at least 1") }
         guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
@@ -92,10 +100,11 @@ public struct SendCommand: ParsableCommand {
     /// Sends the messages, writes the summary to `output`, and returns the exit status.
     public func execute(output: any CommandOutput) -> ClientExitStatus {
         defer { output.flush() }
-        let node: NodeURL
+        var node: NodeURL
         let properties: ApplicationProperties?
         do {
             node = try NodeURL(url)
+            node.settings = try transport.apply(to: node.settings)
             properties = try applicationProperties()
         } catch {
             output.printError("error: \(error)")

@@ -13,9 +13,19 @@
 #   accepted delivery (the example keeps every one until it exits); receive.c takes
 #   "settled" (asks for pre-settled deliveries); receive.c and direct.c still decode every
 #   message but no longer format and print it (direct.c flushed stdout per message).
+# - send-tls: that send.c with proton-c-send-tls.patch on top: TLS from the first byte,
+#   set up as Debian's send-ssl.c does without a user (a client domain that does not
+#   verify the peer), so TLS is measured with the same bodies and settlement as `send`;
+# - send-ssl: Debian's send-ssl.c as shipped (the example's small map body). It cannot
+#   reach the embedded peer as it is: without a user it sets up no SASL (the peer wants
+#   SASL: "Expected AMQP protocol header got: AMQP SASL layer"), and with one it verifies
+#   against the system's store only ("certificate verify failed" for a private CA);
+#   hence send-tls for the measurements.
 #
 # Usage of the built programs (as the examples, plus the patch's arguments):
 #   send    HOST PORT ADDRESS COUNT [BODY_BYTES [settled]]
+#   send-tls HOST PORT ADDRESS COUNT [BODY_BYTES [settled]]
+#   send-ssl HOST PORT ADDRESS COUNT [USER PASSWORD]
 #   receive HOST PORT ADDRESS COUNT [settled]
 #   direct  HOST PORT ADDRESS COUNT        (listens; prints "listening on PORT")
 # Rebuilds only when a source, the patch or this script is newer than the binaries.
@@ -25,6 +35,7 @@ state=${1:-.build/bench-compare}
 dir="$state/proton-c"
 examples=${PROTON_C_EXAMPLES:-/usr/share/proton/examples/c}
 patchfile="$here/proton-c-examples.patch"
+tlspatch="$here/proton-c-send-tls.patch"
 
 fail() { echo "bench-compare: error: $*" >&2; exit 1; }
 
@@ -35,10 +46,12 @@ up_to_date() {
     for bin in send receive direct; do
         [[ -x $dir/$bin && $dir/$bin -nt $examples/$bin.c && $dir/$bin -nt $patchfile && $dir/$bin -nt $0 ]] || return 1
     done
+    [[ -x $dir/send-tls && $dir/send-tls -nt $dir/send && $dir/send-tls -nt $tlspatch && -x $dir/send-ssl &&
+        $dir/send-ssl -nt $examples/send-ssl.c && $dir/send-ssl -nt $0 ]]
 }
 up_to_date && exit 0
 
-for f in send.c receive.c direct.c; do
+for f in send.c receive.c direct.c send-ssl.c; do
     [[ -f $examples/$f ]] || fail "$examples/$f not found: run Tools/install-deps.sh bench-compare (libqpid-proton11-dev-examples)"
 done
 flags=$(pkg-config --cflags --libs libqpid-proton) ||
@@ -55,3 +68,13 @@ for bin in send receive direct; do
     gcc -O2 -w -o "$dir/$bin.tmp" "$src/$bin.c" $flags
     mv "$dir/$bin.tmp" "$dir/$bin"
 done
+mkdir -p "$src/tls"
+cp "$src/send.c" "$examples/send-ssl.c" "$src/tls/"
+patch --quiet --forward -p1 -d "$src/tls" <"$tlspatch" ||
+    fail "proton-c-send-tls.patch does not apply to the patched send.c"
+# shellcheck disable=SC2086
+gcc -O2 -w -o "$dir/send-tls.tmp" "$src/tls/send.c" $flags
+mv "$dir/send-tls.tmp" "$dir/send-tls"
+# shellcheck disable=SC2086
+gcc -O2 -w -o "$dir/send-ssl.tmp" "$src/tls/send-ssl.c" $flags
+mv "$dir/send-ssl.tmp" "$dir/send-ssl"

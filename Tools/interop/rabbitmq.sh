@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
 # A private RabbitMQ node for the interop tests: Debian's rabbitmq-server (3.10) with
-# the rabbitmq_amqp1_0 plugin, SASL PLAIN guest/guest, on 127.0.0.1 only.
+# the rabbitmq_amqp1_0 plugin, SASL PLAIN guest/guest, on 127.0.0.1 only; and a TLS
+# listener beside the plaintext one (certificates made here, for this node only), with
+# SASL EXTERNAL for a client certificate (rabbitmq_auth_mechanism_ssl).
 #
-#   Tools/interop/rabbitmq.sh start [STATE_DIR]   prints AMQP_INTEROP_RABBITMQ=127.0.0.1:PORT
+#   Tools/interop/rabbitmq.sh start [STATE_DIR]   prints AMQP_INTEROP_RABBITMQ=127.0.0.1:PORT,
+#                                                 AMQP_INTEROP_RABBITMQ_TLS=127.0.0.1:PORT
+#                                                 and AMQP_INTEROP_RABBITMQ_TLS_CERTS=DIR
 #   Tools/interop/rabbitmq.sh stop  [STATE_DIR]
+#
+# DIR holds PEM files made with the openssl command at each start: ca.pem (the CA that
+# signed the broker's certificate, for DNS:localhost and IP:127.0.0.1), client.pem and
+# client.key (subject CN=test-client,O=swift-amqp, signed by that CA; the broker maps
+# it to its user `test-client` for EXTERNAL), and untrusted-ca.pem (a CA that signed
+# nothing the broker has). The broker asks for a client certificate but does not
+# require one (PLAIN works over TLS too).
 #
 # STATE_DIR defaults to .build/interop; the node lives in STATE_DIR/rabbitmq: its own
 # config file, enabled-plugins file, Mnesia and log folders, Erlang cookie (HOME),
@@ -41,9 +52,11 @@ start() {
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     if interop_pid_alive "$dir/launcher.pid" && [[ -f $dir/env ]]; then
-        local port
+        local port tls_port
         port=$(sed -n 's/^AMQP_INTEROP_RABBITMQ=127.0.0.1://p' "$dir/env")
-        if [[ -n $port ]] && interop_speaks_amqp10 "$port"; then
+        tls_port=$(sed -n 's/^AMQP_INTEROP_RABBITMQ_TLS=127.0.0.1://p' "$dir/env")
+        if [[ -n $port && -n $tls_port ]] && interop_speaks_amqp10 "$port" &&
+            interop_speaks_amqp10_tls "$tls_port" "$dir/tls/ca.pem"; then
             cat "$dir/env"
             return 0
         fi
@@ -53,22 +66,53 @@ start() {
     rm -rf "$dir/mnesia" "$dir/log"
     mkdir -p "$dir/mnesia" "$dir/log"
 
-    local port dist epmd_port
+    local port tls_port dist epmd_port
     port=$(interop_free_port)
+    tls_port=$(interop_free_port)
     dist=$(interop_free_port)
     epmd_port=$(interop_free_port)
+    make_certificates "$dir/tls"
+    # EXTERNAL takes the user name from the client certificate's CN (`test-client`),
+    # a user the definitions below create with no password (so only EXTERNAL logs it
+    # in). The definitions name guest too: loading definitions at boot replaces the
+    # default user.
+    "$INTEROP_PYTHON" - "$dir/definitions.json" <<'PY'
+import base64, hashlib, json, os, sys
+salt = os.urandom(4)
+guest = base64.b64encode(salt + hashlib.sha256(salt + b"guest").digest()).decode()
+everything = {"configure": ".*", "write": ".*", "read": ".*", "vhost": "/"}
+json.dump({
+    "users": [
+        {"name": "guest", "password_hash": guest, "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": ["administrator"]},
+        {"name": "test-client", "password_hash": "", "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []},
+    ],
+    "vhosts": [{"name": "/"}],
+    "permissions": [dict(everything, user="guest"), dict(everything, user="test-client")],
+}, open(sys.argv[1], "w"))
+PY
     # The AMQP 1.0 plugin shares the AMQP 0-9-1 listener (it tells the protocols
     # apart by their header). `loopback_users.guest` is RabbitMQ's default, written
     # out: guest may log in from 127.0.0.1 only, which is all we use.
     cat >"$dir/rabbitmq.conf" <<EOF
 listeners.tcp.1 = 127.0.0.1:$port
+listeners.ssl.1 = 127.0.0.1:$tls_port
+ssl_options.cacertfile = $dir/tls/ca.pem
+ssl_options.certfile = $dir/tls/server.pem
+ssl_options.keyfile = $dir/tls/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
+ssl_cert_login_from = common_name
+auth_mechanisms.1 = PLAIN
+auth_mechanisms.2 = AMQPLAIN
+auth_mechanisms.3 = EXTERNAL
+load_definitions = $dir/definitions.json
 loopback_users.guest = true
 default_user = guest
 default_pass = guest
 log.console = false
 log.file.level = info
 EOF
-    echo '[rabbitmq_amqp1_0].' >"$dir/enabled_plugins"
+    echo '[rabbitmq_amqp1_0,rabbitmq_auth_mechanism_ssl].' >"$dir/enabled_plugins"
     : >"$dir/rabbitmq-env.conf"
     rm -f "$dir/.erlang.cookie"   # 0400 from an earlier start: write a new one
     printf 'interop-cookie-%s' "$port" >"$dir/.erlang.cookie"
@@ -96,13 +140,42 @@ EOF
     echo $! >"$dir/launcher.pid"
 
     local timeout=${RABBITMQ_START_TIMEOUT:-60}
-    if ! interop_wait_for "$timeout" interop_speaks_amqp10 "$port"; then
-        interop_log "RabbitMQ did not answer AMQP 1.0 on 127.0.0.1:$port within $timeout s; its output:"
+    # Both listeners come up in the same boot step; the second wait gets what is left
+    # of the time-out (at least 5 s).
+    local end=$((SECONDS + timeout))
+    if ! interop_wait_for "$timeout" interop_speaks_amqp10 "$port" ||
+        ! interop_wait_for $((end - SECONDS > 5 ? end - SECONDS : 5)) interop_speaks_amqp10_tls "$tls_port" "$dir/tls/ca.pem"; then
+        interop_log "RabbitMQ did not answer AMQP 1.0 on 127.0.0.1:$port and over TLS on 127.0.0.1:$tls_port within $timeout s; its output:"
         tail -n 30 "$dir/log/server.out" >&2 || true
+        grep -h -i -E 'error|ssl|tls' "$dir"/log/*.log 2>/dev/null | tail -n 20 >&2 || true
         stop
         exit 1
     fi
-    echo "AMQP_INTEROP_RABBITMQ=127.0.0.1:$port" | tee "$dir/env"
+    printf 'AMQP_INTEROP_RABBITMQ=127.0.0.1:%s\nAMQP_INTEROP_RABBITMQ_TLS=127.0.0.1:%s\nAMQP_INTEROP_RABBITMQ_TLS_CERTS=%s\n' \
+        "$port" "$tls_port" "$dir/tls" | tee "$dir/env"
+}
+
+# Makes the node's certificates in $1 (fresh each start, EC P-256, valid two days),
+# as Tests/Support/AMQPTestCertificates does for the in-process tests.
+make_certificates() {
+    local out=$1
+    rm -rf "$out"
+    mkdir -p "$out"
+    (
+        cd "$out"
+        ssl() { openssl "$@" >>openssl.log 2>&1 || { cat openssl.log >&2; interop_fail "openssl $* failed"; }; }
+        local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+        ssl req -x509 "${ec[@]}" -keyout ca.key -out ca.pem -days 2 -subj "/CN=swift-amqp interop CA"
+        ssl req -x509 "${ec[@]}" -keyout untrusted-ca.key -out untrusted-ca.pem -days 2 -subj "/CN=nobody trusts this CA"
+        echo 'subjectAltName=DNS:localhost,IP:127.0.0.1' >server.ext
+        echo 'extendedKeyUsage=clientAuth' >client.ext
+        ssl req "${ec[@]}" -keyout server.key -out server.csr -subj "/CN=localhost"
+        ssl req "${ec[@]}" -keyout client.key -out client.csr -subj "/O=swift-amqp/CN=test-client"
+        ssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
+        ssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 -extfile client.ext
+        # The broker's Erlang VM reads these as its own user.
+        chmod 0644 ./*.pem ./*.key
+    )
 }
 
 case "$command" in
