@@ -171,6 +171,10 @@ public struct ArrayView {
     let depth: Int
     let limits: DecodeLimits
 
+    /// Where the first element's bytes start, counted like `DecodeError.offset` (from the
+    /// start of the outermost input), so tools can point at the array's elements.
+    public var elementsOffset: Int { bodyOffset }
+
     /// A cursor over the elements; for described arrays it yields the described values'
     /// inner values (the descriptor is `descriptor`).
     public func makeCursor() -> ArrayCursor {

@@ -14,14 +14,35 @@ extension ConnectionEngine {
         }
         consider(idleDeadline)
         consider(heartbeatDeadline)
+        // Ending after a flush: poll at once to start the flush's clock, then at its end.
+        if endAfterFlush { consider(flushDeadline ?? lastReceived) }
         return next
     }
 
     /// Runs the deadlines that are due at `now`: closes on the local idle time-out, queues
-    /// an empty frame when a heartbeat is due, and gives up on a peer that never answers
-    /// our CLOSE.
+    /// an empty frame when a heartbeat is due, gives up on a peer that never answers
+    /// our CLOSE, and on one that does not take our last frames (`closeTimeout`, or the
+    /// idle time-out after it expired).
     public mutating func poll(now: EngineInstant) {
         guard !state.isFinal else { return }
+        if endAfterFlush {
+            guard let d = flushDeadline else {
+                flushDeadline = now.advanced(byMilliseconds: UInt64(configuration.closeTimeout))
+                return
+            }
+            if now >= d {
+                flushDeadline = nil
+                if failure == nil {
+                    failure = EngineError(
+                        .connectionForced, "the peer did not take our last frames within \(configuration.closeTimeout) ms", origin: .local)
+                }
+                sessionsConnectionClosed(error: failure?.error)
+                control.removeAll()
+                phase = .finished
+                transition(to: failure?.origin == .transport || !saslDone ? .error : .end)
+            }
+            return
+        }
         if let d = closeDeadline, now >= d {
             closeDeadline = nil
             if failure == nil {
@@ -43,8 +64,10 @@ extension ConnectionEngine {
                 control.append(.amqp(channel: 0, .close(Close(error: error.error))))
             }
             sessionsConnectionClosed(error: error.error)
-            // A silent peer will not answer our CLOSE either: end once it is written.
+            // A silent peer will not answer our CLOSE either: end once it is written, or
+            // after another idle time-out if it cannot be (the peer does not read).
             endAfterFlush = true
+            flushDeadline = now.advanced(byMilliseconds: UInt64(timeout))
             phase = .finished
             if control.isEmpty { transition(to: .end) }
             return

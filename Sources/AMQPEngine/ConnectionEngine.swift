@@ -69,6 +69,11 @@ public struct ConnectionEngine {
     var idleSince: EngineInstant? = nil
     /// Give up waiting for the peer's CLOSE at this instant.
     var closeDeadline: EngineInstant? = nil
+    /// When to stop waiting for the last frames (our error CLOSE, a SASL outcome) to be
+    /// written once the engine only waits for that (`endAfterFlush`): a peer that stopped
+    /// reading would otherwise hold the connection, and every waiter on it, for ever.
+    /// Set by the first `poll` after `endAfterFlush` (at once by the idle time-out).
+    var flushDeadline: EngineInstant? = nil
     /// End as soon as the control queue is written (framing lost, idle time-out).
     var endAfterFlush = false
 

@@ -197,3 +197,53 @@ struct HeartbeatCase: Sendable, CustomTestStringConvertible {
         #expect(zip(serverBeats, serverBeats.dropFirst()).allSatisfy { $1.nanoseconds(since: $0) == 1_250_000_000 })
     }
 }
+
+/// A peer that stopped reading: the engine's last frames can never be written. It must
+/// still end, or the connection (and every waiter on it) is held for ever.
+@Suite struct UnwritableLastFramesTests {
+    @Test func theIdleTimeOutEndsAfterAnotherIdleTimeOutWhenItsCloseCannotBeWritten() {
+        var engine = ConnectionEngine(configuration: engineConfiguration(.client, idleTimeout: 1_000))
+        var now = VirtualClock.defaultStart
+        engine.open()
+        _ = engine.produceAll(now: now)
+        _ = engine.receive(ProtocolHeader.amqp.bytes + FrameBytes.frame(.open(peerOpen())), now: now)
+        #expect(engine.state == .opened)
+        // From here nothing is produced: the socket takes no more bytes.
+        now = now.advanced(byMilliseconds: 1_000)
+        engine.poll(now: now)
+        #expect(engine.failure?.condition == .resourceLimitExceeded)
+        #expect(engine.state == .opened, "the CLOSE is queued, not written")
+        #expect(engine.nextDeadline == now.advanced(byMilliseconds: 1_000))
+        engine.poll(now: now.advanced(byMilliseconds: 999))
+        #expect(!engine.state.isFinal)
+        engine.poll(now: now.advanced(byMilliseconds: 1_000))
+        #expect(engine.state == .end)
+        #expect(engine.isFinished)
+        #expect(engine.failure?.condition == .resourceLimitExceeded, "the idle time-out stays the reason")
+        #expect(engine.nextDeadline == nil)
+    }
+
+    @Test func aFramingErrorEndsAfterTheCloseTimeOutWhenItsCloseCannotBeWritten() {
+        var engine = ConnectionEngine(configuration: engineConfiguration(.client, closeTimeout: 2_000))
+        let now = VirtualClock.defaultStart
+        engine.open()
+        _ = engine.produceAll(now: now)
+        // OPEN, then a frame whose performative is not described: the engine queues an
+        // error CLOSE and ends once it is written.
+        _ = engine.receive(
+            ProtocolHeader.amqp.bytes + FrameBytes.frame(.open(peerOpen())) + [0, 0, 0, 9, 2, 0, 0, 0, 0x40], now: now)
+        #expect(engine.failure != nil)
+        #expect(!engine.state.isFinal)
+        // The first poll starts the flush's clock (the engine asks for it at once).
+        let asked = engine.nextDeadline
+        #expect(asked != nil && asked! <= now)
+        engine.poll(now: now)
+        #expect(engine.nextDeadline == now.advanced(byMilliseconds: 2_000))
+        engine.poll(now: now.advanced(byMilliseconds: 1_999))
+        #expect(!engine.state.isFinal)
+        engine.poll(now: now.advanced(byMilliseconds: 2_000))
+        #expect(engine.state.isFinal)
+        #expect(engine.isFinished)
+        #expect(engine.nextDeadline == nil)
+    }
+}

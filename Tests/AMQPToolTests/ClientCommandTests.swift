@@ -87,6 +87,24 @@ struct ClientCommandTests {
         #expect(try peer.depth(of: "q") == 0)
     }
 
+    /// `--print` bounds its output like `amqp decode`: a message whose described array
+    /// repeats a 4,000-byte descriptor in 4,000 elements (32 MB of JSON unbounded) is
+    /// reported and skipped, and the receive goes on.
+    @Test func aMessageTooLargeToPrintIsReportedAndSkipped() throws {
+        let peer = try PeerThread()
+        defer { peer.stop() }
+        let client = try SendClient(target: peer.url("big"))
+        defer { client.close() }
+        let array = AMQPArray(.ubyte, descriptor: .binary([UInt8](repeating: 0x11, count: 4_000)), (0..<4_000).map { _ in .ubyte(7) })
+        #expect(try client.send(Message(value: .array(array)), timeout: .seconds(10)) == .accepted)
+        #expect(try client.send(Message(body: Array("fine".utf8)), timeout: .seconds(10)) == .accepted)
+        let got = try receive([peer.url("big"), "--count", "2", "--print", "--timeout", "10"])
+        #expect(got.status == .success, "\(got.output.errors)")
+        #expect(got.output.lines.count == 1)
+        #expect(try dig(object(got.output.lines[0]), "body", "text") as? String == "fine")
+        #expect(got.output.errors.contains { $0.hasPrefix("error: message ") && $0.contains(" not printed: more elements than the limit") }, "\(got.output.errors)")
+    }
+
     @Test func presettledMessagesOfAGivenSize() throws {
         let peer = try PeerThread()
         defer { peer.stop() }

@@ -105,6 +105,40 @@ struct DecodeCommandTests {
         #expect(odd.lines.isEmpty)
     }
 
+    /// Found while writing FuzzDecodeCommand (its output-size oracle): a described array
+    /// prints its descriptor in every element, so 8 KB (a 4,000-byte descriptor over
+    /// 4,000 one-byte elements) printed 32 MB, and a descriptor that is itself such an
+    /// array multiplies again. The output is now bounded by `DecodeRendering.outputLimit`:
+    /// what fits is printed, then a typed error at the array's elements.
+    @Test func aRepeatedDescriptorCannotBlowUpTheOutput() throws {
+        let descriptorSize = 4_000, count = 4_000
+        let descriptor: [UInt8] = [0xB0] + be32(descriptorSize) + [UInt8](repeating: 0x11, count: descriptorSize)
+        let body: [UInt8] = [0x00] + descriptor + [0x50] + [UInt8](repeating: 0x07, count: count)
+        let array: [UInt8] = [0xF0] + be32(4 + body.count) + be32(count) + body
+        let valueLine = #"{"type":"null"}"#
+        let input: [UInt8] = [0x40] + array + [0x40]
+        let result = try runDecode([], stdin: input)
+        #expect(result.exit == ExitCode(1))
+        #expect(result.lines == [valueLine], "the null before the array is printed, the array is not")
+        let elementsAt = 1 + 1 + 4 + 4 + descriptor.count + 2
+        #expect(result.errors == [
+            "error: more elements than the limit (a described array repeats its descriptor in each element: output over \(DecodeRendering.outputLimit(inputSize: input.count) - valueLine.utf8.count - 1) bytes) at byte \(elementsAt)"
+        ])
+
+        // The same array, rendered without a limit, is what the limit prevents; with one,
+        // the error comes once the limit is passed, not before.
+        try array.withUnsafeBytes { raw in
+            let (view, _) = try ValueDecoder.decode(raw)
+            #expect(try JSONRenderer.render(view).utf8.count > 32_000_000)
+            var r = JSONRenderer(byteLimit: 1_000_000)
+            #expect(throws: DecodeError.self) { try r.write(view) }
+            #expect(r.bytes.count > 1_000_000 && r.bytes.count < 1_000_000 + 2 * 8_100)
+        }
+        // The limit: 64 KiB for an empty input, saturating rather than overflowing.
+        #expect(DecodeRendering.outputLimit(inputSize: 0) == 65_536)
+        #expect(DecodeRendering.outputLimit(inputSize: .max) == .max)
+    }
+
     @Test func unreadableFile() throws {
         let result = try runDecode(["/nonexistent/capture.bin"])
         #expect(result.errors == ["error: cannot read /nonexistent/capture.bin"])
@@ -116,4 +150,9 @@ struct DecodeCommandTests {
         let decode = try #require(parsed as? DecodeCommand)
         #expect(decode.frames && decode.file == "x.bin" && !decode.hex)
     }
+}
+
+/// `n` as 4 bytes, network order.
+private func be32(_ n: Int) -> [UInt8] {
+    [UInt8(n >> 24 & 0xFF), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)]
 }

@@ -82,25 +82,17 @@ public struct DecodeCommand: ParsableCommand {
             return try fail(output, "cannot read standard input: \(error)")
         }
         if hex {
-            guard let decoded = Hex.decode(input) else { return try fail(output, Self.hexProblem(input)) }
-            input = decoded
+            do {
+                input = try DecodeRendering.bytes(fromHex: input)
+            } catch {
+                return try fail(output, error.description)
+            }
         }
         let limits = DecodeLimits(maxDepth: maxDepth)
         let frames = self.frames
         let outcome: Result<Void, DecodeError> = input.withUnsafeBytes { raw in
             Result { () throws(DecodeError) in
-                if frames {
-                    try FrameStream.walk(raw, decoder: FrameDecoder(limits: limits)) { (item) throws(DecodeError) in
-                        switch item {
-                        case .protocolHeader(let header): output.printLine(JSONRenderer.render(header))
-                        case .frame(let frame): output.printLine(try JSONRenderer.render(frame))
-                        }
-                    }
-                } else {
-                    try ValueDecoder.decodeAll(raw, limits: limits) { (value) throws(DecodeError) in
-                        output.printLine(try JSONRenderer.render(value))
-                    }
-                }
+                try DecodeRendering.render(raw, frames: frames, limits: limits) { output.printLine($0) }
             }
         }
         if case .failure(let error) = outcome { try fail(output, error.description) }
@@ -113,20 +105,5 @@ public struct DecodeCommand: ParsableCommand {
     private func fail(_ output: any CommandOutput, _ message: String) throws {
         output.printError("error: \(message)")
         throw ExitCode(1)
-    }
-
-    /// Why `Hex.decode` refused `text`: the first character that is neither a hex digit
-    /// nor white space, or an odd digit count.
-    static func hexProblem(_ text: [UInt8]) -> String {
-        for (i, c) in text.enumerated() {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
-                UInt8(ascii: "A")...UInt8(ascii: "F"), 0x20, 0x09, 0x0A, 0x0D:
-                continue
-            default:
-                return "not hexadecimal: byte 0x\(Hex.encode([c])) at character \(i)"
-            }
-        }
-        return "not hexadecimal: odd number of digits"
     }
 }

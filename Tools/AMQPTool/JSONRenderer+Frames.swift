@@ -8,9 +8,9 @@ extension JSONRenderer {
         return r.text
     }
 
-    /// A frame as a JSON line.
-    public static func render(_ frame: FrameView) throws(DecodeError) -> String {
-        var r = JSONRenderer()
+    /// A frame as a JSON line; `byteLimit` as for `init`.
+    public static func render(_ frame: FrameView, byteLimit: Int = .max) throws(DecodeError) -> String {
+        var r = JSONRenderer(byteLimit: byteLimit)
         try r.write(frame)
         return r.text
     }

@@ -11,9 +11,9 @@ public import AMQPCodec
 extension JSONRenderer {
     /// One message as a JSON line (without the newline): the sections present, in wire
     /// order (`header`, `delivery-annotations`, `message-annotations`, `properties`,
-    /// `application-properties`, `body`, `footer`).
-    public static func render(_ message: Message) throws -> String {
-        var r = JSONRenderer()
+    /// `application-properties`, `body`, `footer`). `byteLimit` as for `init`.
+    public static func render(_ message: Message, byteLimit: Int = .max) throws -> String {
+        var r = JSONRenderer(byteLimit: byteLimit)
         try r.write(message)
         return r.text
     }

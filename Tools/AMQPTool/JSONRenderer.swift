@@ -10,19 +10,32 @@ public import AMQPCodec
 /// element deep inside a value stops it with that element's `DecodeError`. Recursion is
 /// bounded by the views' own `DecodeLimits`: every compound or described level is checked
 /// by the decoder before the renderer descends into it.
+///
+/// Output is linear in the input but for one construct: a described array prints its
+/// descriptor in every element, so a large descriptor over many small (or zero-width)
+/// elements would print quadratically many bytes, and a descriptor that is itself such
+/// an array multiplies again. `byteLimit` bounds that: before each element of a
+/// described array the renderer checks what it has written and stops with
+/// `tooManyElements` once the limit is passed.
 public struct JSONRenderer {
     /// The UTF-8 text written so far.
     public private(set) var bytes: [UInt8] = []
 
-    /// An empty renderer.
-    public init() {}
+    /// Once `bytes` holds more than this, the next element of a described array throws
+    /// `tooManyElements` instead of printing (`Int.max`: no limit).
+    public var byteLimit: Int
+
+    /// An empty renderer that stops described arrays past `byteLimit` bytes.
+    public init(byteLimit: Int = .max) {
+        self.byteLimit = byteLimit
+    }
 
     /// The text written so far.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
-    /// One value as a JSON line (without the newline).
-    public static func render(_ value: AMQPValueView) throws(DecodeError) -> String {
-        var r = JSONRenderer()
+    /// One value as a JSON line (without the newline); `byteLimit` as for `init`.
+    public static func render(_ value: AMQPValueView, byteLimit: Int = .max) throws(DecodeError) -> String {
+        var r = JSONRenderer(byteLimit: byteLimit)
         try r.write(value)
         return r.text
     }
@@ -97,6 +110,11 @@ public struct JSONRenderer {
             while let element = try cursor.next() {
                 comma(&first)
                 if let descriptor = array.descriptor {
+                    guard bytes.count <= byteLimit else {
+                        throw DecodeError(
+                            .tooManyElements, at: array.elementsOffset,
+                            detail: "a described array repeats its descriptor in each element: output over \(byteLimit) bytes")
+                    }
                     try described(descriptor) { (r) throws(DecodeError) in try r.write(element) }
                 } else {
                     try write(element)

@@ -144,7 +144,13 @@ public struct ReceiveCommand: ParsableCommand {
             if printMessages {
                 for m in batch {
                     do {
-                        output.printLine(try JSONRenderer.render(m.message))
+                        // The same output bound as `amqp decode`, from the message's size
+                        // on the wire (re-encoded: the API hands over the decoded message).
+                        let size = try m.message.encoded().count
+                        output.printLine(try JSONRenderer.render(m.message, byteLimit: DecodeRendering.outputLimit(inputSize: size)))
+                    } catch let error as DecodeError where error.code == .tooManyElements {
+                        // The peer's message, not a bug: say so and go on.
+                        output.printError("error: message \(m.deliveryID) not printed: \(error)")
                     } catch {
                         // A decoded message always encodes again; if not, it is a bug.
                         output.printError("error: message \(m.deliveryID) cannot be printed: \(error)")

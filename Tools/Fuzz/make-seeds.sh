@@ -32,4 +32,6 @@ module AMQPTesting "${testing[@]}"
     -lAMQPTesting -lAMQPEngine -lAMQPCodec "$root/Tools/Fuzz/Seeds/GenerateEngineSeeds.swift" -o generate-engine)
 mkdir -p Tools/Fuzz/corpus/{engine-client,engine-server,engine-session,sasl-client,sasl-server}
 "$work/generate-engine" Tools/Fuzz/corpus
+# The `amqp decode` target's seeds are made from the others.
+bash Tools/Fuzz/Seeds/decode-seeds.sh
 echo "seeds: $(ls Tools/Fuzz/corpus/value | wc -l) value, $(ls Tools/Fuzz/corpus/frame | wc -l) frame, $(ls Tools/Fuzz/corpus/message | wc -l) message, $(cat Tools/Fuzz/corpus/{engine,sasl}-*/* | wc -c) bytes of exchanges in $(find Tools/Fuzz/corpus/engine-* Tools/Fuzz/corpus/sasl-* -type f | wc -l) files, $(cat Tools/Fuzz/corpus/*/* | wc -c) bytes"

@@ -101,8 +101,9 @@ build_one() {
         extra=(-I "$root/$build/engine" -L "$root/$build/engine" -lAMQPEngine "${engine_support[@]}")
         inputs+=("$englib" "${engine_support[@]}")
     fi
-    # Harnesses may name library sources that need neither the codec nor the engine on a
-    # "// fuzz-sources: PATH..." line; they are compiled into the harness's module.
+    # Harnesses may name sources that need nothing but the codec on a
+    # "// fuzz-sources: PATH..." line (a library's parsers, the `amqp` tool's decode
+    # path); they are compiled, instrumented, into the harness's module.
     local own=()
     for f in $(sed -n 's|^// fuzz-sources: *||p' "$fuzz/$t.swift" | head -1); do own+=("$root/$f"); done
     inputs+=("${own[@]}")

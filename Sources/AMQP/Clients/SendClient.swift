@@ -145,22 +145,36 @@ public final class SendClient: Sendable {
     /// and recovery (redirects, reconnects) run on a thread of their own; an attached
     /// link sends at once.
     public func send(_ message: Message) async throws(AMQPClientError) -> Outcome {
+        try await send(message, deadline: nil)
+    }
+
+    /// `send(_:)` within `timeout`, opening and recovery included: a message with no
+    /// outcome by then fails with a `.timeout` error whose `messageMayHaveReachedPeer` is
+    /// true (it may still be delivered: a peer that took it and went silent), or, if it
+    /// never left, says so. `ClientOptions.idleTimeout` is what ends the connection to a
+    /// silent peer; this bounds the send whether or not one is set.
+    public func send(_ message: Message, within timeout: Duration) async throws(AMQPClientError) -> Outcome {
+        try await send(message, deadline: deadline(after: timeout))
+    }
+
+    private func send(_ message: Message, deadline: UInt64?) async throws(AMQPClientError) -> Outcome {
         if let parts = connector.parts, parts.link.isAttached, parts.link.error == nil {
+            let left: Duration? = deadline.map { .nanoseconds(Int64(clamping: $0 &- min($0, monotonicNanoseconds()))) }
             let result = await withCheckedContinuation { (c: CheckedContinuation<Result<Outcome, AMQPClientError>, Never>) in
-                parts.link.send(message) { c.resume(returning: $0) }
+                parts.link.send(message, timeout: left) { c.resume(returning: $0) }
             }
             // Only a lost link needs the slow path (it decides whether to send again).
             if case .failure(let e) = result, connector.options.reconnect != nil, connector.isConnectionLoss(e, parts: parts) {
                 if e.messageMayHaveReachedPeer == false || connector.options.reconnect?.resendUnsettled == true {
                     let item = Queued(message: message, queuedAt: monotonicNanoseconds())
-                    return try await onOwnThread { [self] in deliver([item], until: nil)[0] }.get()
+                    return try await onOwnThread { [self] in deliver([item], until: deadline)[0] }.get()
                 }
                 throw Self.fateUnknown(e)
             }
             return try result.get()
         }
         let item = Queued(message: message, queuedAt: monotonicNanoseconds())
-        return try await onOwnThread { [self] in deliver([item], until: nil)[0] }.get()
+        return try await onOwnThread { [self] in deliver([item], until: deadline)[0] }.get()
     }
 
     // MARK: Sending, with recovery
@@ -206,7 +220,7 @@ public final class SendClient: Sendable {
             var loss: AMQPClientError? = nil
             for i in todo {
                 guard let r = got[i] else {
-                    results[i] = .failure(policy.timeoutError("no outcome before the deadline; the message may still be delivered"))
+                    results[i] = .failure(SenderCore.withFate(policy.timeoutError("no outcome before the deadline"), sent: true))
                     continue
                 }
                 guard case .failure(let e) = r, connector.options.reconnect != nil, connector.isConnectionLoss(e, parts: parts) else {

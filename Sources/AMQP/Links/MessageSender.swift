@@ -79,12 +79,42 @@ public final class MessageSender: Sendable {
         return try result.get()
     }
 
+    /// Sends `message` and waits, without blocking a thread, for its outcome, at most
+    /// `timeout`.
+    ///
+    /// A peer that takes the message and never settles it, or never reads, cannot hold
+    /// the send longer than that: it throws a `.timeout` error whose
+    /// `messageMayHaveReachedPeer` is true (the fate of the message is unknown: it may
+    /// have been delivered), and an outcome that comes later is dropped. The connection
+    /// stays open; its idle time-out (`ClientOptions.idleTimeout`) is what ends a
+    /// connection to a silent peer, failing every send still waiting.
+    public func send(_ message: Message, within timeout: Duration) async throws(AMQPClientError) -> Outcome {
+        let payload = try encode(message)
+        return try await send(encoded: payload, within: timeout)
+    }
+
+    /// `send(_:within:)` for an already encoded message (`Message.encoded()`).
+    public func send(encoded payload: [UInt8], within timeout: Duration) async throws(AMQPClientError) -> Outcome {
+        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<Outcome, AMQPClientError>, Never>) in
+            core.send(payload, timeout: timeout) { c.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
     /// Queues `message` and returns at once; `completion` gets its outcome or failure,
-    /// on the thread driving the reactor (keep it short; do not block in it).
-    public func send(_ message: Message, completion: @escaping @Sendable (Result<Outcome, AMQPClientError>) -> Void) {
+    /// on the thread driving the reactor (keep it short; do not block in it). With a
+    /// `timeout`, a send with no outcome by then completes with a `.timeout` error, as
+    /// `send(_:within:)` throws.
+    public func send(
+        _ message: Message, timeout: Duration? = nil, completion: @escaping @Sendable (Result<Outcome, AMQPClientError>) -> Void
+    ) {
         do {
             let payload = try encode(message)
-            core.send(payload, completion: completion)
+            if let timeout {
+                core.send(payload, timeout: timeout, completion: completion)
+            } else {
+                core.send(payload, completion: completion)
+            }
         } catch {
             completion(.failure(error))
         }
@@ -94,8 +124,8 @@ public final class MessageSender: Sendable {
     /// `timeout` (stepping a manual reactor meanwhile). For threads, not tasks: from
     /// async code use `send(_:)`.
     ///
-    /// - Throws: the send's failure, or a `.timeout` error (the message may still be
-    ///   delivered later).
+    /// - Throws: the send's failure, or a `.timeout` error whose
+    ///   `messageMayHaveReachedPeer` is true (the message may still be delivered later).
     public func send(_ message: Message, timeout: Duration?) throws(AMQPClientError) -> Outcome {
         let payload = try encode(message)
         let box = ResultBox()
@@ -106,7 +136,8 @@ public final class MessageSender: Sendable {
         }
         _ = core.connection.waitUntil(deadline(after: timeout)) { box.result != nil }
         guard let result = box.result else {
-            throw core.policy.timeoutError("no outcome for the message within \(timeout.map { "\($0)" } ?? "the time-out")")
+            throw SenderCore.withFate(
+                core.policy.timeoutError("no outcome for the message within \(timeout.map { "\($0)" } ?? "the time-out")"), sent: true)
         }
         return try result.get()
     }

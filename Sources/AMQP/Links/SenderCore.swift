@@ -29,6 +29,32 @@ final class SenderCore: LinkCore, @unchecked Sendable {
         if !queued { completion(.failure(Self.notSent(policy.clientError("the reactor is not available")))) }
     }
 
+    /// `send(_:completion:)` with a bound: when no outcome came within `timeout`,
+    /// `completion` gets a `.timeout` error that says the message's fate is unknown (it
+    /// may have reached the peer, which never settled it), and the outcome, should it
+    /// come later, is dropped. `completion` runs once, on the driving thread.
+    ///
+    /// The timer is the shared `DeadlineScheduler`'s (a thread of its own, not a task:
+    /// a blocked caller on a pool thread must not hold up its own time-out); when it
+    /// fires it hands the time-out to the driving thread, so it is ordered with the
+    /// outcome the reactor may be delivering at that moment.
+    func send(_ payload: [UInt8], timeout: Duration, completion: @escaping SendCompletion) {
+        let once = FirstResult(completion)
+        let policy = self.policy
+        let reactor = self.reactor
+        let timer = DeadlineScheduler.shared.schedule(after: timeout) {
+            let error = Self.withFate(policy.timeoutError("no outcome for the message within \(timeout)"), sent: true)
+            if !reactor.perform({ _ in once.complete(.failure(error)) }) {
+                // No driving thread any more: the reactor is gone, nothing else will call.
+                once.complete(.failure(error))
+            }
+        }
+        send(payload) { result in
+            DeadlineScheduler.shared.cancel(timer)
+            once.complete(result)
+        }
+    }
+
     private func start(_ payload: [UInt8], _ completion: @escaping SendCompletion, _ r: Reactor<ConnectionReactor.Machine>) {
         guard let b = binding, let id else {
             completion(.failure(Self.notSent(closedError ?? policy.clientError("the link did not attach"))))
@@ -103,5 +129,23 @@ final class SenderCore: LinkCore, @unchecked Sendable {
         for (completion, sent) in waiting {
             completion(.failure(Self.withFate(cause, sent: sent)))
         }
+    }
+}
+
+/// A completion that runs once: for the first of a send's outcome and its time-out.
+final class FirstResult: Sendable {
+    private let completion: Locked<SendCompletion?>
+
+    init(_ completion: @escaping SendCompletion) {
+        self.completion = Locked(completion)
+    }
+
+    /// Calls the completion with `result` unless it was called already.
+    func complete(_ result: Result<Outcome, AMQPClientError>) {
+        let c = completion.withLock { c -> SendCompletion? in
+            defer { c = nil }
+            return c
+        }
+        c?(result)
     }
 }

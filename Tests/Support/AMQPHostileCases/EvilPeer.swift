@@ -29,6 +29,10 @@ package enum EvilStep: Sendable, CustomStringConvertible {
     case close
     /// Reads and drops everything, answering nothing, until the other end closes.
     case drain
+    /// Neither reads nor writes, until the script is stopped: a peer whose application
+    /// hung, alive at TCP level (its kernel still takes what fits in the receive buffer,
+    /// then advertises a zero window).
+    case stall
     /// Answers like a broker that plays along: END for an END with an error (on the
     /// setup's channel), DETACH for a closing DETACH with an error (ours answer the
     /// peer's own, which need no answer), CLOSE for CLOSE and then a FIN; it ends when
@@ -45,6 +49,7 @@ package enum EvilStep: Sendable, CustomStringConvertible {
         case .reset: "reset"
         case .close: "close"
         case .drain: "drain"
+        case .stall: "stall"
         case .answer: "answer"
         }
     }
@@ -246,6 +251,11 @@ package final class EvilPeer {
             let moved = readAvailable()
             pendingFrames.removeAll()
             return (peerClosed, moved)
+        case .stall:
+            // The socket stays readable (nothing is read), so `run`'s poll would return at
+            // once: sleep instead of spinning.
+            usleep(5_000)
+            return (false, false)
         case .answer:
             var moved = readAvailable()
             while !pendingFrames.isEmpty {
