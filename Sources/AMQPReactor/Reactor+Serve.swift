@@ -34,7 +34,7 @@ extension Reactor {
             return
         }
         drainEvents(record)
-        if record.read(\.isFinished) && (record.outbound.isEmpty || record.peerClosed) {
+        if record.read(\.isFinished) && (!record.hasUnsentOutput || record.peerClosed) {
             close(record, error: nil)
         } else if record.peerClosed {
             close(record, error: ReactorError(.endOfStream, operation: "recv", detail: "the peer closed the connection"))
@@ -137,8 +137,8 @@ extension Reactor {
         drainEvents(record)
     }
 
-    /// Lets the machine produce into the outbound ring, then writes the ring's unread span
-    /// with one `send` (or one send request).
+    /// Lets the machine produce into the outbound ring (large payloads by reference), then
+    /// writes what is unsent with one `send` or gathered `sendmsg` (or one request).
     func writeOutbound(_ record: Record, now: EngineInstant) throws(ReactorError) {
         if record.read(\.hasPendingOutput) {
             // Nothing borrows the outbound ring, so it may be compacted or replaced,
@@ -151,11 +151,16 @@ extension Reactor {
             if room.isEmpty {
                 record.outputStalled = true
             } else {
-                let n = record.machine.produce(into: room, now: now)
+                let gathered = record.segments.referencedBytes
+                let n = record.machine.produce(into: room, gather: record.segments, now: now)
                 precondition(n >= 0 && n <= room.count, "produce wrote \(n) bytes into \(room.count)")
                 record.outbound.commitWrite(n)
-                record.outputStalled = n == 0
-                if n > 0 { record.moved = true }
+                record.segments.produced(n)
+                // Output by reference is progress too: a frame of a large message may put
+                // only its header into the ring.
+                let progressed = n > 0 || record.segments.referencedBytes != gathered
+                record.outputStalled = !progressed
+                if progressed { record.moved = true }
             }
         }
         try transmit(record)
@@ -213,6 +218,9 @@ extension Reactor {
         }
         record.phase = .closed
         closeSocket(record)
+        // Payloads held by reference are released now, unless a send in flight still
+        // reads them (its completion releases them).
+        if !record.sendInFlight { record.segments.removeAll() }
         deadlines.set(Int(record.id.slot), to: nil)
         record.events.append(.closed(error))
         enqueue(record)

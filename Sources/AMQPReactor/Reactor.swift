@@ -253,10 +253,18 @@ public final class Reactor<Connection: SansIOConnection> {
     /// True while `id` names a connection whose `.closed` event has not been delivered.
     public func contains(_ id: ConnectionID) -> Bool { record(id) != nil }
 
-    /// Bytes waiting in the connection's rings: unread inbound, unsent outbound.
+    /// Bytes waiting in the connection's rings: unread inbound, unsent outbound (with the
+    /// payload bytes it holds by reference).
     public func bufferedBytes(_ id: ConnectionID) -> (inbound: Int, outbound: Int)? {
         guard let record = record(id), record.phase != .closed else { return nil }
-        return (record.inbound.count, record.outbound.count)
+        return (record.inbound.count, record.outbound.count + record.segments.referencedBytes)
+    }
+
+    /// Payload chunks the connection holds by reference and has not written yet, and
+    /// their bytes (gathered sends), for tests and measurements.
+    package func gatheredPayloads(_ id: ConnectionID) -> (chunks: Int, bytes: Int)? {
+        guard let record = record(id), record.phase != .closed else { return nil }
+        return (record.segments.count, record.segments.referencedBytes)
     }
 
     /// The connection's ring sizes and storage.
@@ -349,6 +357,11 @@ public final class Reactor<Connection: SansIOConnection> {
         return listener
     }
 
+    /// Most payload chunks a connection holds by reference: with the default 16 KiB
+    /// threshold and 1 MiB budget no more can be pending, and a gathered send's iovec
+    /// array (two entries per chunk and one more) stays far below IOV_MAX.
+    static var gatherEntries: Int { 64 }
+
     func makeRecord(
         fd: Int32, connection: Connection, socketOptions: SocketOptions?, handler: @escaping Handler
     ) throws(ReactorError) -> Record {
@@ -369,8 +382,10 @@ public final class Reactor<Connection: SansIOConnection> {
                 minimumCapacity: max(options.inboundCapacity, connection.minimumInboundCapacity), storage: options.ringStorage)
             let outbound = try ringPool.take(minimumCapacity: options.outboundCapacity, storage: options.ringStorage)
             return Record(
-                id: id, fd: fd, machine: connection, inbound: inbound, outbound: outbound, handler: handler,
-                socketOptions: socketOptions)
+                id: id, fd: fd, machine: connection, inbound: inbound, outbound: outbound,
+                segments: OutboundSegments(
+                    capacity: Self.gatherEntries, threshold: options.gatherThreshold, byteLimit: options.maximumOutboundCapacity),
+                handler: handler, socketOptions: socketOptions)
         } catch {
             freeSlots.append(slot)
             throw error
@@ -422,6 +437,7 @@ public final class Reactor<Connection: SansIOConnection> {
         let now = monotonicNow()
         ringPool.give(&record.inbound, now: now)
         ringPool.give(&record.outbound, now: now)
+        record.segments.removeAll()
         records[slot] = nil
         generations[slot] &+= 1
         retiredSlots.append(slot)
@@ -474,6 +490,17 @@ extension Reactor {
         var machine: Connection
         var inbound: ByteRing
         var outbound: ByteRing
+        /// Payload chunks the machine sends by reference, between the outbound ring's
+        /// bytes (gathered sends; AMQP only, see `SansIOConnection.produce(into:gather:now:)`).
+        let segments: OutboundSegments
+        /// The iovec array of a gathered send (ring spans and payload ranges in stream
+        /// order), made on the first one. With io_uring it and `message` are read by the
+        /// kernel until the send completes, so they live here, not on the stack.
+        var iovecs: UnsafeMutablePointer<iovec>? = nil
+        /// io_uring: the msghdr of the gathered send in flight (made with `iovecs`; its
+        /// own allocation, since the address of a class's stored property is only
+        /// promised inside an access).
+        var message: UnsafeMutablePointer<msghdr>? = nil
         /// Replaced by a no-op when the reactor is shut down for good (`shutDownAll`).
         var handler: Handler
         let socketOptions: SocketOptions?
@@ -542,7 +569,7 @@ extension Reactor {
 
         init(
             id: ConnectionID, fd: Int32, machine: Connection, inbound: consuming ByteRing, outbound: consuming ByteRing,
-            handler: @escaping Handler, socketOptions: SocketOptions?
+            segments: OutboundSegments, handler: @escaping Handler, socketOptions: SocketOptions?
         ) {
             self.id = id
             self.fd = fd
@@ -551,7 +578,19 @@ extension Reactor {
             self.outbound = outbound
             self.handler = handler
             self.socketOptions = socketOptions
+            self.segments = segments
         }
+
+        deinit {
+            // Only freed once no request is in flight (io_uring keeps the record until its
+            // completions are in), so the kernel no longer reads the array.
+            iovecs?.deallocate()
+            message?.deallocate()
+        }
+
+        /// Outbound bytes not yet written: in the ring, or payloads held by reference.
+        @inline(__always)
+        var hasUnsentOutput: Bool { !outbound.isEmpty || !segments.isEmpty }
 
         /// Reads a property of the machine in place. `machine.x` on this class copies the
         /// whole machine first (the getter is opaque, so the optimizer cannot prove that

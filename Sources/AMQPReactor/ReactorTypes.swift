@@ -96,6 +96,16 @@ public struct ReactorOptions: Sendable {
     /// larger than this (an OPEN, ATTACH or CLOSE with huge properties or description)
     /// could still not be written.
     public var maximumOutboundCapacity = 1 << 20
+    /// Payload chunks of at least this many bytes are sent by reference (one gathered
+    /// `sendmsg` of ring bytes and payloads) instead of being copied into the outbound
+    /// ring, by machines that support it (`ConnectionEngine` on a plain socket; TLS and
+    /// WebSocket layers transform their bytes and always copy). 16 KiB: measured, below
+    /// about 4 KiB an iovec entry costs more than the copy it saves, and from 16 KiB on
+    /// gathering saves sender CPU (Docs/reactor.md, "Gathered sends"). `Int.max` turns it
+    /// off. Bytes held by reference count against `maximumOutboundCapacity` on top of
+    /// the ring: at most that many per connection, so a peer that stops reading cannot
+    /// make it pin unbounded application memory.
+    public var gatherThreshold = 16 << 10
     /// Mirrored rings when possible, or a choice.
     public var ringStorage: ByteRing.StoragePreference = .automatic
     /// Rings kept for reuse when connections close, so a new connection takes ready rings

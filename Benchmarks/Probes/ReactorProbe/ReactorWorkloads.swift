@@ -130,6 +130,11 @@ func reactorOptions(_ backend: ReactorOptions.Backend, rings: ByteRing.StoragePr
     o.backend = backend
     o.ringStorage = rings
     o.acceptsPerTick = 256
+    // AMQP_GATHER_THRESHOLD=max sends everything copied (the path before gathered sends),
+    // so one binary measures both in the same session.
+    if let t = getenv("AMQP_GATHER_THRESHOLD").map({ String(cString: $0) }) {
+        o.gatherThreshold = t == "max" ? .max : Int(t) ?? o.gatherThreshold
+    }
     // (A group turns uringSingleIssuer on by itself: each reactor lives on one thread.)
     return o
 }
