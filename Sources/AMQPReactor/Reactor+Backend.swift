@@ -126,8 +126,9 @@ extension Reactor {
             }
         }
         // io_uring requests hold their own reference to the socket, so closing the
-        // descriptor now is safe; the socket itself goes when they have completed.
-        Syscall.close(record.fd, via: sys)
+        // descriptor now is safe; the socket itself goes when they have completed. (-1:
+        // a connect moving to its next address could not open a new socket.)
+        if record.fd >= 0 { Syscall.close(record.fd, via: sys) }
     }
 
     /// Waits (bounded by `timeoutNanoseconds`) and takes note of what the kernel reports:

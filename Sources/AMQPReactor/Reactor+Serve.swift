@@ -45,6 +45,14 @@ extension Reactor {
 
     /// A connect in flight: done, failed, or timed out?
     func finishConnect(_ record: Record, now: UInt64) {
+        if let error = record.fallbackAfter {
+            // io_uring: the timed-out connect was cancelled; move on once it is done.
+            if !record.connectInFlight {
+                record.connectResult = nil
+                connectNext(record, after: error)
+            }
+            return
+        }
         if let result = record.connectResult {
             // io_uring: the connect request completed.
             record.connectResult = nil
@@ -55,28 +63,79 @@ extension Reactor {
                 if let options = record.socketOptions { try Socket.apply(options, to: record.fd, via: sys) }
                 try established(record, peer: record.remote)
             } catch {
-                close(record, error: error)
+                failConnect(record, error: error)
             }
         } else if case .epoll = io, record.writeReady || record.hangUp {
             let remote = record.remote.map { "\($0)" } ?? ""
             do {
                 let error = try Socket.pendingError(record.fd, via: sys)
                 if error != 0 {
-                    close(record, error: .system("connect", errno: error, detail: remote))
+                    failConnect(record, error: .system("connect", errno: error, detail: remote))
                     return
                 }
                 if let options = record.socketOptions { try Socket.apply(options, to: record.fd, via: sys) }
                 try established(record, peer: record.remote)
             } catch {
-                close(record, error: error)
+                failConnect(record, error: error)
             }
         } else if let deadline = record.connectDeadline, now >= deadline {
             let remote = record.remote.map { "\($0)" } ?? "the peer"
-            close(record, error: ReactorError(
+            failConnect(record, error: ReactorError(
                 .timedOut, errno: ETIMEDOUT, operation: "connect",
                 detail: "\(remote) did not answer within \(record.connectTimeout)"))
         } else {
             updateDeadline(record)
+        }
+    }
+
+    /// A connect failed: the next address, if there is one and another address may fare
+    /// better (refused, unreachable, timed out); else the connection fails with `error`.
+    func failConnect(_ record: Record, error: ReactorError) {
+        let movesOn: Set<ReactorError.Code> = [.connectionRefused, .hostUnreachable, .networkUnreachable, .timedOut, .addressUnavailable]
+        guard !record.fallbackAddresses.isEmpty, movesOn.contains(error.code) else {
+            close(record, error: error)
+            return
+        }
+        if record.connectInFlight {
+            // io_uring, timed out: the request still holds the socket and may yet complete;
+            // cancel it and move on when its completion is in.
+            if case .uring(let uring) = io, (try? uring.cancel(record.token(.connect), token: record.token(.cancel))) != nil {
+                record.cancelsInFlight += 1
+            }
+            record.fallbackAfter = error
+            record.connectDeadline = nil
+            updateDeadline(record)
+            return
+        }
+        connectNext(record, after: error)
+    }
+
+    /// Closes the socket of a failed connect and connects a new one to the next address.
+    /// Nothing has been read or written on the old one, so the machine and its rings
+    /// carry over as they are.
+    func connectNext(_ record: Record, after error: ReactorError) {
+        record.fallbackAfter = nil
+        // Closing drops the epoll registration and any event not yet collected for it.
+        if record.fd >= 0 { Syscall.close(record.fd, via: sys) }
+        record.fd = -1
+        record.readReady = false
+        record.writeReady = false
+        record.hangUp = false
+        record.peerShutDown = false
+        record.connectResult = nil
+        let address = record.fallbackAddresses.removeFirst()
+        do throws(ReactorError) {
+            record.fd = try Socket.open(family: address.family, via: sys)
+            try watch(record)
+            record.remote = address
+            if try startConnect(record, to: address) {
+                try established(record, peer: address)
+            } else {
+                record.connectDeadline = monotonicNow() &+ record.connectTimeout.wholeNanoseconds
+                updateDeadline(record)
+            }
+        } catch let next {
+            failConnect(record, error: next)
         }
     }
 

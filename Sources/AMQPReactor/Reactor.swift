@@ -149,6 +149,22 @@ public final class Reactor<Connection: SansIOConnection> {
         to address: SocketAddress, connection: Connection, options: ConnectOptions = ConnectOptions(),
         handler: @escaping Handler
     ) throws(ReactorError) -> ConnectionID {
+        try connect(to: [address], connection: connection, options: options, handler: handler)
+    }
+
+    /// Connects to the first of `addresses` that answers, in order (the addresses a name
+    /// resolved to: "localhost" may give ::1, then 127.0.0.1). An address that refuses,
+    /// is unreachable or does not answer within `options.timeout` is given up for the
+    /// next; the machine sees none of it, only the connection that succeeds, or the last
+    /// failure. `addresses` must not be empty.
+    @discardableResult
+    public func connect(
+        to addresses: [SocketAddress], connection: Connection, options: ConnectOptions = ConnectOptions(),
+        handler: @escaping Handler
+    ) throws(ReactorError) -> ConnectionID {
+        guard let address = addresses.first else {
+            throw ReactorError(.invalidArgument, operation: "connect", detail: "no address to connect to")
+        }
         let fd = try Socket.open(family: address.family, via: sys)
         let record: Record
         do throws(ReactorError) {
@@ -158,31 +174,33 @@ public final class Reactor<Connection: SansIOConnection> {
             throw error
         }
         record.remote = address
+        record.fallbackAddresses = addresses.dropFirst()
+        record.connectTimeout = options.timeout
         do throws(ReactorError) {
             if try startConnect(record, to: address) {
                 try established(record, peer: address)
             } else {
                 record.phase = .connecting
-                record.connectTimeout = options.timeout
                 record.connectDeadline = monotonicNow() &+ options.timeout.wholeNanoseconds
                 updateDeadline(record)
             }
         } catch {
-            close(record, error: error)
+            record.phase = .connecting
+            failConnect(record, error: error)
         }
         enqueue(record)
         return record.id
     }
 
-    /// Resolves `host` (blocking: see `SocketAddress.resolve`) and connects to the first
-    /// address it yields.
+    /// Resolves `host` (blocking: see `SocketAddress.resolve`) and connects to the
+    /// addresses it yields, in order, until one answers.
     @discardableResult
     public func connect(
         host: String, port: UInt16, connection: Connection, options: ConnectOptions = ConnectOptions(),
         handler: @escaping Handler
     ) throws(ReactorError) -> ConnectionID {
         let addresses = try SocketAddress.resolve(host: host, port: port)
-        return try connect(to: addresses[0], connection: connection, options: options, handler: handler)
+        return try connect(to: addresses, connection: connection, options: options, handler: handler)
     }
 
     /// Takes over a connected stream socket (made non-blocking and close-on-exec here) and
@@ -486,7 +504,9 @@ extension Reactor {
         }
 
         let id: ConnectionID
-        let fd: Int32
+        /// The socket; replaced when a connect moves on to the next address (-1 while
+        /// none is open).
+        var fd: Int32
         var machine: Connection
         var inbound: ByteRing
         var outbound: ByteRing
@@ -506,6 +526,12 @@ extension Reactor {
         let socketOptions: SocketOptions?
         var phase: Phase = .established
         var remote: SocketAddress? = nil
+        /// Addresses still to try, in order, if connecting to `remote` fails.
+        var fallbackAddresses: ArraySlice<SocketAddress> = []
+        /// io_uring: the connect to `remote` timed out and was cancelled; the next address
+        /// is tried once its completion is in (so its late result is never taken for the
+        /// next attempt's). The failure, in case no address is left by then.
+        var fallbackAfter: ReactorError? = nil
         var connectDeadline: UInt64? = nil
         var connectTimeout: Duration = .zero
 
