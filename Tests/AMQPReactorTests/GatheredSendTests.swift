@@ -26,6 +26,8 @@ func storageObject(_ bytes: [UInt8]) -> AnyObject {
 /// A client that sends `payloads` in order on one link, and a listener on the same
 /// reactor that keeps what arrives; the client closes once every outcome is in.
 final class GatherExchange {
+    /// Gathering is off by default; these tests turn it on at the size measured to pay.
+    static let threshold = 16 << 10
     let harness: EngineHarness
     let payloads: [[UInt8]]
     var client: ConnectionID? = nil
@@ -41,6 +43,7 @@ final class GatherExchange {
         self.payloads = payloads
         harness = try EngineHarness(backend: backend) {
             $0.syscalls = plan.table
+            $0.gatherThreshold = GatherExchange.threshold
             configure(&$0)
         }
     }
@@ -174,6 +177,7 @@ extension ReactorTests {
             let budget = 512 << 10
             let client = try EngineHarness(backend: backend) {
                 $0.maximumOutboundCapacity = budget
+                $0.gatherThreshold = GatherExchange.threshold
             }
             let server = try EngineHarness(backend: backend)
             var serverConfig = serverConfiguration()
