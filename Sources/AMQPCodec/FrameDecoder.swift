@@ -141,6 +141,19 @@ public enum FrameEncoder {
         e.base.unsafelyUnwrapped.storeBytes(of: UInt32(truncatingIfNeeded: size).bigEndian, toByteOffset: start, as: UInt32.self)
     }
 
+    /// Ends the frame `beginFrame` started at `start` when `external` more bytes of its
+    /// body are not in the encoder but go out right after it (a payload sent by
+    /// reference): writes the size that includes them.
+    @inlinable
+    public static func endFrame(_ start: Int, followedBy external: Int, into e: inout AMQPEncoder) throws(EncodeError) {
+        let size = (e.count &- start) &+ external
+        guard external >= 0, size <= Int(UInt32.max) else {
+            e.rewind(to: start)
+            throw EncodeError(.valueTooLarge)
+        }
+        e.base.unsafelyUnwrapped.storeBytes(of: UInt32(truncatingIfNeeded: size).bigEndian, toByteOffset: start, as: UInt32.self)
+    }
+
     /// Writes an empty frame (a heartbeat): 8 bytes, no body.
     public static func encodeEmptyFrame(channel: UInt16 = 0, into e: inout AMQPEncoder) throws(EncodeError) {
         try FrameHeader(size: 8, type: .amqp, channel: channel).encode(into: &e)

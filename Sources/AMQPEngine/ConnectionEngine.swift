@@ -236,10 +236,26 @@ public struct ConnectionEngine {
     /// bytes written. Give it at least the peer's max-frame-size of room, or large frames
     /// wait until there is.
     public mutating func produce(into buffer: UnsafeMutableRawBufferPointer, now: EngineInstant) -> Int {
+        produce(into: buffer, gathering: nil, now: now)
+    }
+
+    /// `produce(into:now:)` that sends large payloads by reference: a TRANSFER chunk of at
+    /// least `gather.threshold` bytes is not copied into `buffer`; its frame header and
+    /// performative are, and the payload range is appended to `gather`, to go out after
+    /// the buffer bytes written before it (Docs/reactor.md, "Gathered sends"). Past
+    /// `gather`'s limits the engine copies as `produce(into:now:)` does. Only for a
+    /// driver that writes the bytes as they are: a layer that transforms them (TLS,
+    /// WebSocket) must use `produce(into:now:)`.
+    public mutating func produce(into buffer: UnsafeMutableRawBufferPointer, gather: OutboundSegments, now: EngineInstant) -> Int {
+        produce(into: buffer, gathering: gather, now: now)
+    }
+
+    @inline(__always)
+    mutating func produce(into buffer: UnsafeMutableRawBufferPointer, gathering gather: OutboundSegments?, now: EngineInstant) -> Int {
         var e = AMQPEncoder(buffer)
         produceControl(into: &e, room: buffer.count, now: now)
         if control.isEmpty && (phase == .amqpFrames) && state != .end {
-            produceSessionFrames(into: &e, now: now)
+            produceSessionFrames(into: &e, gather: gather, now: now)
             // A CLOSE held back for the sessions' frames can follow them now.
             if flushSessionsBeforeClose && !closeSent && closeRequested != nil && !sessionsHaveOutput {
                 advance()

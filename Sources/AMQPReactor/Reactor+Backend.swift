@@ -126,8 +126,9 @@ extension Reactor {
             }
         }
         // io_uring requests hold their own reference to the socket, so closing the
-        // descriptor now is safe; the socket itself goes when they have completed.
-        Syscall.close(record.fd, via: sys)
+        // descriptor now is safe; the socket itself goes when they have completed. (-1:
+        // a connect moving to its next address could not open a new socket.)
+        if record.fd >= 0 { Syscall.close(record.fd, via: sys) }
     }
 
     /// Waits (bounded by `timeoutNanoseconds`) and takes note of what the kernel reports:
@@ -223,9 +224,11 @@ extension Reactor {
         case .send?:
             record.sendInFlight = false
             record.writeReady = true
+            // Closed: nothing more is sent, and the kernel no longer reads the payloads.
+            if !open { record.segments.removeAll() }
             if !open || result == -ECANCELED || result == -EAGAIN || result == -EINTR { break }
             if result >= 0 {
-                record.outbound.consume(Int(result))
+                record.outbound.consume(record.segments.advance(Int(result)))
                 record.moved = true
                 // As with epoll: freed room is offered to a machine that found too little.
                 if result > 0 { record.outputStalled = false }
@@ -263,16 +266,24 @@ extension Reactor {
     }
 
     /// Writes the outbound ring's unread span: one `send` (epoll) or one send request
-    /// (io_uring, at most one in flight).
+    /// (io_uring, at most one in flight). With payloads held by reference, one gathered
+    /// `sendmsg` (one SENDMSG request) of ring spans and payload ranges in stream order.
     func transmit(_ record: Record) throws(ReactorError) {
-        guard record.writeReady, !record.outbound.isEmpty else { return }
+        guard record.writeReady, record.hasUnsentOutput else { return }
         switch io {
         case .epoll:
-            switch try Socket.send(record.fd, record.outbound.readable, via: sys) {
+            let outcome: Syscall.Outcome<Int>
+            if record.segments.isEmpty {
+                outcome = try Socket.send(record.fd, record.outbound.readable, via: sys)
+            } else {
+                let iovecs = gatherIovecs(record)
+                outcome = try Socket.send(record.fd, vector: UnsafeBufferPointer(start: record.iovecs, count: iovecs), via: sys)
+            }
+            switch outcome {
             case .wouldBlock:
                 record.writeReady = false
             case .completed(let n):
-                record.outbound.consume(n)
+                record.outbound.consume(record.segments.advance(n))
                 record.moved = true
                 // The room just freed may be what a stalled machine waited for; nothing
                 // else would offer it (a sender that hears nothing back gets no other
@@ -280,14 +291,69 @@ extension Reactor {
                 if n > 0 { record.outputStalled = false }
                 // A short write means the send buffer is full: wait for the next EPOLLOUT
                 // edge rather than spend a call on EAGAIN.
-                if !record.outbound.isEmpty { record.writeReady = false }
+                if record.hasUnsentOutput { record.writeReady = false }
             }
         case .uring(let uring):
-            try uring.send(record.fd, record.outbound.readable, token: record.token(.send))
+            if record.segments.isEmpty {
+                try uring.send(record.fd, record.outbound.readable, token: record.token(.send))
+            } else {
+                // The msghdr and iovecs live in the record, and the payloads they point
+                // into in `segments`, until the completion: entries are released only by
+                // `advance` with the count the kernel reports.
+                let iovecs = gatherIovecs(record)
+                let message: UnsafeMutablePointer<msghdr>
+                if let made = record.message {
+                    message = made
+                } else {
+                    message = .allocate(capacity: 1)
+                    record.message = message
+                }
+                message.initialize(to: msghdr())
+                message.pointee.msg_iov = record.iovecs
+                message.pointee.msg_iovlen = iovecs
+                try uring.send(record.fd, message: message, token: record.token(.send))
+            }
             record.sendInFlight = true
             // "Ready to write" means "no send in flight" here.
             record.writeReady = false
         }
+    }
+
+    /// Fills the record's iovec array with what is unsent, in stream order: before each
+    /// payload range the ring bytes that precede it, and the ring bytes after the last.
+    /// Returns the entry count.
+    func gatherIovecs(_ record: Record) -> Int {
+        let segments = record.segments
+        let iov: UnsafeMutablePointer<iovec>
+        if let made = record.iovecs {
+            iov = made
+        } else {
+            iov = .allocate(capacity: 2 &* segments.capacity &+ 1)
+            record.iovecs = iov
+        }
+        let ring = record.outbound.readable
+        var position = 0
+        var n = 0
+        for i in 0..<segments.count {
+            let entry = segments[i]
+            if entry.ringBytes > 0 {
+                iov[n] = iovec(iov_base: UnsafeMutableRawPointer(mutating: ring.baseAddress! + position), iov_len: entry.ringBytes)
+                position &+= entry.ringBytes
+                n &+= 1
+            }
+            // The entry holds the array, which nothing mutates (a writer would copy it
+            // first), so its elements stay at this address until the entry is released.
+            let base = entry.payload.withUnsafeBytes { $0.baseAddress! }
+            iov[n] = iovec(iov_base: UnsafeMutableRawPointer(mutating: base + entry.offset), iov_len: entry.count)
+            n &+= 1
+        }
+        let trailing = segments.trailingRingBytes
+        precondition(position &+ trailing == ring.count, "gathered ring bytes \(position) + \(trailing) of \(ring.count)")
+        if trailing > 0 {
+            iov[n] = iovec(iov_base: UnsafeMutableRawPointer(mutating: ring.baseAddress! + position), iov_len: trailing)
+            n &+= 1
+        }
+        return n
     }
 
     /// io_uring: keeps one recv in flight into the inbound ring's writable span.

@@ -34,7 +34,7 @@ extension Reactor {
             return
         }
         drainEvents(record)
-        if record.read(\.isFinished) && (record.outbound.isEmpty || record.peerClosed) {
+        if record.read(\.isFinished) && (!record.hasUnsentOutput || record.peerClosed) {
             close(record, error: nil)
         } else if record.peerClosed {
             close(record, error: ReactorError(.endOfStream, operation: "recv", detail: "the peer closed the connection"))
@@ -45,6 +45,14 @@ extension Reactor {
 
     /// A connect in flight: done, failed, or timed out?
     func finishConnect(_ record: Record, now: UInt64) {
+        if let error = record.fallbackAfter {
+            // io_uring: the timed-out connect was cancelled; move on once it is done.
+            if !record.connectInFlight {
+                record.connectResult = nil
+                connectNext(record, after: error)
+            }
+            return
+        }
         if let result = record.connectResult {
             // io_uring: the connect request completed.
             record.connectResult = nil
@@ -55,28 +63,79 @@ extension Reactor {
                 if let options = record.socketOptions { try Socket.apply(options, to: record.fd, via: sys) }
                 try established(record, peer: record.remote)
             } catch {
-                close(record, error: error)
+                failConnect(record, error: error)
             }
         } else if case .epoll = io, record.writeReady || record.hangUp {
             let remote = record.remote.map { "\($0)" } ?? ""
             do {
                 let error = try Socket.pendingError(record.fd, via: sys)
                 if error != 0 {
-                    close(record, error: .system("connect", errno: error, detail: remote))
+                    failConnect(record, error: .system("connect", errno: error, detail: remote))
                     return
                 }
                 if let options = record.socketOptions { try Socket.apply(options, to: record.fd, via: sys) }
                 try established(record, peer: record.remote)
             } catch {
-                close(record, error: error)
+                failConnect(record, error: error)
             }
         } else if let deadline = record.connectDeadline, now >= deadline {
             let remote = record.remote.map { "\($0)" } ?? "the peer"
-            close(record, error: ReactorError(
+            failConnect(record, error: ReactorError(
                 .timedOut, errno: ETIMEDOUT, operation: "connect",
                 detail: "\(remote) did not answer within \(record.connectTimeout)"))
         } else {
             updateDeadline(record)
+        }
+    }
+
+    /// A connect failed: the next address, if there is one and another address may fare
+    /// better (refused, unreachable, timed out); else the connection fails with `error`.
+    func failConnect(_ record: Record, error: ReactorError) {
+        let movesOn: Set<ReactorError.Code> = [.connectionRefused, .hostUnreachable, .networkUnreachable, .timedOut, .addressUnavailable]
+        guard !record.fallbackAddresses.isEmpty, movesOn.contains(error.code) else {
+            close(record, error: error)
+            return
+        }
+        if record.connectInFlight {
+            // io_uring, timed out: the request still holds the socket and may yet complete;
+            // cancel it and move on when its completion is in.
+            if case .uring(let uring) = io, (try? uring.cancel(record.token(.connect), token: record.token(.cancel))) != nil {
+                record.cancelsInFlight += 1
+            }
+            record.fallbackAfter = error
+            record.connectDeadline = nil
+            updateDeadline(record)
+            return
+        }
+        connectNext(record, after: error)
+    }
+
+    /// Closes the socket of a failed connect and connects a new one to the next address.
+    /// Nothing has been read or written on the old one, so the machine and its rings
+    /// carry over as they are.
+    func connectNext(_ record: Record, after error: ReactorError) {
+        record.fallbackAfter = nil
+        // Closing drops the epoll registration and any event not yet collected for it.
+        if record.fd >= 0 { Syscall.close(record.fd, via: sys) }
+        record.fd = -1
+        record.readReady = false
+        record.writeReady = false
+        record.hangUp = false
+        record.peerShutDown = false
+        record.connectResult = nil
+        let address = record.fallbackAddresses.removeFirst()
+        do throws(ReactorError) {
+            record.fd = try Socket.open(family: address.family, via: sys)
+            try watch(record)
+            record.remote = address
+            if try startConnect(record, to: address) {
+                try established(record, peer: address)
+            } else {
+                record.connectDeadline = monotonicNow() &+ record.connectTimeout.wholeNanoseconds
+                updateDeadline(record)
+            }
+        } catch let next {
+            failConnect(record, error: next)
         }
     }
 
@@ -137,8 +196,8 @@ extension Reactor {
         drainEvents(record)
     }
 
-    /// Lets the machine produce into the outbound ring, then writes the ring's unread span
-    /// with one `send` (or one send request).
+    /// Lets the machine produce into the outbound ring (large payloads by reference), then
+    /// writes what is unsent with one `send` or gathered `sendmsg` (or one request).
     func writeOutbound(_ record: Record, now: EngineInstant) throws(ReactorError) {
         if record.read(\.hasPendingOutput) {
             // Nothing borrows the outbound ring, so it may be compacted or replaced,
@@ -151,11 +210,16 @@ extension Reactor {
             if room.isEmpty {
                 record.outputStalled = true
             } else {
-                let n = record.machine.produce(into: room, now: now)
+                let gathered = record.segments.referencedBytes
+                let n = record.machine.produce(into: room, gather: record.segments, now: now)
                 precondition(n >= 0 && n <= room.count, "produce wrote \(n) bytes into \(room.count)")
                 record.outbound.commitWrite(n)
-                record.outputStalled = n == 0
-                if n > 0 { record.moved = true }
+                record.segments.produced(n)
+                // Output by reference is progress too: a frame of a large message may put
+                // only its header into the ring.
+                let progressed = n > 0 || record.segments.referencedBytes != gathered
+                record.outputStalled = !progressed
+                if progressed { record.moved = true }
             }
         }
         try transmit(record)
@@ -213,6 +277,9 @@ extension Reactor {
         }
         record.phase = .closed
         closeSocket(record)
+        // Payloads held by reference are released now, unless a send in flight still
+        // reads them (its completion releases them).
+        if !record.sendInFlight { record.segments.removeAll() }
         deadlines.set(Int(record.id.slot), to: nil)
         record.events.append(.closed(error))
         enqueue(record)

@@ -308,7 +308,7 @@ extension Reactor {
     /// finishes the release, and a new recv is armed after it. False if the rings hold
     /// bytes.
     func releaseRings(_ record: Record) -> Bool {
-        guard record.inbound.isEmpty, record.outbound.isEmpty, record.parsed == 0, !record.sendInFlight else { return false }
+        guard record.inbound.isEmpty, !record.hasUnsentOutput, record.parsed == 0, !record.sendInFlight else { return false }
         if record.recvInFlight {
             guard case .uring(let uring) = io else { return false }
             if (try? uring.cancel(record.token(.recv), token: record.token(.cancel))) != nil {
@@ -342,7 +342,7 @@ extension Reactor.Record {
             // serve made no events (the middle frames of a large message make none).
             if read(\.isWaitingForDelivery) { return true }
             if readReady && !inbound.isFull { return true }
-            if writeReady && !outbound.isEmpty { return true }
+            if writeReady && hasUnsentOutput { return true }
             // Produce ahead into the ring even while the socket is full, until the ring is
             // full too: the next writable edge then sends a whole ring at once. A machine
             // that wrote nothing into the room it had waits for more room.

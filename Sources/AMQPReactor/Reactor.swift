@@ -149,6 +149,22 @@ public final class Reactor<Connection: SansIOConnection> {
         to address: SocketAddress, connection: Connection, options: ConnectOptions = ConnectOptions(),
         handler: @escaping Handler
     ) throws(ReactorError) -> ConnectionID {
+        try connect(to: [address], connection: connection, options: options, handler: handler)
+    }
+
+    /// Connects to the first of `addresses` that answers, in order (the addresses a name
+    /// resolved to: "localhost" may give ::1, then 127.0.0.1). An address that refuses,
+    /// is unreachable or does not answer within `options.timeout` is given up for the
+    /// next; the machine sees none of it, only the connection that succeeds, or the last
+    /// failure. `addresses` must not be empty.
+    @discardableResult
+    public func connect(
+        to addresses: [SocketAddress], connection: Connection, options: ConnectOptions = ConnectOptions(),
+        handler: @escaping Handler
+    ) throws(ReactorError) -> ConnectionID {
+        guard let address = addresses.first else {
+            throw ReactorError(.invalidArgument, operation: "connect", detail: "no address to connect to")
+        }
         let fd = try Socket.open(family: address.family, via: sys)
         let record: Record
         do throws(ReactorError) {
@@ -158,31 +174,33 @@ public final class Reactor<Connection: SansIOConnection> {
             throw error
         }
         record.remote = address
+        record.fallbackAddresses = addresses.dropFirst()
+        record.connectTimeout = options.timeout
         do throws(ReactorError) {
             if try startConnect(record, to: address) {
                 try established(record, peer: address)
             } else {
                 record.phase = .connecting
-                record.connectTimeout = options.timeout
                 record.connectDeadline = monotonicNow() &+ options.timeout.wholeNanoseconds
                 updateDeadline(record)
             }
         } catch {
-            close(record, error: error)
+            record.phase = .connecting
+            failConnect(record, error: error)
         }
         enqueue(record)
         return record.id
     }
 
-    /// Resolves `host` (blocking: see `SocketAddress.resolve`) and connects to the first
-    /// address it yields.
+    /// Resolves `host` (blocking: see `SocketAddress.resolve`) and connects to the
+    /// addresses it yields, in order, until one answers.
     @discardableResult
     public func connect(
         host: String, port: UInt16, connection: Connection, options: ConnectOptions = ConnectOptions(),
         handler: @escaping Handler
     ) throws(ReactorError) -> ConnectionID {
         let addresses = try SocketAddress.resolve(host: host, port: port)
-        return try connect(to: addresses[0], connection: connection, options: options, handler: handler)
+        return try connect(to: addresses, connection: connection, options: options, handler: handler)
     }
 
     /// Takes over a connected stream socket (made non-blocking and close-on-exec here) and
@@ -253,10 +271,18 @@ public final class Reactor<Connection: SansIOConnection> {
     /// True while `id` names a connection whose `.closed` event has not been delivered.
     public func contains(_ id: ConnectionID) -> Bool { record(id) != nil }
 
-    /// Bytes waiting in the connection's rings: unread inbound, unsent outbound.
+    /// Bytes waiting in the connection's rings: unread inbound, unsent outbound (with the
+    /// payload bytes it holds by reference).
     public func bufferedBytes(_ id: ConnectionID) -> (inbound: Int, outbound: Int)? {
         guard let record = record(id), record.phase != .closed else { return nil }
-        return (record.inbound.count, record.outbound.count)
+        return (record.inbound.count, record.outbound.count + record.segments.referencedBytes)
+    }
+
+    /// Payload chunks the connection holds by reference and has not written yet, and
+    /// their bytes (gathered sends), for tests and measurements.
+    package func gatheredPayloads(_ id: ConnectionID) -> (chunks: Int, bytes: Int)? {
+        guard let record = record(id), record.phase != .closed else { return nil }
+        return (record.segments.count, record.segments.referencedBytes)
     }
 
     /// The connection's ring sizes and storage.
@@ -349,6 +375,11 @@ public final class Reactor<Connection: SansIOConnection> {
         return listener
     }
 
+    /// Most payload chunks a connection holds by reference: with the default 16 KiB
+    /// threshold and 1 MiB budget no more can be pending, and a gathered send's iovec
+    /// array (two entries per chunk and one more) stays far below IOV_MAX.
+    static var gatherEntries: Int { 64 }
+
     func makeRecord(
         fd: Int32, connection: Connection, socketOptions: SocketOptions?, handler: @escaping Handler
     ) throws(ReactorError) -> Record {
@@ -369,8 +400,10 @@ public final class Reactor<Connection: SansIOConnection> {
                 minimumCapacity: max(options.inboundCapacity, connection.minimumInboundCapacity), storage: options.ringStorage)
             let outbound = try ringPool.take(minimumCapacity: options.outboundCapacity, storage: options.ringStorage)
             return Record(
-                id: id, fd: fd, machine: connection, inbound: inbound, outbound: outbound, handler: handler,
-                socketOptions: socketOptions)
+                id: id, fd: fd, machine: connection, inbound: inbound, outbound: outbound,
+                segments: OutboundSegments(
+                    capacity: Self.gatherEntries, threshold: options.gatherThreshold, byteLimit: options.maximumOutboundCapacity),
+                handler: handler, socketOptions: socketOptions)
         } catch {
             freeSlots.append(slot)
             throw error
@@ -422,6 +455,7 @@ public final class Reactor<Connection: SansIOConnection> {
         let now = monotonicNow()
         ringPool.give(&record.inbound, now: now)
         ringPool.give(&record.outbound, now: now)
+        record.segments.removeAll()
         records[slot] = nil
         generations[slot] &+= 1
         retiredSlots.append(slot)
@@ -470,15 +504,34 @@ extension Reactor {
         }
 
         let id: ConnectionID
-        let fd: Int32
+        /// The socket; replaced when a connect moves on to the next address (-1 while
+        /// none is open).
+        var fd: Int32
         var machine: Connection
         var inbound: ByteRing
         var outbound: ByteRing
+        /// Payload chunks the machine sends by reference, between the outbound ring's
+        /// bytes (gathered sends; AMQP only, see `SansIOConnection.produce(into:gather:now:)`).
+        let segments: OutboundSegments
+        /// The iovec array of a gathered send (ring spans and payload ranges in stream
+        /// order), made on the first one. With io_uring it and `message` are read by the
+        /// kernel until the send completes, so they live here, not on the stack.
+        var iovecs: UnsafeMutablePointer<iovec>? = nil
+        /// io_uring: the msghdr of the gathered send in flight (made with `iovecs`; its
+        /// own allocation, since the address of a class's stored property is only
+        /// promised inside an access).
+        var message: UnsafeMutablePointer<msghdr>? = nil
         /// Replaced by a no-op when the reactor is shut down for good (`shutDownAll`).
         var handler: Handler
         let socketOptions: SocketOptions?
         var phase: Phase = .established
         var remote: SocketAddress? = nil
+        /// Addresses still to try, in order, if connecting to `remote` fails.
+        var fallbackAddresses: ArraySlice<SocketAddress> = []
+        /// io_uring: the connect to `remote` timed out and was cancelled; the next address
+        /// is tried once its completion is in (so its late result is never taken for the
+        /// next attempt's). The failure, in case no address is left by then.
+        var fallbackAfter: ReactorError? = nil
         var connectDeadline: UInt64? = nil
         var connectTimeout: Duration = .zero
 
@@ -542,7 +595,7 @@ extension Reactor {
 
         init(
             id: ConnectionID, fd: Int32, machine: Connection, inbound: consuming ByteRing, outbound: consuming ByteRing,
-            handler: @escaping Handler, socketOptions: SocketOptions?
+            segments: OutboundSegments, handler: @escaping Handler, socketOptions: SocketOptions?
         ) {
             self.id = id
             self.fd = fd
@@ -551,7 +604,19 @@ extension Reactor {
             self.outbound = outbound
             self.handler = handler
             self.socketOptions = socketOptions
+            self.segments = segments
         }
+
+        deinit {
+            // Only freed once no request is in flight (io_uring keeps the record until its
+            // completions are in), so the kernel no longer reads the array.
+            iovecs?.deallocate()
+            message?.deallocate()
+        }
+
+        /// Outbound bytes not yet written: in the ring, or payloads held by reference.
+        @inline(__always)
+        var hasUnsentOutput: Bool { !outbound.isEmpty || !segments.isEmpty }
 
         /// Reads a property of the machine in place. `machine.x` on this class copies the
         /// whole machine first (the getter is opaque, so the optimizer cannot prove that

@@ -96,6 +96,21 @@ public struct ReactorOptions: Sendable {
     /// larger than this (an OPEN, ATTACH or CLOSE with huge properties or description)
     /// could still not be written.
     public var maximumOutboundCapacity = 1 << 20
+    /// Payload chunks of at least this many bytes are sent by reference (one gathered
+    /// `sendmsg` of ring bytes and payloads) instead of being copied into the outbound
+    /// ring, by machines that support it (`ConnectionEngine` on a plain socket; TLS and
+    /// WebSocket layers transform their bytes and always copy). Bytes held by reference
+    /// count against `maximumOutboundCapacity` on top of the ring: at most that many per
+    /// connection, so a peer that stops reading cannot make it pin unbounded application
+    /// memory.
+    ///
+    /// Off (`Int.max`) by default: measured end to end (BENCHMARKS.md, "Issue 4: gathered
+    /// sends"), 64 and 256 KiB messages over loopback cost 50-100% more process CPU
+    /// gathered than copied, although the copy is gone (the kernel's TCP work grew: the
+    /// peer's window went to zero thousands of times a run). 16 KiB is where a synthetic sender with a
+    /// fast reader started to gain (Docs/reactor.md): the value to try where the copy
+    /// matters and the reader keeps up.
+    public var gatherThreshold = Int.max
     /// Mirrored rings when possible, or a choice.
     public var ringStorage: ByteRing.StoragePreference = .automatic
     /// Rings kept for reuse when connections close, so a new connection takes ready rings

@@ -19,6 +19,12 @@ public protocol SansIOConnection {
     mutating func nextEvent() -> Event?
     /// Writes pending output into `buffer` and returns the number of bytes written.
     mutating func produce(into buffer: UnsafeMutableRawBufferPointer, now: EngineInstant) -> Int
+    /// `produce(into:now:)` for a driver that writes the bytes as they are: the machine
+    /// may leave large payload chunks out of `buffer` and append them to `gather` by
+    /// reference, to go out between the buffer's bytes in the order appended (the reactor
+    /// sends both with one gathered write). The default copies everything, which a layer
+    /// that transforms its bytes (TLS, WebSocket) must do.
+    mutating func produce(into buffer: UnsafeMutableRawBufferPointer, gather: OutboundSegments, now: EngineInstant) -> Int
     /// True when `produce` would write something now, given room.
     var hasPendingOutput: Bool { get }
     /// When `poll(now:)` must next be called, or `nil`.
@@ -56,6 +62,11 @@ public protocol SansIOConnection {
 }
 
 extension SansIOConnection {
+    /// Everything is copied into `buffer`; nothing is sent by reference.
+    public mutating func produce(into buffer: UnsafeMutableRawBufferPointer, gather: OutboundSegments, now: EngineInstant) -> Int {
+        produce(into: buffer, now: now)
+    }
+
     /// Machines with nothing to report about a dead transport need not say so.
     public mutating func transportClosed(_ description: String) {}
 

@@ -182,4 +182,11 @@ enum Socket {
     static func send(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, via sys: SyscallTable = .system) throws(ReactorError) -> Syscall.Outcome<Int> {
         try Syscall.run("send") { sys.send(fd, buffer) }
     }
+
+    /// Writes the buffers `vector` points at, in order, with one call, without raising
+    /// SIGPIPE (sendmsg with MSG_NOSIGNAL: writev would raise it): the byte count or
+    /// `.wouldBlock`.
+    static func send(_ fd: Int32, vector: UnsafeBufferPointer<iovec>, via sys: SyscallTable = .system) throws(ReactorError) -> Syscall.Outcome<Int> {
+        try Syscall.run("sendmsg") { sys.sendVector(fd, vector) }
+    }
 }

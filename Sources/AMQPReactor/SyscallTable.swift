@@ -29,6 +29,8 @@ package struct SyscallTable: Sendable {
     package var recv: @Sendable (_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Int
     /// send(2) with MSG_NOSIGNAL.
     package var send: @Sendable (_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Int
+    /// sendmsg(2) of an iovec array with MSG_NOSIGNAL (a gathered send).
+    package var sendVector: @Sendable (_ fd: Int32, _ vector: UnsafeBufferPointer<iovec>) -> Int
     /// setsockopt(2) as `Socket` makes it: `option` names it (`TCP_NODELAY`, …) and `call`
     /// makes the real call, returning 0 or -errno; a test may fail it instead.
     package var setOption: @Sendable (_ fd: Int32, _ option: StaticString, _ call: () -> Int32) -> Int32
@@ -42,6 +44,9 @@ package struct SyscallTable: Sendable {
     package var uringRecv: @Sendable (_ ring: UnsafeMutablePointer<camqp_uring_t>, _ userData: UInt64, _ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> UnsafeMutablePointer<camqp_sqe_t>?
     /// Prepares a send of `buffer` (MSG_NOSIGNAL).
     package var uringSend: @Sendable (_ ring: UnsafeMutablePointer<camqp_uring_t>, _ userData: UInt64, _ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> UnsafeMutablePointer<camqp_sqe_t>?
+    /// Prepares a gathered send of `message` (MSG_NOSIGNAL); the message, its iovecs and
+    /// their bytes must stay put until the completion.
+    package var uringSendMessage: @Sendable (_ ring: UnsafeMutablePointer<camqp_uring_t>, _ userData: UInt64, _ fd: Int32, _ message: UnsafeMutablePointer<msghdr>) -> UnsafeMutablePointer<camqp_sqe_t>?
     /// Prepares a connect.
     package var uringConnect: @Sendable (_ ring: UnsafeMutablePointer<camqp_uring_t>, _ userData: UInt64, _ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> UnsafeMutablePointer<camqp_sqe_t>?
     /// io_uring_enter(2) to submit what is prepared: the count submitted, or -errno.
@@ -57,12 +62,14 @@ package struct SyscallTable: Sendable {
         socketError: { camqp_socket_error($0, $1) },
         recv: { camqp_recv($0, $1.baseAddress, $1.count, 0) },
         send: { camqp_send_nosignal($0, $1.baseAddress, $1.count, 0) },
+        sendVector: { camqp_sendv_nosignal($0, $1.baseAddress, Int32(clamping: $1.count)) },
         setOption: { _, _, call in call() },
         close: { Glibc.close($0) == -1 ? -errno : 0 },
         epollControl: { camqp_epoll_ctl($0, $1, $2, $3, $4) },
         epollWait: { camqp_epoll_wait($0, $1.baseAddress, Int32(clamping: $1.count), $2) },
         uringRecv: { camqp_uring_prep_recv($0, $1, $2, $3.baseAddress, $3.count, 0, 0) },
         uringSend: { camqp_uring_prep_send($0, $1, $2, $3.baseAddress, $3.count, Int32(MSG_NOSIGNAL), 0) },
+        uringSendMessage: { camqp_uring_prep_sendmsg($0, $1, $2, $3, Int32(MSG_NOSIGNAL)) },
         uringConnect: { camqp_uring_prep_connect($0, $1, $2, $3, $4) },
         uringSubmit: { camqp_uring_submit($0) },
         uringReap: { camqp_uring_reap($0, $1.baseAddress, UInt32($1.count)) })

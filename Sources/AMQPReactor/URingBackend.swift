@@ -104,6 +104,14 @@ final class URingBackend {
         }
     }
 
+    /// A gathered send (SENDMSG, MSG_NOSIGNAL): `message`, its iovec array and the bytes
+    /// they point at must stay valid and unchanged until the completion.
+    func send(_ fd: Int32, message: UnsafeMutablePointer<msghdr>, token: Token) throws(ReactorError) {
+        try prepared {
+            sys.uringSendMessage(ring, token.packed, fd, message)
+        }
+    }
+
     /// A connect; `address` must stay valid until the next submit (the kernel copies it
     /// when the request is submitted).
     func connect(_ fd: Int32, to address: UnsafePointer<sockaddr>, length: socklen_t, token: Token) throws(ReactorError) {

@@ -113,6 +113,13 @@ public struct TLSConnection<Inner: SansIOConnection>: SansIOConnection {
         return n
     }
 
+    /// Plaintext: `inner`'s gathered produce (large payloads by reference). Over TLS the
+    /// bytes are encrypted, so everything is copied and `gather` is left alone.
+    public mutating func produce(into buffer: UnsafeMutableRawBufferPointer, gather: OutboundSegments, now: EngineInstant) -> Int {
+        guard session == nil else { return produce(into: buffer, now: now) }
+        return inner.produce(into: buffer, gather: gather, now: now)
+    }
+
     /// True when there are header bytes, ciphertext, a handshake step or the inner
     /// machine's output (once established) to write.
     public var hasPendingOutput: Bool {

@@ -111,6 +111,14 @@ public struct WebSocketConnection<Inner: SansIOConnection>: SansIOConnection {
         return n
     }
 
+    /// Passing through: `inner`'s gathered produce (large payloads by reference). Over
+    /// WebSocket the bytes are framed (and a client's masked), so everything is copied
+    /// and `gather` is left alone.
+    public mutating func produce(into buffer: UnsafeMutableRawBufferPointer, gather: OutboundSegments, now: EngineInstant) -> Int {
+        guard session == nil else { return produce(into: buffer, now: now) }
+        return inner.produce(into: buffer, gather: gather, now: now)
+    }
+
     /// True when handshake or control bytes wait, or (once open) the inner machine's
     /// output or the closing frame.
     public var hasPendingOutput: Bool {

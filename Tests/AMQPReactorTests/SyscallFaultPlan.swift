@@ -15,8 +15,8 @@ import Synchronization
 /// carries the injected result, so no byte is read or written behind the reactor's back.
 final class SyscallFaultPlan: Sendable {
     enum Call: String, CaseIterable, Sendable {
-        case socket, connect, accept, socketError, setOption, epollControl, recv, send
-        case uringRecv, uringSend, uringConnect, uringSubmit
+        case socket, connect, accept, socketError, setOption, epollControl, recv, send, sendVector
+        case uringRecv, uringSend, uringSendMessage, uringConnect, uringSubmit
     }
 
     enum Fault: Sendable, CustomStringConvertible {
@@ -65,7 +65,7 @@ final class SyscallFaultPlan: Sendable {
     private func next(_ call: Call) -> Fault? {
         state.withLock { s in
             s.counts[call, default: 0] += 1
-            if s.queueFullLeft > 0, call == .uringRecv || call == .uringSend || call == .uringConnect {
+            if s.queueFullLeft > 0, call == .uringRecv || call == .uringSend || call == .uringSendMessage || call == .uringConnect {
                 s.queueFullLeft -= 1
                 return .queueFull(1)
             }
@@ -155,6 +155,19 @@ final class SyscallFaultPlan: Sendable {
                 return system.send(fd, buffer)
             }
         }
+        t.sendVector = { [self] fd, vector in
+            switch next(.sendVector) {
+            case .errno(let e)?:
+                if e == EAGAIN { rearm(fd) }
+                return -Int(e)
+            case .short(let n)?:
+                let r = truncated(vector, to: n) { system.sendVector(fd, $0) }
+                rearm(fd)
+                return r
+            default:
+                return system.sendVector(fd, vector)
+            }
+        }
         t.close = { [self] fd in
             state.withLock {
                 $0.opened.remove(fd)
@@ -192,6 +205,19 @@ final class SyscallFaultPlan: Sendable {
             case nil: return system.uringSend(ring, userData, fd, buffer)
             }
         }
+        t.uringSendMessage = { [self] ring, userData, fd, message in
+            switch next(.uringSendMessage) {
+            case .errno(let e)?: return standIn(ring, userData, result: -e)
+            case .short(let n)?:
+                // The reactor builds the iovecs again for every send, so cutting them in
+                // place is safe.
+                let vector = UnsafeMutableBufferPointer(start: message.pointee.msg_iov, count: Int(message.pointee.msg_iovlen))
+                message.pointee.msg_iovlen = Self.cut(vector, to: n)
+                return system.uringSendMessage(ring, userData, fd, message)
+            case .queueFull?: return nil
+            case nil: return system.uringSendMessage(ring, userData, fd, message)
+            }
+        }
         t.uringConnect = { [self] ring, userData, fd, address, length in
             switch next(.uringConnect) {
             case .errno(let e)?: return standIn(ring, userData, result: -e)
@@ -214,6 +240,30 @@ final class SyscallFaultPlan: Sendable {
             return n
         }
         return t
+    }
+}
+
+extension SyscallFaultPlan {
+    /// Calls `body` with a copy of `vector` that holds at most `n` bytes.
+    func truncated(_ vector: UnsafeBufferPointer<iovec>, to n: Int, _ body: (UnsafeBufferPointer<iovec>) -> Int) -> Int {
+        let copy = UnsafeMutableBufferPointer<iovec>.allocate(capacity: vector.count)
+        defer { copy.deallocate() }
+        _ = copy.initialize(from: vector)
+        let count = Self.cut(copy, to: n)
+        return body(UnsafeBufferPointer(rebasing: copy[..<count]))
+    }
+
+    /// Shortens the entries of `vector` to `n` bytes in all; returns how many are used.
+    static func cut(_ vector: UnsafeMutableBufferPointer<iovec>, to n: Int) -> Int {
+        var left = n
+        for i in vector.indices {
+            if vector[i].iov_len >= left {
+                vector[i].iov_len = left
+                return i + 1
+            }
+            left -= vector[i].iov_len
+        }
+        return vector.count
     }
 }
 

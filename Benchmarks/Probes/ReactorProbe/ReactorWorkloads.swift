@@ -130,6 +130,16 @@ func reactorOptions(_ backend: ReactorOptions.Backend, rings: ByteRing.StoragePr
     o.backend = backend
     o.ringStorage = rings
     o.acceptsPerTick = 256
+    // Measurement knobs, so one binary measures both paths in the same session:
+    // AMQP_GATHER_THRESHOLD=16384 sends chunks of 16 KiB or more by reference (gathering
+    // is off by default; "max" is the default, everything copied as before issue 4).
+    if let t = getenv("AMQP_GATHER_THRESHOLD").map({ String(cString: $0) }) {
+        o.gatherThreshold = t == "max" ? .max : Int(t) ?? o.gatherThreshold
+    }
+    // AMQP_MAX_OUTBOUND: `maximumOutboundCapacity` (and so the bytes a connection may hold
+    // by reference); AMQP_INBOUND: `inboundCapacity`.
+    if let m = getenv("AMQP_MAX_OUTBOUND").flatMap({ Int(String(cString: $0)) }) { o.maximumOutboundCapacity = m }
+    if let m = getenv("AMQP_INBOUND").flatMap({ Int(String(cString: $0)) }) { o.inboundCapacity = m }
     // (A group turns uringSingleIssuer on by itself: each reactor lives on one thread.)
     return o
 }

@@ -129,14 +129,16 @@ final class ConnectionCore: Sendable {
         case .running(let b):
             return b
         case .connect(let b, let configuration, let endpoint, let cbs):
-            let address: SocketAddress
+            // Every address the name resolves to, tried in order ("localhost": ::1, then
+            // 127.0.0.1) until one answers.
+            let addresses: [SocketAddress]
             do throws(ReactorError) {
-                address = try SocketAddress.resolve(host: endpoint.host, port: endpoint.port)[0]
+                addresses = try SocketAddress.resolve(host: endpoint.host, port: endpoint.port)
             } catch {
                 reactor.perform { _ in b.transportClosed(error) }
                 throw Self.transportError(error, policy: b.policy)
             }
-            reactor.perform { r in b.connect(r, to: address, configuration: configuration) }
+            reactor.perform { r in b.connect(r, to: addresses, configuration: configuration) }
             cbs?.start(on: b)
             return b
         }

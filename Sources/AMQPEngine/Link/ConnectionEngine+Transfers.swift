@@ -6,11 +6,11 @@ import AMQPCodec
 // take turns a delivery at a time.
 
 extension ConnectionEngine {
-    mutating func writeTransfers(session s: Int, into e: inout AMQPEncoder, maxFrame: Int) -> OutputResult {
+    mutating func writeTransfers(session s: Int, into e: inout AMQPEncoder, gather: OutboundSegments?, maxFrame: Int) -> OutputResult {
         guard sessions.slots[s].state == .mapped else { return .done }
         // One mutating call on the session for the whole round: each separate
         // `sessions.slots[s]` write checks the table for uniqueness again.
-        switch sessions.slots[s].writeTransfers(into: &e, maxFrame: maxFrame, trace: configuration.trace, events: &events) {
+        switch sessions.slots[s].writeTransfers(into: &e, gather: gather, maxFrame: maxFrame, trace: configuration.trace, events: &events) {
         case .complete, .partial:
             return .done
         case .full:
@@ -43,14 +43,14 @@ extension SessionEndpoint {
     /// Writes transfers while credit and windows allow, links taking turns a delivery
     /// at a time.
     mutating func writeTransfers(
-        into e: inout AMQPEncoder, maxFrame: Int, trace: Bool, events: inout RingQueue<ConnectionEvent>
+        into e: inout AMQPEncoder, gather: OutboundSegments?, maxFrame: Int, trace: Bool, events: inout RingQueue<ConnectionEvent>
     ) -> TransferWrite {
         // One link (the usual case): nothing to take turns with, so its frames go out in
         // one loop, without the round's bookkeeping between them.
         if links.count == 1 {
             while links[0].canSend {
                 guard remoteIncomingWindow > 0, outgoingWindow > 0 else { return .complete }
-                switch writeTransferFrame(0, into: &e, maxFrame: maxFrame, trace: trace, events: &events) {
+                switch writeTransferFrame(0, into: &e, gather: gather, maxFrame: maxFrame, trace: trace, events: &events) {
                 case .partial, .complete:
                     continue
                 case .full:
@@ -73,7 +73,7 @@ extension SessionEndpoint {
                 guard links[h].canSend else { continue }
                 while true {
                     guard remoteIncomingWindow > 0, outgoingWindow > 0 else { return .complete }
-                    switch writeTransferFrame(h, into: &e, maxFrame: maxFrame, trace: trace, events: &events) {
+                    switch writeTransferFrame(h, into: &e, gather: gather, maxFrame: maxFrame, trace: trace, events: &events) {
                     case .partial:
                         continue
                     case .complete:
@@ -97,7 +97,8 @@ extension SessionEndpoint {
     /// Writes the next frame of the head delivery of the sender in slot `h`.
     @inline(__always)
     mutating func writeTransferFrame(
-        _ h: Int, into e: inout AMQPEncoder, maxFrame: Int, trace: Bool, events: inout RingQueue<ConnectionEvent>
+        _ h: Int, into e: inout AMQPEncoder, gather: OutboundSegments?, maxFrame: Int, trace: Bool,
+        events: inout RingQueue<ConnectionEvent>
     ) -> TransferWrite {
         let offset = links[h].sender.headOffset
         let started = links[h].sender.headID
@@ -110,7 +111,7 @@ extension SessionEndpoint {
         do {
             frame = try Self.encodeTransferFrame(
                 d, handle: UInt32(h), id: id, first: first, offset: offset, channel: self.id.channel, maxFrame: maxFrame,
-                into: &e)
+                into: &e, gather: gather)
         } catch {
             if error.code == .bufferTooSmall { return .full }
             return .failed(EngineError(.internalError, "cannot encode transfer: \(error)", origin: .local))
@@ -141,16 +142,25 @@ extension SessionEndpoint {
 
     /// Writes one TRANSFER frame of `d` from payload byte `offset`: as much as fits in
     /// max-frame-size and the buffer. Returns the payload bytes written and whether more
-    /// frames follow; leaves nothing behind when it throws.
+    /// frames follow; leaves nothing behind when it throws. With `gather`, a chunk of at
+    /// least its threshold goes there by reference instead of into the buffer.
     @inline(__always)
     static func encodeTransferFrame(
         _ d: UnsafePointer<OutgoingDelivery>, handle: UInt32, id: DeliveryNumber, first: Bool, offset: Int, channel: UInt16,
-        maxFrame: Int, into e: inout AMQPEncoder
+        maxFrame: Int, into e: inout AMQPEncoder, gather: OutboundSegments? = nil
     ) throws(EncodeError) -> (chunk: Int, more: Bool) {
+        let remaining = d.pointee.payload.count - offset
+        // One comparison on the path of small messages.
+        if let gather, remaining >= gather.threshold,
+            let frame = try encodeGatheredTransferFrame(
+                d, handle: handle, id: id, first: first, offset: offset, channel: channel, maxFrame: maxFrame, into: &e,
+                gather: gather)
+        {
+            return frame
+        }
         let start = try FrameEncoder.beginFrame(channel: channel, into: &e)
         do throws(EncodeError) {
             let limit = Swift.min(maxFrame, e.capacity - start)
-            let remaining = d.pointee.payload.count - offset
             let mark = e.count
             try encodeTransfer(d, handle: handle, id: id, first: first, more: false, into: &e)
             var chunk = remaining
@@ -165,6 +175,43 @@ extension SessionEndpoint {
             }
             try e.writeBytes(d.pointee.payload, from: offset, count: chunk)
             try FrameEncoder.endFrame(start, into: &e)
+            return (chunk, more)
+        } catch {
+            e.rewind(to: start)
+            throw error
+        }
+    }
+
+    /// The frame of `encodeTransferFrame` with its payload chunk by reference: only the
+    /// frame header and the performative take room in the buffer, and the chunk is cut at
+    /// max-frame-size and at what `gather` may still hold. `nil` (nothing written) when
+    /// that leaves less than the threshold: the caller copies instead.
+    @inline(never)
+    static func encodeGatheredTransferFrame(
+        _ d: UnsafePointer<OutgoingDelivery>, handle: UInt32, id: DeliveryNumber, first: Bool, offset: Int, channel: UInt16,
+        maxFrame: Int, into e: inout AMQPEncoder, gather: OutboundSegments
+    ) throws(EncodeError) -> (chunk: Int, more: Bool)? {
+        let room = gather.room
+        guard room >= gather.threshold else { return nil }
+        let remaining = d.pointee.payload.count - offset
+        let start = try FrameEncoder.beginFrame(channel: channel, into: &e)
+        do throws(EncodeError) {
+            let mark = e.count
+            try encodeTransfer(d, handle: handle, id: id, first: first, more: false, into: &e)
+            var chunk = remaining
+            var more = false
+            if remaining > Swift.min(maxFrame - (e.count - start), room) {
+                e.rewind(to: mark)
+                more = true
+                try encodeTransfer(d, handle: handle, id: id, first: first, more: true, into: &e)
+                chunk = Swift.min(maxFrame - (e.count - start), room)
+            }
+            guard chunk >= gather.threshold else {
+                e.rewind(to: start)
+                return nil
+            }
+            try FrameEncoder.endFrame(start, followedBy: chunk, into: &e)
+            gather.append(d.pointee.payload, offset: offset, count: chunk, at: e.count)
             return (chunk, more)
         } catch {
             e.rewind(to: start)

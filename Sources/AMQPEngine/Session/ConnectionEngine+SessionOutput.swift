@@ -15,7 +15,7 @@ extension ConnectionEngine {
     }
 
     /// Writes session and link frames after the connection's own (the core's hook).
-    mutating func produceSessionFrames(into e: inout AMQPEncoder, now: EngineInstant) {
+    mutating func produceSessionFrames(into e: inout AMQPEncoder, gather: OutboundSegments?, now: EngineInstant) {
         guard openSent, !closeSent, !endAfterFlush else { return }
         let n = sessions.slots.count
         guard n > 0 else { return }
@@ -23,7 +23,7 @@ extension ConnectionEngine {
         for k in 0..<n {
             let s = (start &+ k) % n
             guard s < sessions.slots.count, sessions.slots[s].isLive else { continue }
-            switch produce(session: s, into: &e) {
+            switch produce(session: s, into: &e, gather: gather) {
             case .done: continue
             case .full:
                 sessions.cursor = s
@@ -35,7 +35,7 @@ extension ConnectionEngine {
         sessions.cursor = start &+ 1
     }
 
-    mutating func produce(session s: Int, into e: inout AMQPEncoder) -> OutputResult {
+    mutating func produce(session s: Int, into e: inout AMQPEncoder, gather: OutboundSegments?) -> OutputResult {
         let maxFrame = Int(Swift.min(remoteMaxFrameSize, UInt32(Int32.max)))
         while true {
             while let frame = sessions.slots[s].control.first {
@@ -73,7 +73,7 @@ extension ConnectionEngine {
             }
             // A connection the application is closing starts no new transfer.
             guard closeRequested == nil else { return .done }
-            let r = writeTransfers(session: s, into: &e, maxFrame: maxFrame)
+            let r = writeTransfers(session: s, into: &e, gather: gather, maxFrame: maxFrame)
             guard case .done = r else { return r }
             // Transfers may have queued FLOWs (a finished drain, a refreshed window).
             if sessions.slots[s].control.isEmpty && sessions.slots[s].pendingDisposition == nil { return .done }
