@@ -1,5 +1,6 @@
 import AMQPEngine
 import AMQPReactor
+import CAMQPLinux
 import Glibc
 import Testing
 
