@@ -412,13 +412,18 @@ class Comparison:
             entry["ok"] = False
             entry["error"] = str(e)[-400:]
             log("%s %s %d B %s x%d: FAILED: %s" % (kind, impl, size, settle, connections, entry["error"]))
-        elif kind == "idle":
+        else:
+            self.log_run(entry)
+        self.runs.append(entry)
+
+    def log_run(self, entry):
+        kind, impl, size, settle, connections = (entry[k] for k in ("kind", "impl", "size", "settle", "connections"))
+        if kind == "idle":
             log("idle %s x%d: client reactor %.2f%% of a core, peer %.2f%%, %.1f KiB per connection"
                 % (impl, connections, entry["client_cpu_percent"], entry["peer_cpu_percent"], entry["rss_per_connection_bytes"] / 1024))
         else:
             log("%s %s %d B %s x%d: %.0f msg/s%s" % (kind, impl, size, settle, connections, entry.get("rate") or 0,
                                                   ", p99 %.0f µs" % entry["p99_us"] if kind == "latency" and entry.get("p99_us") else ""))
-        self.runs.append(entry)
 
     def iperf3(self):
         port = free_port()
