@@ -13,7 +13,7 @@ struct IdleBenchTests {
         "measured", "backend", "connections", "idle_timeout_ms", "announced_idle_timeout_ms", "heartbeat_interval_ms",
         "heartbeats_per_second", "setup_seconds", "quiet_seconds", "process_cpu_seconds", "client_cpu_seconds",
         "peer_cpu_seconds", "client_cpu_percent", "peer_cpu_percent", "process_cpu_percent", "client_us_per_heartbeat",
-        "rss_before_bytes", "rss_open_bytes", "rss_quiet_bytes", "rss_per_connection_bytes", "client_open", "peer_open",
+        "rss_before_bytes", "rss_open_bytes", "rss_quiet_bytes", "rss_per_connection_bytes", "ring_idle_release_ms", "client_open", "peer_open",
     ]
 
     /// 20 connections, each end's idle limit 2 s (OPEN announces 1 s, an empty frame
@@ -39,6 +39,7 @@ struct IdleBenchTests {
         #expect(r["announced_idle_timeout_ms"] as? Int == 1000)
         #expect(r["heartbeat_interval_ms"] as? Double == 500)
         #expect(r["heartbeats_per_second"] as? Double == 40)
+        #expect(r["ring_idle_release_ms"] as? Int == 1000)
         let quiet = try #require(r["quiet_seconds"] as? Double)
         #expect(quiet >= 2.5)
         // Each thread's CPU is part of the process's.
