@@ -37,6 +37,8 @@ public struct BenchCommand: ParsableCommand {
         case engine
         /// Encoding and decoding of one TRANSFER frame.
         case codec
+        /// Idle connections with heartbeats: CPU and resident memory over a quiet interval.
+        case idle
     }
 
     /// The broker (socket mode); none: the embedded peer in this process.
@@ -44,7 +46,7 @@ public struct BenchCommand: ParsableCommand {
     public var url: String?
 
     /// Which measurement.
-    @Option(help: "socket: our client over TCP against the embedded peer or a broker; engine: client and listener engines moving messages in memory (no sockets); codec: one TRANSFER frame encoded and decoded.")
+    @Option(help: "socket: our client over TCP against the embedded peer or a broker; engine: client and listener engines moving messages in memory (no sockets); codec: one TRANSFER frame encoded and decoded; idle: --connections idle connections with heartbeats on one reactor to the embedded peer, CPU and resident memory over --duration quiet seconds.")
     public var mode: Mode = .socket
 
     /// Data-section sizes to measure, in bytes.
@@ -55,9 +57,17 @@ public struct BenchCommand: ParsableCommand {
     @Option(help: "Socket: messages in all (instead of --duration). Engine and codec: messages or frames per round (default: under a second's worth).")
     public var count: Int?
 
-    /// How long the senders send (socket mode).
-    @Option(help: "Socket: seconds the senders send (default 5 unless --count is given); everything sent is then received before the end.")
+    /// How long the senders send (socket mode), or the quiet interval (idle mode).
+    @Option(help: "Socket: seconds the senders send (default 5 unless --count is given); everything sent is then received before the end. Idle: seconds of the measured quiet interval (default 30; longer than --idle-timeout).")
     public var duration: Double?
+
+    /// Each end's local idle limit (idle mode).
+    @Option(name: .customLong("idle-timeout"), help: "Idle: each end's idle limit in milliseconds (OPEN announces half; an empty frame goes every quarter of it; default 10000).")
+    public var idleTimeout: UInt32?
+
+    /// When empty rings give their pages back (idle mode).
+    @Option(name: .customLong("ring-idle-release"), help: "Idle: milliseconds after which empty rings give their pages back (ReactorOptions.ringIdleRelease, both reactors); 0 keeps them (default: the reactor's, 1000).")
+    public var ringIdleRelease: Int?
 
     /// The receivers' credit.
     @Option(help: "The receivers' prefetch credit (socket: also the credit the embedded peer gives senders).")
@@ -71,9 +81,9 @@ public struct BenchCommand: ParsableCommand {
     @Flag(help: "Socket: send pre-settled (at most once) instead of at-least-once.")
     public var settle = false
 
-    /// Connection pairs.
-    @Option(help: "Socket: sender/receiver connection pairs.")
-    public var connections = 1
+    /// Connection pairs (socket), or idle connections (idle).
+    @Option(help: "Socket: sender/receiver connection pairs (default 1). Idle: client connections on one reactor (default 10000).")
+    public var connections: Int?
 
     /// A fixed sending rate (socket mode).
     @Option(help: "Socket: send this many messages per second in all, on a fixed schedule (for latency at a given load; default: as fast as credit allows).")
@@ -109,12 +119,48 @@ public struct BenchCommand: ParsableCommand {
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
         if mode == .socket {
             _ = try socketConfiguration()
+        } else if mode == .idle {
+            _ = try idleConfiguration()
         } else {
             guard url == nil else { throw ValidationError("a URL applies to --mode socket") }
-            guard duration == nil, !settle, connections == 1, backend == .automatic, rate == nil, peer == .queue else {
+            guard duration == nil, !settle, connections == nil, backend == .automatic, rate == nil, peer == .queue else {
                 throw ValidationError("--duration, --settle, --connections, --rate, --backend and --peer apply to --mode socket")
             }
         }
+        if mode != .idle && (idleTimeout != nil || ringIdleRelease != nil) {
+            throw ValidationError("--idle-timeout and --ring-idle-release apply to --mode idle")
+        }
+    }
+
+    /// The idle bench's configuration from the options.
+    public func idleConfiguration() throws -> IdleBenchConfiguration {
+        var c = IdleBenchConfiguration()
+        guard url == nil, sizes.isEmpty, count == nil, !settle, rate == nil, peer == .queue, rounds == nil, only == nil else {
+            throw ValidationError("--mode idle takes --connections, --duration, --idle-timeout, --backend and --json only (it runs the embedded peer itself)")
+        }
+        if let connections {
+            guard connections >= 1 && connections <= 100_000 else { throw ValidationError("--connections must be between 1 and 100000") }
+            c.connections = connections
+        }
+        if let idleTimeout {
+            guard idleTimeout >= 2 else { throw ValidationError("--idle-timeout must be at least 2 ms") }
+            c.idleTimeout = idleTimeout
+        }
+        if let duration {
+            guard duration > 0 && duration <= 86_400 else { throw ValidationError("--duration must be between 0 and 86400 seconds") }
+            c.quietSeconds = duration
+        }
+        // Connections still open after the interval prove heartbeats flowed only if it is
+        // longer than the idle limit.
+        guard c.quietSeconds * 1000 > Double(c.idleTimeout) else {
+            throw ValidationError("--duration (\(c.quietSeconds) s) must be longer than --idle-timeout (\(c.idleTimeout) ms): connections open at the end then prove that heartbeats flowed")
+        }
+        if let ringIdleRelease {
+            guard ringIdleRelease >= 0 && ringIdleRelease <= 86_400_000 else { throw ValidationError("--ring-idle-release must be between 0 and 86400000 ms") }
+            c.ringIdleRelease = ringIdleRelease == 0 ? nil : .milliseconds(ringIdleRelease)
+        }
+        c.backend = backend
+        return c
     }
 
     /// The socket bench's configuration from the options.
@@ -134,6 +180,7 @@ public struct BenchCommand: ParsableCommand {
         case (_?, _?): throw ValidationError("--count and --duration exclude each other")
         }
         guard rounds == nil else { throw ValidationError("--rounds applies to --mode engine and codec") }
+        let connections = self.connections ?? 1
         guard connections >= 1 && connections <= 10_000 else { throw ValidationError("--connections must be between 1 and 10000") }
         c.connections = connections
         c.credit = credit
@@ -171,7 +218,20 @@ public struct BenchCommand: ParsableCommand {
         case .socket: try runSocket(output: output)
         case .engine: runEngine(output: output)
         case .codec: try runCodec(output: output)
+        case .idle: try runIdle(output: output)
         }
+    }
+
+    func runIdle(output: any CommandOutput) throws {
+        let configuration = try idleConfiguration()
+        let result: IdleBenchResult
+        do {
+            result = try IdleBench.run(configuration)
+        } catch {
+            output.printError("amqp bench: \(error)")
+            throw ExitCode(1)
+        }
+        output.printLine(json ? IdleBenchReport.json(result) : IdleBenchReport.text(result))
     }
 
     func runSocket(output: any CommandOutput) throws {

@@ -267,8 +267,13 @@ public final class SocketBench {
                 }
             }
             if c.pace != nil && !doneSending {
-                // Nothing else wakes a paced sender when its next message falls due.
-                for s in c.senders {
+                // Nothing else wakes a paced sender when its next message falls due. Only a
+                // sender with a message due is touched: `withConnection` queues its
+                // connection for the next tick, which then does not wait at all, so
+                // touching every sender after every tick kept the client polling instead
+                // of sleeping until the next message (47% of a core at 10,000 msg/s).
+                let now = monotonicNanoseconds()
+                for s in c.senders where c.hasDue(s, now: now) {
                     if let id = s.id { reactor.withConnection(id) { c.topUp(s, &$0) } }
                 }
             }

@@ -190,6 +190,14 @@ final class BenchClients {
         s.blocked = s.sent - received(pair: s.pair) >= window
     }
 
+    /// In a paced run, whether the schedule has made a message of `s` due by `now` that it
+    /// has not sent (the count `topUp` sends up to).
+    @inline(__always)
+    func hasDue(_ s: BenchSender, now: UInt64) -> Bool {
+        guard let pace else { return false }
+        return Int(Double(now &- pace.start) * pace.perSender / 1e9) + 1 > s.sent - s.sentAtStart
+    }
+
     /// Some sender is held back by the in-flight window.
     var anyBlocked: Bool { senders.contains { $0.blocked } }
 

@@ -34,6 +34,18 @@ SIZES = [100, 1024, 65536]
 SETTLE_MODES = ["at-least-once", "pre-settled"]
 FAN_IN = 1000
 LATENCY_RATE = 10000
+# Latency at LATENCY_RATE, one connection, 100 B at-least-once: ours on both backends
+# with the embedded peer, and ours against Proton C's send/receive through the same
+# `amqp peer` and the same Proton C broker.
+LATENCY_IMPLS = ["ours-epoll", "ours-uring", "ours@amqp-peer", "protonc@amqp-peer", "ours@proton-broker", "protonc@proton-broker"]
+# Idle connections with heartbeats (`amqp bench --mode idle`), once per backend per
+# session: IDLE_CONNECTIONS on one client reactor to the embedded peer, each end with an
+# idle limit of IDLE_TIMEOUT_MS (OPEN announces half; an empty frame every quarter), CPU
+# over a quiet interval of IDLE_QUIET seconds (quick: IDLE_QUIET_QUICK).
+IDLE_CONNECTIONS = 10000
+IDLE_TIMEOUT_MS = 10000
+IDLE_QUIET = 30
+IDLE_QUIET_QUICK = 12
 
 # Implementations measured at one connection, in the order of a round (rotated each round
 # so that no implementation always runs first or last).
@@ -168,6 +180,7 @@ class Comparison:
         help_text = subprocess.run([self.amqp, "bench", "--help"], capture_output=True, text=True).stdout
         self.has_rate = "--rate" in help_text
         self.has_direct = "--peer" in help_text
+        self.has_idle = "--idle-timeout" in help_text
         peer_help = subprocess.run([self.amqp, "peer", "--help"], capture_output=True, text=True).stdout
         self.has_peer_direct = "--direct" in peer_help
 
@@ -400,8 +413,17 @@ class Comparison:
             entry["error"] = str(e)[-400:]
             log("%s %s %d B %s x%d: FAILED: %s" % (kind, impl, size, settle, connections, entry["error"]))
         else:
-            log("%s %s %d B %s x%d: %.0f msg/s" % (kind, impl, size, settle, connections, entry.get("rate") or 0))
+            self.log_run(entry)
         self.runs.append(entry)
+
+    def log_run(self, entry):
+        kind, impl, size, settle, connections = (entry[k] for k in ("kind", "impl", "size", "settle", "connections"))
+        if kind == "idle":
+            log("idle %s x%d: client reactor %.2f%% of a core, peer %.2f%%, %.1f KiB per connection"
+                % (impl, connections, entry["client_cpu_percent"], entry["peer_cpu_percent"], entry["rss_per_connection_bytes"] / 1024))
+        else:
+            log("%s %s %d B %s x%d: %.0f msg/s%s" % (kind, impl, size, settle, connections, entry.get("rate") or 0,
+                                                  ", p99 %.0f µs" % entry["p99_us"] if kind == "latency" and entry.get("p99_us") else ""))
 
     def iperf3(self):
         port = free_port()
@@ -421,10 +443,71 @@ class Comparison:
             self.procs.stop(server, grace=2)
         return {"rate": None, "mbps": bits / 8 / 1e6}
 
-    def latency(self, backend):
+    def latency(self, impl):
+        if impl.startswith("protonc"):
+            return self.protonc_latency(impl.split("@")[1])
         if not self.has_rate:
             raise Failure("amqp bench has no --rate option")
-        return self.ours(100, "at-least-once", 1, backend, rate=LATENCY_RATE)
+        if impl in ("ours-epoll", "ours-uring"):
+            return self.ours(100, "at-least-once", 1, impl.split("-")[1], rate=LATENCY_RATE)
+        port = self.peer_port if impl.split("@")[1] == "amqp-peer" else self.broker_port
+        return self.ours(100, "at-least-once", 1, "epoll", url="amqp://127.0.0.1:%d/%s" % (port, self.address()),
+                         rate=LATENCY_RATE)
+
+    def protonc_latency(self, where):
+        """Proton C send at LATENCY_RATE (each message stamped with its send time) into
+        `where`, Proton C receive computing every message's latency (the patch's "latency")."""
+        n = int(LATENCY_RATE * self.seconds)
+        address = self.address()
+        port = self.peer_port if where == "amqp-peer" else self.broker_port
+        rpath = os.path.join(self.state, "protonc-latency-receiver.out")
+        started = []
+        try:
+            r = self.procs.start([os.path.join(self.proton, "receive"), "127.0.0.1", str(port), address, str(n), "unsettled", "latency"],
+                                 stdout=open(rpath, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            started.append(r)
+            # Messages sent before the link is attached would wait in the queue: start
+            # the clock once the receiver says the broker attached it.
+            wait_for_line(r, rpath, r"^attached$")
+            slog = open(os.path.join(self.state, "protonc-latency-sender.out"), "w+")
+            t0 = time.monotonic()
+            s = self.procs.start([os.path.join(self.proton, "send"), "127.0.0.1", str(port), address, str(n), "100", "unsettled",
+                                  str(LATENCY_RATE)], stdout=slog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            started.append(s)
+            self.wait_all(started, t0 + self.timeout)
+            t1 = time.monotonic()
+            if r.returncode != 0 or s.returncode != 0:
+                slog.seek(0)
+                with open(rpath) as f:
+                    raise Failure("exit %s/%s: %s %s" % (r.returncode, s.returncode, f.read()[-200:], slog.read()[-200:]))
+        finally:
+            for p in started:
+                self.procs.stop(p, grace=1)
+        with open(rpath) as f:
+            m = re.search(r"^latency_us n (\d+) p50 ([\d.]+) p90 ([\d.]+) p99 ([\d.]+) p999 ([\d.]+) max ([\d.]+)$", f.read(), re.M)
+        if not m or int(m.group(1)) != n:
+            raise Failure("receive reported no latency for %d messages" % n)
+        return {"rate": n / (t1 - t0), "messages": n, "seconds": t1 - t0, "mbps": None,
+                "p50_us": float(m.group(2)), "p99_us": float(m.group(4)), "p999_us": float(m.group(5)),
+                "max_us": float(m.group(6))}
+
+    def idle(self, backend):
+        """`amqp bench --mode idle`: 10,000 idle connections with heartbeats on one reactor."""
+        if not self.has_idle:
+            raise Failure("amqp bench has no --mode idle")
+        quiet = IDLE_QUIET_QUICK if self.args.quick else IDLE_QUIET
+        argv = [self.amqp, "bench", "--mode", "idle", "--json", "--backend", backend, "--connections", str(IDLE_CONNECTIONS),
+                "--idle-timeout", str(IDLE_TIMEOUT_MS), "--duration", str(quiet)]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=quiet + 240)
+        if p.returncode != 0:
+            raise Failure((p.stderr or p.stdout).strip()[-400:])
+        r = json.loads(p.stdout)
+        keys = ("connections", "idle_timeout_ms", "announced_idle_timeout_ms", "heartbeat_interval_ms", "heartbeats_per_second",
+                "setup_seconds", "quiet_seconds", "client_cpu_percent", "peer_cpu_percent", "process_cpu_percent",
+                "client_us_per_heartbeat", "rss_per_connection_bytes", "rss_before_bytes", "rss_quiet_bytes", "backend")
+        out = {k: r[k] for k in keys}
+        out["rate"] = None
+        return out
 
     # -- the session -------------------------------------------------------------------
 
@@ -437,6 +520,8 @@ class Comparison:
             "rounds_planned": self.args.rounds, "cpus": os.cpu_count(), "kernel": platform.release(),
             "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip(),
             "uamqp": UAMQP_VERSION, "fan_in": FAN_IN, "latency_rate": LATENCY_RATE,
+            "idle_connections": IDLE_CONNECTIONS, "idle_timeout_ms": IDLE_TIMEOUT_MS,
+            "idle_quiet_seconds": IDLE_QUIET_QUICK if self.args.quick else IDLE_QUIET,
             "proton": subprocess.run(["pkg-config", "--modversion", "libqpid-proton"], capture_output=True, text=True).stdout.strip(),
             "iperf3": subprocess.run(["iperf3", "--version"], capture_output=True, text=True).stdout.split("\n")[0].strip(),
         }
@@ -463,10 +548,14 @@ class Comparison:
                         self.record("throughput", impl, size, settle, FAN_IN, round_,
                                     lambda: self.run_one(impl, size, settle, FAN_IN))
             self.record("iperf3", "iperf3", 0, "-", 1, round_, self.iperf3)
-            for backend in (["epoll", "uring"] if round_ % 2 == 0 else ["uring", "epoll"]):
-                self.record("latency", "ours-" + backend, 100, "at-least-once", 1, round_,
-                            lambda: self.latency(backend))
+            k = round_ % len(LATENCY_IMPLS)
+            for impl in LATENCY_IMPLS[k:] + LATENCY_IMPLS[:k]:
+                self.record("latency", impl, 100, "at-least-once", 1, round_, lambda: self.latency(impl))
             rounds_done += 1
+        # Once per session (each takes set-up plus the quiet interval, about a minute):
+        # 10,000 idle connections with heartbeats, on each backend.
+        for backend in ("epoll", "uring"):
+            self.record("idle", "ours-" + backend, 0, "-", IDLE_CONNECTIONS, 0, lambda: self.idle(backend))
         self.meta["rounds_done"] = rounds_done
         self.meta["load_after"] = os.getloadavg()
         self.meta["elapsed_seconds"] = time.monotonic() - started

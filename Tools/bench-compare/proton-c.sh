@@ -13,6 +13,12 @@
 #   accepted delivery (the example keeps every one until it exits); receive.c takes
 #   "settled" (asks for pre-settled deliveries); receive.c and direct.c still decode every
 #   message but no longer format and print it (direct.c flushed stdout per message).
+#   For latency at a fixed rate: send.c takes a RATE (messages per second) after the
+#   settle mode, sends message k when k / RATE seconds have passed since the first credit
+#   (a proactor timeout, whole milliseconds, wakes the connection) and puts the send time
+#   (CLOCK_MONOTONIC ns) in the body's first 8 bytes; receive.c with "latency" reads it
+#   from every message, prints "attached" once the broker attached its link, and at the
+#   end prints "latency_us n N p50 … p90 … p99 … p999 … max …" (nearest rank, µs).
 # - send-tls: that send.c with proton-c-send-tls.patch on top: TLS from the first byte,
 #   set up as Debian's send-ssl.c does without a user (a client domain that does not
 #   verify the peer), so TLS is measured with the same bodies and settlement as `send`;
@@ -23,10 +29,10 @@
 #   hence send-tls for the measurements.
 #
 # Usage of the built programs (as the examples, plus the patch's arguments):
-#   send    HOST PORT ADDRESS COUNT [BODY_BYTES [settled]]
-#   send-tls HOST PORT ADDRESS COUNT [BODY_BYTES [settled]]
+#   send    HOST PORT ADDRESS COUNT [BODY_BYTES [settled|unsettled [RATE]]]
+#   send-tls HOST PORT ADDRESS COUNT [BODY_BYTES [settled|unsettled [RATE]]]
 #   send-ssl HOST PORT ADDRESS COUNT [USER PASSWORD]
-#   receive HOST PORT ADDRESS COUNT [settled]
+#   receive HOST PORT ADDRESS COUNT [settled|unsettled [latency]]
 #   direct  HOST PORT ADDRESS COUNT        (listens; prints "listening on PORT")
 # Rebuilds only when a source, the patch or this script is newer than the binaries.
 set -euo pipefail

@@ -42,10 +42,29 @@ def results():
     runs.append(run("ours-uring", 100, "at-least-once", 1000, 0, 130000))
     runs.append(run("ours-epoll", 100, "at-least-once", 1000, 0, 100000))
     runs.append(run("ours-epoll", 100, "at-least-once", 1, 0, 10000, kind="latency", p99_us=350.0, p50_us=90.0))
+    # Through the same peer: ours p99 200, 300, 250 → 250; Proton C 400, 600, 500 → 500.
+    for i, (ours, theirs) in enumerate([(200.0, 400.0), (300.0, 600.0), (250.0, 500.0)]):
+        runs.append(run("ours@amqp-peer", 100, "at-least-once", 1, i, 9990, kind="latency", p99_us=ours, p50_us=40.0))
+        runs.append(run("protonc@amqp-peer", 100, "at-least-once", 1, i, 9980, kind="latency", p99_us=theirs, p50_us=60.0))
+    # Through the same broker, ours is higher: a failure.
+    runs.append(run("ours@proton-broker", 100, "at-least-once", 1, 0, 9990, kind="latency", p99_us=900.0, p50_us=100.0))
+    runs.append(run("protonc@proton-broker", 100, "at-least-once", 1, 0, 9990, kind="latency", p99_us=700.0, p50_us=80.0))
+    idle = dict(kind="idle", connections_open=10000, idle_timeout_ms=10000, announced_idle_timeout_ms=5000,
+                heartbeat_interval_ms=2500.0, heartbeats_per_second=4000.0, setup_seconds=8.0, quiet_seconds=30.0,
+                peer_cpu_percent=1.5, process_cpu_percent=2.3, rss_before_bytes=0, rss_quiet_bytes=0, backend="epoll")
+    # epoll: 0.8% of a core and 24 KiB for both ends (12 per end) pass; io_uring: 1.2% and
+    # 40 KiB (20 per end) fail.
+    runs.append(run("ours-epoll", 0, "-", 10000, 0, None, client_cpu_percent=0.8, client_us_per_heartbeat=1.0,
+                    rss_per_connection_bytes=24 * 1024.0, **idle))
+    runs.append(run("ours-uring", 0, "-", 10000, 0, None, client_cpu_percent=1.2, client_us_per_heartbeat=1.5,
+                    rss_per_connection_bytes=40 * 1024.0, **idle))
+    runs[-1].update(ok=True, error=None)
+    runs[-2].update(ok=True, error=None)
     meta = {"date": "2026-01-01 00:00 UTC", "commit": "abc1234", "cpus": 2, "kernel": "6.1", "proton": "0.37.0",
             "uamqp": "1.6.11", "iperf3": "iperf 3.12", "rounds_done": 3, "rounds_planned": 3, "quick": False,
             "seconds_per_run": 2.0, "elapsed_seconds": 600.0, "load_before": [1.0, 2.0, 3.0],
-            "load_after": [1.5, 2.5, 3.5], "fan_in": 1000, "latency_rate": 10000, "notes": []}
+            "load_after": [1.5, 2.5, 3.5], "fan_in": 1000, "latency_rate": 10000, "notes": [],
+            "idle_connections": 10000, "idle_timeout_ms": 10000, "idle_quiet_seconds": 30}
     return {"meta": meta, "runs": runs}
 
 
@@ -68,6 +87,17 @@ class RenderTests(unittest.TestCase):
         self.assertIn("failed (1 runs)", text)
         self.assertIn("| … ours → `amqp peer` ÷ uamqp → `amqp peer` | — | — | ≥ 50× | no figure |", text)
         self.assertIn("p99 350 µs", text)
+        # Latency through the same peer: medians 250 ÷ 500 µs, lower: pass.
+        self.assertIn("same peer: `amqp peer`: ours (epoll) ÷ Proton C `send`/`receive` (medians of the rounds) | "
+                      "p99 250 µs (p50 40 µs, 9,990 msg/s) ÷ p99 500 µs (p50 60 µs, 9,980 msg/s) | 0.50× | < 1× (lower than Proton C's) | pass |", text)
+        self.assertIn("| p99 900 µs (p50 100 µs, 9,990 msg/s) ÷ p99 700 µs (p50 80 µs, 9,990 msg/s) | 1.29× | < 1× (lower than Proton C's) | **FAIL** |", text)
+        # Idle: the client reactor's CPU against 1% of a core, memory against 16 KiB.
+        self.assertIn("| 0.80% (embedded peer's thread, same process: 1.50%; process 2.30%) | — | < 1% | pass |", text)
+        self.assertIn("| 1.20% (embedded peer's thread, same process: 1.50%; process 2.30%) | — | < 1% | **FAIL** |", text)
+        self.assertIn("10,000 idle connections with heartbeats on one reactor (epoll): resident memory per connection end", text)
+        self.assertIn("| 12.0 KiB (both ends of a connection: 24.0 KiB) | — | ≤ 16 KiB | pass |", text)
+        self.assertIn("| 20.0 KiB (both ends of a connection: 40.0 KiB) | — | ≤ 16 KiB | **FAIL** |", text)
+        self.assertIn("an empty frame every 2.5 s each way (4,000 a second each way), 30 s quiet", text)
         self.assertIn("Runs that failed", text)
         self.assertIn("not run", text)
 
