@@ -31,27 +31,13 @@ sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
 }
 
 # True when 127.0.0.1:$1 answers an AMQP 1.0 SASL protocol header with an AMQP 1.0
-# header of its own (so the AMQP 1.0 side, not just the port, is up).
+# header of its own (so the AMQP 1.0 side, not just the port, is up). With a CA file as
+# $2, over TLS first: the handshake must verify against it for the name localhost.
 interop_speaks_amqp10() {
-    "$INTEROP_PYTHON" -c 'import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(b"AMQP\x03\x01\x00\x00")
-got = b""
-while len(got) < 8:
-    chunk = s.recv(8 - len(got))
-    if not chunk:
-        break
-    got += chunk
-sys.exit(0 if got[:4] == b"AMQP" and got[5:8] == b"\x01\x00\x00" else 1)' "$1" 2>/dev/null
-}
-
-# True when 127.0.0.1:$1 completes a TLS handshake verified against the CA file $2
-# (for the name localhost) and then answers an AMQP 1.0 SASL header with one of its own.
-interop_speaks_amqp10_tls() {
     "$INTEROP_PYTHON" -c 'import socket, ssl, sys
-context = ssl.create_default_context(cafile=sys.argv[2])
-raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s = context.wrap_socket(raw, server_hostname="localhost")
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+if len(sys.argv) > 2:
+    s = ssl.create_default_context(cafile=sys.argv[2]).wrap_socket(s, server_hostname="localhost")
 s.sendall(b"AMQP\x03\x01\x00\x00")
 got = b""
 while len(got) < 8:
@@ -59,7 +45,7 @@ while len(got) < 8:
     if not chunk:
         break
     got += chunk
-sys.exit(0 if got[:4] == b"AMQP" and got[5:8] == b"\x01\x00\x00" else 1)' "$1" "$2" 2>/dev/null
+sys.exit(0 if got[:4] == b"AMQP" and got[5:8] == b"\x01\x00\x00" else 1)' "$@" 2>/dev/null
 }
 
 # Polls `$2...` (a command) every 0.2 s until it succeeds, for at most $1 seconds.

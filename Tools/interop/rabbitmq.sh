@@ -56,7 +56,7 @@ start() {
         port=$(sed -n 's/^AMQP_INTEROP_RABBITMQ=127.0.0.1://p' "$dir/env")
         tls_port=$(sed -n 's/^AMQP_INTEROP_RABBITMQ_TLS=127.0.0.1://p' "$dir/env")
         if [[ -n $port && -n $tls_port ]] && interop_speaks_amqp10 "$port" &&
-            interop_speaks_amqp10_tls "$tls_port" "$dir/tls/ca.pem"; then
+            interop_speaks_amqp10 "$tls_port" "$dir/tls/ca.pem"; then
             cat "$dir/env"
             return 0
         fi
@@ -144,7 +144,7 @@ EOF
     # of the time-out (at least 5 s).
     local end=$((SECONDS + timeout))
     if ! interop_wait_for "$timeout" interop_speaks_amqp10 "$port" ||
-        ! interop_wait_for $((end - SECONDS > 5 ? end - SECONDS : 5)) interop_speaks_amqp10_tls "$tls_port" "$dir/tls/ca.pem"; then
+        ! interop_wait_for $((end - SECONDS > 5 ? end - SECONDS : 5)) interop_speaks_amqp10 "$tls_port" "$dir/tls/ca.pem"; then
         interop_log "RabbitMQ did not answer AMQP 1.0 on 127.0.0.1:$port and over TLS on 127.0.0.1:$tls_port within $timeout s; its output:"
         tail -n 30 "$dir/log/server.out" >&2 || true
         grep -h -i -E 'error|ssl|tls' "$dir"/log/*.log 2>/dev/null | tail -n 20 >&2 || true

@@ -170,7 +170,8 @@ public final class ConnectionReactor: @unchecked Sendable {
 
     /// Runs `job` with the reactor on the driving thread: inline on a manual reactor (or
     /// reentrantly, from a callback), queued to the reactor's thread otherwise. Jobs from
-    /// one thread run in the order given. False when the reactor could not be created.
+    /// one thread run in the order given. False (and `job` dropped) when the reactor could
+    /// not be created or has been shut down.
     @discardableResult
     func perform(_ job: @escaping Reactor<ConnectionReactor.Machine>.Job) -> Bool {
         guard let reactor, let handle else { return false }
@@ -179,9 +180,17 @@ public final class ConnectionReactor: @unchecked Sendable {
             if isDriving { job(reactor) } else { drive { job($0) } }
         case .ownThread:
             // Queued even from the reactor's thread, so jobs keep the order they were
-            // given in (an inline one would overtake those already queued).
-            startIfNeeded()
-            handle.execute(job)
+            // given in (an inline one would overtake those already queued). Queued under
+            // the lock `shutdown()` takes to stop: a job is either queued before the
+            // shutdown, which runs it, or refused after it, never left in an inbox that
+            // nothing drains, where it would keep what it captures (and through that this
+            // reactor) alive for good.
+            return driveLock.withLock {
+                guard !stopping else { return false }
+                if thread == nil { thread = NativeThread { [self] in loop() } }
+                handle.execute(job)
+                return true
+            }
         }
         return true
     }
@@ -229,14 +238,6 @@ public final class ConnectionReactor: @unchecked Sendable {
                 if let deadline, monotonicNanoseconds() >= deadline { return }
                 _ = driveLock.wait(until: deadline)
             }
-        }
-    }
-
-    private func startIfNeeded() {
-        guard driving == .ownThread, reactor != nil else { return }
-        driveLock.withLock {
-            guard thread == nil, !stopping else { return }
-            thread = NativeThread { [self] in loop() }
         }
     }
 
