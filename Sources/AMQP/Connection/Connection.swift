@@ -136,13 +136,19 @@ public final class Connection: Sendable {
         // before it stores the error that explains it, and a waiter woken in between
         // reported a time-out instead of, say, the failed login. Every end we did not
         // ask for stores an error.
-        let opened = core.waitUntil(deadline(after: timeout)) {
+        var sawOpened = false
+        _ = core.waitUntil(deadline(after: timeout)) {
             core.state.withLock { s in
-                s.connectionState == .opened || s.error != nil || (s.connectionState.isFinal && (s.closing || s.destroyed))
+                if s.connectionState == .opened { sawOpened = true }
+                return sawOpened || s.error != nil || (s.connectionState.isFinal && (s.closing || s.destroyed))
             }
         }
         if let error = core.storedError { throw error }
-        guard opened, state == .opened else {
+        // `sawOpened` is what the wait saw: the state may have moved on since (a peer that
+        // strikes right after its OPEN ends the connection a moment later, and the error
+        // that explains it is stored after the state moves). Re-reading the state here
+        // turned such an end into a time-out.
+        guard sawOpened else {
             throw core.policy.timeoutError("the connection did not open within \(timeout) (state \(state))")
         }
     }

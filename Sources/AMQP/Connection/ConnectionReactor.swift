@@ -180,17 +180,11 @@ public final class ConnectionReactor: @unchecked Sendable {
             if isDriving { job(reactor) } else { drive { job($0) } }
         case .ownThread:
             // Queued even from the reactor's thread, so jobs keep the order they were
-            // given in (an inline one would overtake those already queued). Queued under
-            // the lock `shutdown()` takes to stop: a job is either queued before the
-            // shutdown, which runs it, or refused after it, never left in an inbox that
-            // nothing drains, where it would keep what it captures (and through that this
-            // reactor) alive for good.
-            return driveLock.withLock {
-                guard !stopping else { return false }
-                if thread == nil { thread = NativeThread { [self] in loop() } }
-                handle.execute(job)
-                return true
-            }
+            // given in (an inline one would overtake those already queued). Refused once
+            // `shutdown()` has begun: nothing would drain the inbox, and the job would keep
+            // what it captures (and through that this reactor) alive for good.
+            guard startIfNeeded() else { return false }
+            handle.execute(job)
         }
         return true
     }
@@ -238,6 +232,15 @@ public final class ConnectionReactor: @unchecked Sendable {
                 if let deadline, monotonicNanoseconds() >= deadline { return }
                 _ = driveLock.wait(until: deadline)
             }
+        }
+    }
+
+    /// Starts the reactor thread if it is not running; false once `shutdown()` has begun.
+    private func startIfNeeded() -> Bool {
+        driveLock.withLock {
+            guard !stopping else { return false }
+            if thread == nil { thread = NativeThread { [self] in loop() } }
+            return true
         }
     }
 
