@@ -91,8 +91,12 @@ extension Reactor {
     /// A connect failed: the next address, if there is one and another address may fare
     /// better (refused, unreachable, timed out); else the connection fails with `error`.
     func failConnect(_ record: Record, error: ReactorError) {
-        let movesOn: Set<ReactorError.Code> = [.connectionRefused, .hostUnreachable, .networkUnreachable, .timedOut, .addressUnavailable]
-        guard !record.fallbackAddresses.isEmpty, movesOn.contains(error.code) else {
+        let movesOn: Bool
+        switch error.code {
+        case .connectionRefused, .hostUnreachable, .networkUnreachable, .timedOut, .addressUnavailable: movesOn = true
+        default: movesOn = false
+        }
+        guard !record.fallbackAddresses.isEmpty, movesOn else {
             close(record, error: error)
             return
         }

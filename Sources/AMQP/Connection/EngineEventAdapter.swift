@@ -24,12 +24,12 @@ extension EngineBinding {
     private func handle(_ event: ConnectionEvent, _ reactor: Reactor<ConnectionReactor.Machine>) {
         switch event {
         case .stateChanged(let from, let to):
-            if to == .discarding || to.isFinal, let id, let failure = reactor.inspectInner(id, { $0.failure }) {
-                // Store the error before the state moves, so that a waiter that sees the
-                // new state also sees why: in DISCARDING the engine found a fault and may
-                // wait long for the peer's answer to its error CLOSE; at END or ERROR the
-                // `.closed` event that carries the error comes after this one, and a
-                // waiter whose deadline fell in between reported a time-out.
+            if to == .discarding, let id, let failure = reactor.inspectInner(id, { $0.failure }) {
+                // The engine found a fault and sent its error CLOSE; it may wait long for
+                // the peer's answer. Store the error before the state moves, so a waiter
+                // woken by DISCARDING reports the fault, not a time-out. (END and ERROR need
+                // nothing here: waiters keep waiting on a final state until the `.closed`
+                // event that follows it has stored the error.)
                 core.engineEnded(self, failure)
             }
             core.stateChanged(self, from: from, to: to)
