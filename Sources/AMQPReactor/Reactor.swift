@@ -255,9 +255,12 @@ public final class Reactor<Connection: SansIOConnection> {
         return result
     }
 
-    /// Reads the connection's protocol machine; `nil` if the connection is closed.
+    /// Reads the connection's protocol machine; `nil` once the connection's `.closed`
+    /// event is delivered. A closed connection's machine stays readable until then, so a
+    /// handler of the events queued before `.closed` (the final state change among them)
+    /// can still ask the machine why it ended.
     public func inspect<R>(_ id: ConnectionID, _ body: (borrowing Connection) -> R) -> R? {
-        guard let record = record(id), record.phase != .closed else { return nil }
+        guard let record = record(id) else { return nil }
         return body(record.machine)
     }
 

@@ -163,6 +163,13 @@ extension ConnectionTests {
             do {
                 let (connection, reactor, _, sender) = try silentSender(port: port, backend: backend, idleTimeout: idle)
                 defer { reactor.shutdown() }
+                // Whoever sees the final state sees why: the error is stored before the
+                // state moves (CI once read a final state, then no error).
+                let errorAtFinal = Locked<AMQPClientError??>(nil)
+                let observation = connection.onStateChange { [weak connection] t in
+                    if t.to.isFinal { errorAtFinal.withLock { $0 = .some(connection?.error) } }
+                }
+                defer { observation.cancel() }
                 let completed = SendResult()
                 let start = secondsNow()
                 // 8 MiB: against a peer that never reads, more than the socket buffers
@@ -181,6 +188,9 @@ extension ConnectionTests {
                     eventually(within: Double(idle) / 1000 + Self.slack) { connection.state.isFinal },
                     "connection left in \(connection.state)")
                 #expect(connection.error?.condition == .resourceLimitExceeded, "\(String(describing: connection.error))")
+                let seen = errorAtFinal.withLock { $0 }
+                #expect(seen != nil, "no final state was reported")
+                #expect(seen??.condition == .resourceLimitExceeded, "error when the final state was reported: \(String(describing: seen))")
                 #expect(secondsNow() - start < 2 * Double(idle) / 1000 + Self.slack, "took \(secondsNow() - start) s")
                 connection.destroy()
             }

@@ -24,12 +24,13 @@ extension EngineBinding {
     private func handle(_ event: ConnectionEvent, _ reactor: Reactor<ConnectionReactor.Machine>) {
         switch event {
         case .stateChanged(let from, let to):
-            if to == .discarding, let id, let failure = reactor.inspectInner(id, { $0.failure }) {
-                // The engine found a fault and sent its error CLOSE; it may wait long for
-                // the peer's answer. Store the error before the state moves, so a waiter
-                // woken by DISCARDING reports the fault, not a time-out. (END and ERROR need
-                // nothing here: waiters keep waiting on a final state until the `.closed`
-                // event that follows it has stored the error.)
+            if to == .discarding || to.isFinal, let id, let failure = reactor.inspectInner(id, { $0.failure }) {
+                // Store the error before the state moves, so that whoever sees the new
+                // state also sees why. In DISCARDING the engine found a fault and may wait
+                // long for the peer's answer to its error CLOSE. At END or ERROR the
+                // `.closed` event that carries the error comes after this one: a caller
+                // that polls `state` and then reads `error` (CI saw it, under ASan) found
+                // a final state with no error in between.
                 core.engineEnded(self, failure)
             }
             core.stateChanged(self, from: from, to: to)
