@@ -91,3 +91,28 @@ extension ConnectionEngine {
         return lastSent.advanced(byNanoseconds: UInt64(interval.rounded(.down)))
     }
 }
+
+// Heartbeats outside the rings: a driver that gives an idle connection's buffers back
+// to the kernel asks these, so that one empty frame each way does not take a page back.
+extension ConnectionEngine {
+    /// True when all the engine would write now is one empty frame (a heartbeat).
+    public var onlyEmptyFrameDue: Bool {
+        guard control.count == 1, case .empty? = control.first else { return false }
+        return !sessionsHaveOutput
+    }
+
+    /// True when `bytes` are one or more whole empty frames (8 bytes each: size 8, data
+    /// offset 2, type AMQP, any channel) and AMQP frames flow, so `receive` consumes them
+    /// whole and raises no event that borrows them.
+    public func areEmptyFrames(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard phase == .amqpFrames, !bytes.isEmpty, bytes.count % 8 == 0 else { return false }
+        var at = 0
+        while at < bytes.count {
+            // size 00 00 00 08, doff 02, type 00; bytes 6 and 7 are the channel.
+            guard bytes[at] == 0, bytes[at + 1] == 0, bytes[at + 2] == 0, bytes[at + 3] == 8, bytes[at + 4] == 2, bytes[at + 5] == 0
+            else { return false }
+            at += 8
+        }
+        return true
+    }
+}

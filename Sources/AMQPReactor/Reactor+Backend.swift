@@ -210,8 +210,14 @@ extension Reactor {
         switch operation {
         case .recv?:
             record.recvInFlight = false
+            let outside = record.recvIntoKeepAlive
+            record.recvIntoKeepAlive = false
             if !open || result == -ECANCELED || result == -EAGAIN || result == -EINTR { break }
-            if result > 0 {
+            if result > 0 && outside {
+                // Offered by the next serve, before anything else is read.
+                record.keepAliveArrived = Int(result)
+                record.recvDrained = Int(result) < record.recvLength
+            } else if result > 0 {
                 record.inbound.commitWrite(Int(result))
                 record.arrived = true
                 record.moved = true
@@ -226,6 +232,14 @@ extension Reactor {
             record.writeReady = true
             // Closed: nothing more is sent, and the kernel no longer reads the payloads.
             if !open { record.segments.removeAll() }
+            if record.keepAliveSendLength > 0 {
+                // A heartbeat from the keep-alive buffer: the ring was not involved.
+                if open { keepAliveSent(record, result: result) }
+                record.keepAliveSendLength = 0
+                if result >= 0 || result == -ECANCELED || result == -EAGAIN || result == -EINTR { break }
+                if open { record.ioError = record.ioError ?? .system("send", errno: -result) }
+                break
+            }
             if !open || result == -ECANCELED || result == -EAGAIN || result == -EINTR { break }
             if result >= 0 {
                 record.outbound.consume(record.segments.advance(Int(result)))
@@ -361,13 +375,16 @@ extension Reactor {
         guard case .uring(let uring) = io, record.phase == .established, !record.recvInFlight,
             !record.peerClosed, record.ioError == nil
         else { return }
-        let room = record.inbound.writable
+        // A cold connection reads into its keep-alive buffer (Reactor+KeepAlive.swift).
+        let outside = readsOutsideRing(record)
+        let room = outside ? keepAliveSpan(record, send: false) : record.inbound.writable
         // Full: as with epoll, nothing is read until delivery releases bytes or the
         // application changes the machine.
         guard !room.isEmpty else { return }
         do {
             try uring.recv(record.fd, into: room, pollFirst: record.recvDrained, token: record.token(.recv))
             record.recvInFlight = true
+            record.recvIntoKeepAlive = outside
             record.recvLength = room.count
         } catch {
             record.ioError = error

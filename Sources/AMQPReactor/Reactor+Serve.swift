@@ -14,6 +14,13 @@ extension Reactor {
         guard record.phase == .established else { return }
         let instant = EngineInstant(nanoseconds: now)
         do throws(ReactorError) {
+            if record.keepAliveArrived > 0, let base = record.keepAliveBuffer {
+                // io_uring: a recv into the keep-alive buffer came in (before anything
+                // in the ring: it was armed while the ring was empty).
+                let n = record.keepAliveArrived
+                record.keepAliveArrived = 0
+                offerKeepAlive(record, UnsafeRawBufferPointer(start: base, count: n), now: instant)
+            }
             if record.dirty || record.arrived {
                 // New bytes from a recv completion, or the application may have changed
                 // what the machine accepts: offer what is unparsed.
@@ -163,6 +170,10 @@ extension Reactor {
     /// false there.)
     func readInbound(_ record: Record, now: EngineInstant) throws(ReactorError) {
         while record.readReady {
+            if readsOutsideRing(record) {
+                try readKeepAlive(record, now: now)
+                continue
+            }
             let room = record.inbound.writable
             // Full: the unparsed bytes are not a whole unit yet, or the machine takes no
             // more for now. Stop reading (memory stays bounded; the kernel's buffer and
@@ -203,7 +214,7 @@ extension Reactor {
     /// Lets the machine produce into the outbound ring (large payloads by reference), then
     /// writes what is unsent with one `send` or gathered `sendmsg` (or one request).
     func writeOutbound(_ record: Record, now: EngineInstant) throws(ReactorError) {
-        if record.read(\.hasPendingOutput) {
+        if record.read(\.hasPendingOutput), try !writeKeepAlive(record, now: now) {
             // Nothing borrows the outbound ring, so it may be compacted or replaced,
             // unless the kernel is reading from it.
             if !record.sendInFlight {

@@ -309,7 +309,8 @@ extension Reactor {
     /// bytes.
     func releaseRings(_ record: Record) -> Bool {
         guard record.inbound.isEmpty, !record.hasUnsentOutput, record.parsed == 0, !record.sendInFlight else { return false }
-        if record.recvInFlight {
+        // A recv into the keep-alive buffer may stay: it does not touch the rings.
+        if record.recvInFlight && !record.recvIntoKeepAlive {
             guard case .uring(let uring) = io else { return false }
             if (try? uring.cancel(record.token(.recv), token: record.token(.cancel))) != nil {
                 record.cancelsInFlight += 1
@@ -337,7 +338,7 @@ extension Reactor.Record {
         case .closed: return !events.isEmpty
         case .connecting: return !events.isEmpty
         case .established:
-            if !events.isEmpty || dirty || arrived || ioError != nil || peerClosed { return true }
+            if !events.isEmpty || dirty || arrived || keepAliveArrived > 0 || ioError != nil || peerClosed { return true }
             // A layer (TLS) holding input until delivery frees room: deliver even when this
             // serve made no events (the middle frames of a large message make none).
             if read(\.isWaitingForDelivery) { return true }

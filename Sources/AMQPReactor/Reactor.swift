@@ -589,6 +589,16 @@ extension Reactor {
         var quietSince: UInt64 = 0
         /// The rings' pages went back to the kernel, and no byte has moved since.
         var ringsGivenBack = false
+        /// While the rings' pages are given back: a small buffer of the connection's own
+        /// for keep-alive units (heartbeats) read and written outside the rings
+        /// (`Reactor+KeepAlive.swift`); made on first use.
+        var keepAliveBuffer: UnsafeMutableRawPointer?
+        /// io_uring: the recv in flight reads into `keepAliveBuffer`, not the ring.
+        var recvIntoKeepAlive = false
+        /// io_uring: bytes a recv into `keepAliveBuffer` brought, not yet offered.
+        var keepAliveArrived = 0
+        /// io_uring: the send in flight writes this many bytes from `keepAliveBuffer`.
+        var keepAliveSendLength = 0
         /// Inbound bytes the machine has consumed but whose events are not yet delivered:
         /// released (consumed from the ring) only after delivery, since events may borrow
         /// them.
@@ -615,6 +625,7 @@ extension Reactor {
             // completions are in), so the kernel no longer reads the array.
             iovecs?.deallocate()
             message?.deallocate()
+            keepAliveBuffer?.deallocate()
         }
 
         /// Outbound bytes not yet written: in the ring, or payloads held by reference.

@@ -59,6 +59,16 @@ public protocol SansIOConnection {
     /// are released at the same moment.) Returns true when that made room for input the
     /// machine had to leave waiting; the reactor then offers `receive` again.
     mutating func eventsDelivered() -> Bool
+    /// True when all that `produce` would write now is keep-alive output (AMQP: one empty
+    /// frame, 8 bytes). The reactor then lets the machine write into a small buffer of the
+    /// connection's own and sends from there, so an idle connection whose ring pages went
+    /// back to the kernel does not take a page back for every heartbeat.
+    var hasOnlyKeepAliveOutput: Bool { get }
+    /// True when `bytes` are whole keep-alive units only (AMQP: empty frames), which
+    /// `receive` consumes entirely without an event that borrows them. The reactor reads
+    /// into a small buffer while a connection's rings have given their pages back, and
+    /// offers the bytes from there when this holds; anything else goes into the ring.
+    func isKeepAlive(_ bytes: UnsafeRawBufferPointer) -> Bool
 }
 
 extension SansIOConnection {
@@ -84,6 +94,12 @@ extension SansIOConnection {
 
     /// Machines without buffers of their own never wait for a delivery.
     public var isWaitingForDelivery: Bool { false }
+
+    /// No keep-alive unit: every byte goes through the rings.
+    public var hasOnlyKeepAliveOutput: Bool { false }
+
+    /// No keep-alive unit: every byte goes through the rings.
+    public func isKeepAlive(_ bytes: UnsafeRawBufferPointer) -> Bool { false }
 }
 
 extension ConnectionEngine: SansIOConnection {
@@ -95,6 +111,12 @@ extension ConnectionEngine: SansIOConnection {
     /// before writing a connection frame that does not fit, and it splits transfers at
     /// the room it is given, so a smaller ring only costs more frames per message.
     public var minimumOutboundCapacity: Int { Int(remoteMaxFrameSize) }
+
+    /// Only a heartbeat (one empty frame) is due.
+    public var hasOnlyKeepAliveOutput: Bool { onlyEmptyFrameDue }
+
+    /// Whole empty frames only, while AMQP frames flow.
+    public func isKeepAlive(_ bytes: UnsafeRawBufferPointer) -> Bool { areEmptyFrames(bytes) }
 }
 
 /// A machine that carries the protocol that matters inside layers of transport (TLS,

@@ -129,6 +129,12 @@ public struct TLSConnection<Inner: SansIOConnection>: SansIOConnection {
         return inner.hasPendingOutput || (inner.isFinished && !s.sentCloseNotify)
     }
 
+    /// The inner machine's, in plaintext; never over TLS (its records wrap every byte).
+    public var hasOnlyKeepAliveOutput: Bool { session == nil && inner.hasOnlyKeepAliveOutput }
+
+    /// The inner machine's, in plaintext; never over TLS.
+    public func isKeepAlive(_ bytes: UnsafeRawBufferPointer) -> Bool { session == nil && inner.isKeepAlive(bytes) }
+
     /// The inner machine's deadline, or the handshake's if earlier.
     public var nextDeadline: EngineInstant? {
         guard let s = session, s.phase != .established, s.phase != .failed, let h = s.handshakeDeadline else {

@@ -128,6 +128,12 @@ public struct WebSocketConnection<Inner: SansIOConnection>: SansIOConnection {
         return inner.hasPendingOutput || inner.isFinished
     }
 
+    /// The inner machine's, in plaintext; never over WebSocket (its frames wrap every byte).
+    public var hasOnlyKeepAliveOutput: Bool { session == nil && inner.hasOnlyKeepAliveOutput }
+
+    /// The inner machine's, in plaintext; never over WebSocket.
+    public func isKeepAlive(_ bytes: UnsafeRawBufferPointer) -> Bool { session == nil && inner.isKeepAlive(bytes) }
+
     /// The inner machine's deadline, or the handshake's if earlier.
     public var nextDeadline: EngineInstant? {
         guard let s = session, s.phase == .handshaking, let h = s.handshakeDeadline else { return inner.nextDeadline }

@@ -247,3 +247,60 @@ struct HeartbeatCase: Sendable, CustomTestStringConvertible {
         #expect(engine.nextDeadline == nil)
     }
 }
+
+/// What a driver asks to keep an idle connection's heartbeats out of its buffers
+/// (`onlyEmptyFrameDue`, `areEmptyFrames`).
+@Suite struct KeepAliveRecognitionTests {
+    static let heartbeat: [UInt8] = [0, 0, 0, 8, 2, 0, 0, 0]
+
+    static func areEmptyFrames(_ engine: ConnectionEngine, _ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { engine.areEmptyFrames($0) }
+    }
+
+    @Test(arguments: EngineRole.both)
+    func onlyWholeEmptyFramesWhileFramesFlow(role: EngineRole) throws {
+        let fresh = try scriptedPeer(engineConfiguration(role, idleTimeout: 1_000))
+        // Before the header exchange, 8 bytes of zeros and twos are not a frame yet.
+        #expect(!Self.areEmptyFrames(fresh.engine, Self.heartbeat))
+
+        let (peer, _) = try openedAtKnownInstants(role, idleTimeout: 1_000, peerIdle: 1_000)
+        let e = peer.engine
+        #expect(Self.areEmptyFrames(e, Self.heartbeat))
+        #expect(Self.areEmptyFrames(e, Self.heartbeat + Self.heartbeat + Self.heartbeat))
+        #expect(Self.areEmptyFrames(e, [0, 0, 0, 8, 2, 0, 0, 5]), "any channel")
+        var notHeartbeats: [[UInt8]] = [
+            [],
+            Array(Self.heartbeat.prefix(7)),
+            Self.heartbeat + [0],
+            [0, 0, 0, 9, 2, 0, 0, 0],  // size
+            [0, 0, 0, 8, 3, 0, 0, 0],  // data offset
+            [0, 0, 0, 8, 2, 1, 0, 0],  // SASL frame type
+            [1, 0, 0, 8, 2, 0, 0, 0],  // size's high byte
+        ]
+        // A heartbeat, then the head of a real frame: not only heartbeats.
+        notHeartbeats.append(Self.heartbeat + [0, 0, 0, 0x20, 2, 0, 0, 0])
+        for bytes in notHeartbeats {
+            #expect(!Self.areEmptyFrames(e, bytes), "\(bytes)")
+        }
+    }
+
+    @Test(arguments: EngineRole.both)
+    func aDueHeartbeatIsAllThereIsToWrite(role: EngineRole) throws {
+        // The peer announces 1,000 ms: an empty frame is due 500 ms after our last frame.
+        var (peer, opened) = try openedAtKnownInstants(role, peerIdle: 1_000)
+        #expect(!peer.engine.onlyEmptyFrameDue)
+        peer.engine.poll(now: opened.advanced(byMilliseconds: 500))
+        #expect(peer.engine.onlyEmptyFrameDue)
+        #expect(peer.engine.hasPendingOutput)
+        var out = [UInt8](repeating: 0xEE, count: 64)
+        let n = out.withUnsafeMutableBytes { peer.engine.produce(into: $0, now: opened.advanced(byMilliseconds: 500)) }
+        #expect(Array(out.prefix(n)) == Self.heartbeat)
+        #expect(!peer.engine.onlyEmptyFrameDue && !peer.engine.hasPendingOutput)
+
+        // A heartbeat due together with other output is not a heartbeat alone.
+        peer.engine.poll(now: opened.advanced(byMilliseconds: 1_000))
+        peer.engine.close()
+        #expect(peer.engine.hasPendingOutput)
+        #expect(!peer.engine.onlyEmptyFrameDue)
+    }
+}

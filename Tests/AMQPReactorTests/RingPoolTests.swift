@@ -168,5 +168,41 @@ extension ReactorTests {
             #expect(h.log(c).closed == .some(nil) && h.log(s).closed == .some(nil))
             #expect(h.log(c).remoteClose && h.log(s).remoteClose)
         }
+
+        /// Heartbeats of a connection whose rings gave their pages back go through its
+        /// keep-alive buffer (Reactor+KeepAlive.swift): the pages stay given back, and the
+        /// connection outlives its idle limit several times over only because the
+        /// heartbeats arrive. Then a CLOSE, read into the keep-alive buffer and not a
+        /// heartbeat, goes into the ring and ends the connection as before.
+        @Test("heartbeats leave given-back ring pages alone", arguments: testBackends)
+        func heartbeatsStayOutOfGivenBackRings(backend: TestBackend) throws {
+            let h = try EngineHarness(backend: backend) { $0.ringIdleRelease = .milliseconds(50) }
+            // Idle limit 2 s each way: OPEN announces 1 s, an empty frame goes every 0.5 s.
+            let idle: UInt32 = 2_000
+            let (_, address) = try h.listen(serverConfiguration(idleTimeout: idle))
+            let c = try h.connect(to: address, clientConfiguration(idleTimeout: idle))
+            try h.pump("opened") { h.log(c).remoteOpen && h.accepted.count == 1 && h.log(h.accepted[0]).remoteOpen }
+            let s = h.accepted[0]
+            func cold(_ id: ConnectionID) -> Bool { h.reactor.ringResidentPages(id).map { $0 == (0, 0) } ?? false }
+            try h.pump("both ends' ring pages given back") { cold(c) && cold(s) }
+
+            // Three idle limits: without heartbeats both ends would have closed.
+            let start = secondsNow()
+            var warmed: [String] = []
+            try h.pump("three idle limits of heartbeats", within: 30) {
+                for (name, id) in [("client", c), ("server", s)] where !cold(id) {
+                    warmed.append("\(name) at \(secondsNow() - start) s: \(String(describing: h.reactor.ringResidentPages(id)))")
+                }
+                return secondsNow() - start >= 3 * Double(idle) / 1000
+            }
+            #expect(warmed.count == 0, "ring pages taken back: \(warmed.prefix(4))")
+            #expect(h.log(c).closed == nil && h.log(s).closed == nil, "closed: \(String(describing: h.log(c).closed)) / \(String(describing: h.log(s).closed))")
+            #expect(h.reactor.inspect(c) { $0.state } == .opened && h.reactor.inspect(s) { $0.state } == .opened)
+
+            h.reactor.withConnection(c) { $0.close() }
+            try h.pump("closed") { h.log(c).isClosed && h.log(s).isClosed }
+            #expect(h.log(c).closed == .some(nil) && h.log(s).closed == .some(nil))
+            #expect(h.log(c).remoteClose && h.log(s).remoteClose)
+        }
     }
 }
