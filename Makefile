@@ -71,6 +71,7 @@ build: deps
 
 # The fuzz pass joins `test` once its script exists (someone else writes it).
 test: deps
+	/usr/bin/python3 -m unittest discover -s Tools/bench-compare -p 'test_*.py'
 	$(SWIFT) build --build-tests
 	bash Tools/interop/with-services.sh \
 		--meanwhile '$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --skip "$(INTEROP_TESTS)|$(ALONE_TESTS)" && \
