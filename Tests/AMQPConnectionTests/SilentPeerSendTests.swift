@@ -154,6 +154,67 @@ extension ConnectionTests {
             #expect(eventually { descriptors(onPort: port) == 0 }, "descriptors left on port \(port)")
         }
 
+        /// A send that times out waiting for credit never left: it is withdrawn, says so
+        /// (sending it again makes no duplicate), and is not sent when credit comes. The
+        /// peer attaches without credit, and grants it only when the client attaches a
+        /// second link (after the time-out); the first TRANSFER it then reads must be the
+        /// message sent after the time-out.
+        @Test(arguments: availableBackends)
+        func aSendThatTimesOutWithoutCreditIsWithdrawn(backend: ReactorOptions.Backend) throws {
+            let link = LinkConfiguration.sender(name: "silent", to: "queue")
+            let channel = HostileSetup.peerChannel
+            let handle = HostileSetup.peerHandle
+            let firstTransfer = Locked<[UInt8]?>(nil)
+            let script: [EvilStep] = [
+                .header, .send(ProtocolHeader.amqp.bytes),
+                .performative("open"), .send(FrameBytes.frame(.open(Open(containerID: "stingy-peer", maxFrameSize: 65_536)))),
+                .performative("begin"),
+                .send(FrameBytes.frame(.begin(Begin(remoteChannel: 0, nextOutgoingID: 0, incomingWindow: 1_000, outgoingWindow: 1_000)), channel: channel)),
+                .performative("attach"),
+                .send(FrameBytes.frame(.attach(Attach(name: "silent", handle: handle, role: .receiver, source: link.source, target: link.target)), channel: channel)),
+                // No credit until the second link's ATTACH.
+                .performative("attach"),
+                .send(FrameBytes.frame(
+                    .flow(Flow(
+                        nextIncomingID: 0, incomingWindow: 1_000, nextOutgoingID: 0, outgoingWindow: 1_000, handle: handle,
+                        deliveryCount: 0, linkCredit: 100)),
+                    channel: channel)),
+                .expect("TRANSFER") { frame in
+                    guard case .amqp(_, .transfer, let payload) = frame else { return false }
+                    firstTransfer.withLock { $0 = payload }
+                    return true
+                },
+                .drain,
+            ]
+            let evil = try EvilPeerThread(script)
+            let port = evil.port
+            evil.start(for: 60)
+            do {
+                let (connection, reactor, session, sender) = try silentSender(port: port, backend: backend, idleTimeout: nil)
+                defer { reactor.shutdown() }
+                do {
+                    let outcome = try sender.send(Message(body: Array("withdrawn".utf8)), timeout: .milliseconds(Int64(Self.timeout * 1000)))
+                    Issue.record("the send succeeded without credit: \(outcome)")
+                } catch {
+                    #expect(error.kind == .timeout, "\(error)")
+                    #expect(error.messageMayHaveReachedPeer == false, "\(error)")
+                }
+                #expect(sender.unsentCount == 0, "the timed-out message is still queued")
+                sender.send(Message(body: Array("sent after".utf8))) { _ in }
+                let trigger = try MessageSender(session: session, target: "queue", name: "trigger")
+                #expect(eventually(within: 10) { firstTransfer.withLock { $0 } != nil }, "no TRANSFER reached the peer")
+                if let payload = firstTransfer.withLock({ $0 }) {
+                    #expect(contains(payload, "sent after"), "first TRANSFER: \(payload)")
+                    #expect(!contains(payload, "withdrawn"), "the withdrawn message was sent: \(payload)")
+                }
+                #expect(connection.error == nil, "\(String(describing: connection.error))")
+                _ = trigger
+                connection.destroy()
+            }
+            evil.finish()
+            #expect(eventually { descriptors(onPort: port) == 0 }, "descriptors left on port \(port)")
+        }
+
         @Test(arguments: availableBackends, Silence.all)
         func withoutATimeoutTheIdleTimeOutEndsTheSend(backend: ReactorOptions.Backend, silence: Silence) throws {
             let evil = try EvilPeerThread(silentPeerScript(silence))
@@ -198,4 +259,11 @@ extension ConnectionTests {
             #expect(eventually { descriptors(onPort: port) == 0 }, "descriptors left on port \(port)")
         }
     }
+}
+
+/// True when `bytes` hold `text`'s UTF-8 bytes somewhere.
+private func contains(_ bytes: [UInt8], _ text: String) -> Bool {
+    let needle = Array(text.utf8)
+    guard needle.count <= bytes.count else { return false }
+    return (0...(bytes.count - needle.count)).contains { i in bytes[i..<(i + needle.count)].elementsEqual(needle) }
 }

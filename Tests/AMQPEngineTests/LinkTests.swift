@@ -109,6 +109,76 @@ import Testing
         #expect(l.p.clientEvents.count == 7)
     }
 
+    @Test func aQueuedDeliveryIsWithdrawnUntilItsFirstFrameIsWritten() throws {
+        var l = try linkedPipe(.receiver(name: "r", from: "q", credit: .manual))
+        // No credit: three deliveries wait on the server's sender.
+        var handles: [DeliveryHandle] = []
+        for i in 0..<3 { handles.append(try l.p.server.send(on: l.server, payload: pattern(10, seed: UInt8(i)), settled: true)) }
+        do {
+            let withdrawn = l.p.server.withdraw(handles[1], on: l.server)
+            #expect(withdrawn)
+        }
+        do {
+            let withdrawn = l.p.server.withdraw(handles[1], on: l.server)
+            #expect(!withdrawn, "withdrawn already")
+        }
+        #expect(l.p.server.queuedDeliveries(on: l.server) == 2)
+        #expect(l.p.server.sendable(on: l.server) == 0)
+        try l.p.client.flow(on: l.client, credit: 10)
+        l.p.run()
+        // The other two, in order; the withdrawn one used no delivery-id.
+        #expect(l.p.clientEvents == ["delivery:0/0:0:10:settled", "delivery:0/0:1:10:settled"])
+        do {
+            let withdrawn = l.p.server.withdraw(handles[0], on: l.server)
+            #expect(!withdrawn, "sent")
+        }
+
+        // A delivery whose first frame is written stays; one behind it may go.
+        l.p.clientEvents = []
+        let large = try l.p.server.send(on: l.server, payload: pattern(5_000), settled: true)
+        let behind = try l.p.server.send(on: l.server, payload: pattern(10), settled: true)
+        l.p.outputRoom = 1_000
+        l.p.step()
+        #expect(l.p.server.queuedDeliveries(on: l.server) == 2, "the large delivery is half written")
+        do {
+            let withdrawn = l.p.server.withdraw(large, on: l.server)
+            #expect(!withdrawn)
+        }
+        do {
+            let withdrawn = l.p.server.withdraw(behind, on: l.server)
+            #expect(withdrawn)
+        }
+        l.p.outputRoom = 65_536
+        l.p.run()
+        #expect(l.p.clientEvents == ["delivery:0/0:2:5000:settled"])
+        #expect(l.p.server.queuedDeliveries(on: l.server) == 0)
+    }
+
+    @Test func aWithdrawalAnswersTheDrainThatWaitedForIt() throws {
+        var l = try linkedPipe(.receiver(name: "r", from: "q", credit: .manual))
+        try l.p.client.flow(on: l.client, credit: 1)
+        l.p.run()
+        // Credit 1, two queued: the first goes, the second waits for credit.
+        let first = try l.p.server.send(on: l.server, payload: [1], settled: true)
+        let second = try l.p.server.send(on: l.server, payload: [2], settled: true)
+        l.p.run()
+        _ = first
+        #expect(l.p.server.queuedDeliveries(on: l.server) == 1)
+        // A drain with new credit: the sender would use it for `second`; withdrawn before
+        // the sender writes it, the credit is given back instead.
+        try l.p.client.flow(on: l.client, credit: 5, drain: true)
+        l.p.flushClient()
+        l.p.deliverToServer()
+        do {
+            let withdrawn = l.p.server.withdraw(second, on: l.server)
+            #expect(withdrawn)
+        }
+        l.p.run()
+        #expect(l.p.serverEvents.contains("drained:0/0"), "\(l.p.serverEvents)")
+        #expect(l.p.clientEvents.last == "drained:0/0", "\(l.p.clientEvents)")
+        #expect(l.p.client.credit(on: l.client) == 0)
+    }
+
     @Test func drainUsesUpOrReturnsCredit() throws {
         var l = try linkedPipe(.receiver(name: "r", from: "q", credit: .manual))
         for _ in 0..<2 { _ = try l.p.server.send(on: l.server, payload: [7, 7], settled: true) }

@@ -82,10 +82,12 @@ public final class MessageSender: Sendable {
     /// Sends `message` and waits, without blocking a thread, for its outcome, at most
     /// `timeout`.
     ///
-    /// A peer that takes the message and never settles it, or never reads, cannot hold
-    /// the send longer than that: it throws a `.timeout` error whose
-    /// `messageMayHaveReachedPeer` is true (the fate of the message is unknown: it may
-    /// have been delivered), and an outcome that comes later is dropped. The connection
+    /// A peer that takes the message and never settles it, or never reads, or gives no
+    /// credit, cannot hold the send longer than that: it throws a `.timeout` error, and
+    /// an outcome that comes later is dropped. A message that had not left yet (no
+    /// credit, no room to write it) is withdrawn and never sent:
+    /// `messageMayHaveReachedPeer` is false, and sending it again is safe. Otherwise it
+    /// is true: the fate of the message is unknown (it may have been delivered). The connection
     /// stays open; its idle time-out (`ClientOptions.idleTimeout`) is what ends a
     /// connection to a silent peer, failing every send still waiting.
     public func send(_ message: Message, within timeout: Duration) async throws(AMQPClientError) -> Outcome {
@@ -124,17 +126,24 @@ public final class MessageSender: Sendable {
     /// `timeout` (stepping a manual reactor meanwhile). For threads, not tasks: from
     /// async code use `send(_:)`.
     ///
-    /// - Throws: the send's failure, or a `.timeout` error whose
-    ///   `messageMayHaveReachedPeer` is true (the message may still be delivered later).
+    /// - Throws: the send's failure, or a `.timeout` error as `send(_:within:)` throws
+    ///   it (`messageMayHaveReachedPeer` false for a message withdrawn before it left).
     public func send(_ message: Message, timeout: Duration?) throws(AMQPClientError) -> Outcome {
         let payload = try encode(message)
         let box = ResultBox()
         let changes = core.connection.changes
-        core.send(payload) {
+        let done: @Sendable (Result<Outcome, AMQPClientError>) -> Void = {
             box.set($0)
             changes.signal()
         }
-        _ = core.connection.waitUntil(deadline(after: timeout)) { box.result != nil }
+        if let timeout {
+            core.send(payload, timeout: timeout, completion: done)
+        } else {
+            core.send(payload, completion: done)
+        }
+        // The time-out completes the send on the driving thread (which this wait steps
+        // for a manual reactor); the extra second covers a driving thread late to run it.
+        _ = core.connection.waitUntil(deadline(after: timeout.map { $0 + .seconds(1) })) { box.result != nil }
         guard let result = box.result else {
             throw SenderCore.withFate(
                 core.policy.timeoutError("no outcome for the message within \(timeout.map { "\($0)" } ?? "the time-out")"), sent: true)

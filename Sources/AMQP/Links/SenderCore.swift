@@ -21,18 +21,24 @@ final class SenderCore: LinkCore, @unchecked Sendable {
 
     /// Queues `payload` (an encoded message); `completion` runs on the driving thread.
     func send(_ payload: [UInt8], completion: @escaping SendCompletion) {
+        send(payload, timed: nil, completion: completion)
+    }
+
+    private func send(_ payload: [UInt8], timed: TimedSend?, completion: @escaping SendCompletion) {
         if let error = closedError {
             completion(.failure(Self.notSent(error)))
             return
         }
-        let queued = reactor.perform { [self] r in start(payload, completion, r) }
+        let queued = reactor.perform { [self] r in start(payload, completion, r, timed: timed) }
         if !queued { completion(.failure(Self.notSent(policy.clientError("the reactor is not available")))) }
     }
 
     /// `send(_:completion:)` with a bound: when no outcome came within `timeout`,
-    /// `completion` gets a `.timeout` error that says the message's fate is unknown (it
-    /// may have reached the peer, which never settled it), and the outcome, should it
-    /// come later, is dropped. `completion` runs once, on the driving thread.
+    /// `completion` gets a `.timeout` error, and the outcome, should it come later, is
+    /// dropped. A message that had not left yet (no credit, or no room to write it) is
+    /// withdrawn first: the error then says it was never sent, so sending it again makes
+    /// no duplicate. Otherwise its fate is unknown (it may have reached the peer, which
+    /// never settled it). `completion` runs once, on the driving thread.
     ///
     /// The timer is the shared `DeadlineScheduler`'s (a thread of its own, not a task:
     /// a blocked caller on a pool thread must not hold up its own time-out); when it
@@ -42,20 +48,43 @@ final class SenderCore: LinkCore, @unchecked Sendable {
         let once = FirstResult(completion)
         let policy = self.policy
         let reactor = self.reactor
+        let timed = TimedSend()
+        weak let link = self
         let timer = DeadlineScheduler.shared.schedule(after: timeout) {
-            let error = Self.withFate(policy.timeoutError("no outcome for the message within \(timeout)"), sent: true)
-            if !reactor.perform({ _ in once.complete(.failure(error)) }) {
+            let error = policy.timeoutError("no outcome for the message within \(timeout)")
+            let queued = reactor.perform { r in
+                let withdrawn = link?.withdraw(timed, r) ?? false
+                once.complete(.failure(Self.withFate(error, sent: !withdrawn)))
+            }
+            if !queued {
                 // No driving thread any more: the reactor is gone, nothing else will call.
-                once.complete(.failure(error))
+                once.complete(.failure(Self.withFate(error, sent: true)))
             }
         }
-        send(payload) { result in
+        send(payload, timed: timed) { result in
             DeadlineScheduler.shared.cancel(timer)
             once.complete(result)
         }
     }
 
-    private func start(_ payload: [UInt8], _ completion: @escaping SendCompletion, _ r: Reactor<ConnectionReactor.Machine>) {
+    /// A timed send's time-out came (driving thread): takes the message back if none of
+    /// it was written. True when it will never be sent.
+    private func withdraw(_ timed: TimedSend, _ r: Reactor<ConnectionReactor.Machine>) -> Bool {
+        timed.timedOut = true
+        // Not started yet: `start` sees the flag and leaves it.
+        guard let handle = timed.handle else { return true }
+        guard pending[handle] != nil, let b = binding, let id, b.withEngine(r, { $0.withdraw(handle, on: id) }) == true else {
+            return false
+        }
+        pending.removeValue(forKey: handle)
+        return true
+    }
+
+    private func start(
+        _ payload: [UInt8], _ completion: @escaping SendCompletion, _ r: Reactor<ConnectionReactor.Machine>, timed: TimedSend?
+    ) {
+        // Its time-out came first, and completed it as never sent.
+        if timed?.timedOut == true { return }
         guard let b = binding, let id else {
             completion(.failure(Self.notSent(closedError ?? policy.clientError("the link did not attach"))))
             return
@@ -69,6 +98,7 @@ final class SenderCore: LinkCore, @unchecked Sendable {
                 completion(.success(.presettled))
             } else {
                 pending[handle] = completion
+                timed?.handle = handle
             }
         } catch {
             if b.withEngine(r, { $0.isClosing }) == true {
@@ -130,6 +160,14 @@ final class SenderCore: LinkCore, @unchecked Sendable {
             completion(.failure(Self.withFate(cause, sent: sent)))
         }
     }
+}
+
+/// A send with a time-out, as the driving thread sees it (only that thread touches it).
+final class TimedSend: @unchecked Sendable {
+    /// The engine's handle for the delivery, once queued.
+    var handle: DeliveryHandle?
+    /// The time-out came: the send is complete, and must not start if it has not.
+    var timedOut = false
 }
 
 /// A completion that runs once: for the first of a send's outcome and its time-out.

@@ -94,6 +94,20 @@ extension ConnectionEngine {
         return handle
     }
 
+    /// Takes back a delivery queued on a sender before any of it was written: it will
+    /// never be sent, no delivery-id is used for it, and no `outcomes` or `lost` event
+    /// will name it. Returns false when the delivery is not queued on the link any more,
+    /// or its first frame is written already (its fate is then the peer's to tell).
+    public mutating func withdraw(_ delivery: DeliveryHandle, on link: LinkID) -> Bool {
+        guard let (s, h) = sessions.index(link), sessions.slots[s].links[h].sender.withdraw(delivery) else { return false }
+        // A drain that waited for this delivery is answered now, as if it had been written.
+        let l = sessions.slots[s].links[h]
+        if l.state == .attached && l.drain && l.credit > 0 && l.sender.queue.isEmpty && l.sender.mayCompleteDrain {
+            sessions.slots[s].drainSender(h, events: &events)
+        }
+        return true
+    }
+
     /// A sender's current link credit (`nil` for an unknown link).
     public func credit(on link: LinkID) -> UInt32? {
         sessions.index(link).map { sessions.slots[$0.session].links[$0.link].credit }

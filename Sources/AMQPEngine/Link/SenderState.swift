@@ -31,3 +31,25 @@ struct SenderState {
     /// Whether the engine may give unused credit back now, the queue being empty.
     var mayCompleteDrain: Bool { !manualDrain || drainAnswered }
 }
+
+extension SenderState {
+    /// Removes the queued delivery `handle` unless its first frame is written (the head
+    /// with a delivery-id). Withdrawals are rare (a send's time-out), so the queue is
+    /// rotated once rather than given a removal in the middle; the order of the rest,
+    /// and the head's progress, stay as they were.
+    mutating func withdraw(_ handle: DeliveryHandle) -> Bool {
+        let n = queue.count
+        guard n > 0 else { return false }
+        if headID != nil, queue.first?.handle == handle { return false }
+        var found = false
+        for _ in 0..<n {
+            let d = queue.takeFirst()
+            if !found && d.handle == handle {
+                found = true
+            } else {
+                queue.append(d)
+            }
+        }
+        return found
+    }
+}
