@@ -215,6 +215,39 @@ extension ConnectionTests {
             #expect(eventually { descriptors(onPort: port) == 0 }, "descriptors left on port \(port)")
         }
 
+        /// `ConnectionSettings.tcp` reaches the socket: with TCP_USER_TIMEOUT at 1 s and no
+        /// idle time-out, a peer that stops reading (its kernel advertises a zero window,
+        /// so our data waits unacknowledged) fails the connection with a typed transport
+        /// error (ETIMEDOUT) in seconds, where nothing else would end it.
+        @Test(arguments: availableBackends)
+        func tcpUserTimeoutEndsAConnectionToAPeerThatStoppedReading(backend: ReactorOptions.Backend) throws {
+            let evil = try EvilPeerThread(silentPeerScript(Silence(name: "never reads", steps: [.stall])))
+            let port = evil.port
+            evil.start(for: 60)
+            do {
+                var settings = try ConnectionSettings(hostname: "127.0.0.1:\(port)", containerID: "user-timeout", maxFrameSize: 65_536)
+                settings.usesSASL = false
+                settings.tcp.socket.userTimeoutMilliseconds = 1_000
+                let reactor = try makeReactor(.ownThread, backend)
+                defer { reactor.shutdown() }
+                let connection = Connection(settings: settings, reactor: reactor)
+                let session = try Session(connection: connection)
+                let sender = try MessageSender(session: session, target: "queue", name: "silent")
+                #expect(eventually(within: 10) { sender.isAttached }, "the sender did not attach")
+                let completed = SendResult()
+                // More than both sockets' buffers take: the rest waits on a zero window.
+                sender.send(Message(body: [UInt8](repeating: 0x5A, count: 8 << 20))) { completed.set($0) }
+                #expect(eventually(within: 30) { connection.state.isFinal }, "connection left in \(connection.state)")
+                let error = connection.error
+                #expect(error?.origin == .transport, "\(String(describing: error))")
+                #expect("\(String(describing: error))".contains("ETIMEDOUT"), "\(String(describing: error))")
+                #expect(eventually(within: 10) { completed.result != nil }, "the send did not end")
+                connection.destroy()
+            }
+            evil.finish()
+            #expect(eventually { descriptors(onPort: port) == 0 }, "descriptors left on port \(port)")
+        }
+
         @Test(arguments: availableBackends, Silence.all)
         func withoutATimeoutTheIdleTimeOutEndsTheSend(backend: ReactorOptions.Backend, silence: Silence) throws {
             let evil = try EvilPeerThread(silentPeerScript(silence))

@@ -1,3 +1,5 @@
+public import AMQPReactor
+
 /// How a `SendClient` or `ReceiveClient` authenticates: the reference's `auth` argument
 /// (`SASLAnonymous`, `SASLPlain`, `SASTokenAuth`, `JWTTokenAuth`).
 public enum ClientAuthentication: Sendable {
@@ -33,6 +35,9 @@ public struct ClientOptions: Sendable {
     public var maxRedirects = 3
     /// Reconnect after a lost connection; `nil` (the default) fails instead.
     public var reconnect: ReconnectPolicy? = nil
+    /// The TCP connect time-out and socket options (`ConnectionSettings.tcp`), e.g.
+    /// `tcp.socket.userTimeoutMilliseconds` for fast detection of a peer that vanished.
+    public var tcp = ConnectOptions()
     /// How long opening (connect, SASL, CBS, attach, redirects, reconnects) may take.
     public var openTimeout: Duration = .seconds(60)
     /// The reactor the client's connection runs on.
@@ -134,6 +139,7 @@ extension ConnectionSettings {
             remoteIdleTimeoutEmptyFrameSendRatio: options.remoteIdleTimeoutEmptyFrameSendRatio,
             errorPolicy: errorPolicy, debug: debug)
         settings.tokenAuthentication = token
+        settings.tcp = options.tcp
         var path = Substring(settings.endpoint.path ?? "")
         while path.hasPrefix("/") { path = path.dropFirst() }
         guard !path.isEmpty else {

@@ -77,7 +77,7 @@ final class ConnectionCore: Sendable {
     /// Name resolution happens here, on the calling thread, so a slow DNS server never
     /// stalls the reactor (numeric hosts do not resolve at all).
     func start() throws(AMQPClientError) -> EngineBinding {
-        enum Step { case running(EngineBinding), connect(EngineBinding, ConnectionConfiguration, AMQPEndpoint, CBSSession?) }
+        enum Step { case running(EngineBinding), connect(EngineBinding, ConnectionConfiguration, AMQPEndpoint, ConnectOptions, CBSSession?) }
         let step = try state.withLock { (s) throws(AMQPClientError) -> Step in
             if s.destroyed {
                 throw s.settings.errorPolicy.clientError("the connection was destroyed; create a new Connection")
@@ -123,12 +123,12 @@ final class ConnectionCore: Sendable {
             s.cbs = s.settings.tokenAuthentication.map {
                 CBSSession(core: self, auth: $0, policy: s.settings.errorPolicy)
             }
-            return .connect(b, configuration, s.settings.endpoint, s.cbs)
+            return .connect(b, configuration, s.settings.endpoint, s.settings.tcp, s.cbs)
         }
         switch step {
         case .running(let b):
             return b
-        case .connect(let b, let configuration, let endpoint, let cbs):
+        case .connect(let b, let configuration, let endpoint, let tcp, let cbs):
             // Every address the name resolves to, tried in order ("localhost": ::1, then
             // 127.0.0.1) until one answers.
             let addresses: [SocketAddress]
@@ -138,7 +138,7 @@ final class ConnectionCore: Sendable {
                 reactor.perform { _ in b.transportClosed(error) }
                 throw Self.transportError(error, policy: b.policy)
             }
-            reactor.perform { r in b.connect(r, to: addresses, configuration: configuration) }
+            reactor.perform { r in b.connect(r, to: addresses, configuration: configuration, options: tcp) }
             cbs?.start(on: b)
             return b
         }

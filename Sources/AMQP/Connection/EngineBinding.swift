@@ -41,13 +41,16 @@ final class EngineBinding: @unchecked Sendable {
     /// Creates the engine, asks it to open, and connects it, inside WebSocket when
     /// `webSocketSession` is set, over TLS when `tlsSession` is set (both made when the
     /// connection started, naming the server).
-    func connect(_ reactor: Reactor<ConnectionReactor.Machine>, to addresses: [SocketAddress], configuration: ConnectionConfiguration) {
+    func connect(
+        _ reactor: Reactor<ConnectionReactor.Machine>, to addresses: [SocketAddress], configuration: ConnectionConfiguration,
+        options: ConnectOptions
+    ) {
         var engine = ConnectionEngine(configuration: configuration)
         engine.open()
         let framed = webSocketSession.map { WebSocketConnection(engine, session: $0) } ?? WebSocketConnection(passThrough: engine)
         let machine = tlsSession.map { ConnectionReactor.Machine(framed, session: $0) } ?? ConnectionReactor.Machine(plaintext: framed)
         do throws(ReactorError) {
-            id = try reactor.connect(to: addresses, connection: machine) { [self] reactor, _, event in
+            id = try reactor.connect(to: addresses, connection: machine, options: options) { [self] reactor, _, event in
                 handle(event, reactor: reactor)
                 core.changes.signal()
             }

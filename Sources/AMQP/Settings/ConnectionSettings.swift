@@ -1,4 +1,5 @@
 public import AMQPEngine
+public import AMQPReactor
 public import AMQPTLS
 public import AMQPWebSocket
 
@@ -50,6 +51,14 @@ public struct ConnectionSettings: Sendable {
     /// WebSocket (at the default path) even when this is `.amqp`. The URL's path stays the
     /// node's address, as with `amqp://`; the WebSocket path is the transport's.
     public var transport: Transport = .amqp
+    /// How the TCP connection is made: the connect time-out (30 s) and the socket's
+    /// options (TCP_NODELAY on; keepalive and TCP_USER_TIMEOUT at the system's defaults).
+    /// A peer that vanishes without a reset (a pulled cable, a crashed host) is found by
+    /// the idle time-out when it goes silent; `socket.userTimeoutMilliseconds` finds it
+    /// sooner while sends are waiting to be acknowledged (the kernel gives up and the
+    /// connection fails with a typed transport error), and `socket.keepAlive` while
+    /// nothing is sent at all.
+    public var tcp = ConnectOptions()
     /// Run SASL before AMQP (the default). Turn off for brokers configured without SASL,
     /// which expect the AMQP protocol header at once.
     public var usesSASL: Bool = true
