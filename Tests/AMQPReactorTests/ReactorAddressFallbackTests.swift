@@ -49,6 +49,37 @@ extension ReactorTests {
             harness.reactor.stopListening(listener)
         }
 
+        /// A connect that times out gives way to the next address too. With io_uring the
+        /// timed-out connect request is cancelled first, and the next one starts when the
+        /// cancelled one has completed (`fallbackAfter`). The address that never answers
+        /// is a loopback listener whose accept queue is full (the kernel drops the SYN).
+        @Test(arguments: testBackends)
+        func timedOutAddressGivesWayToTheNext(backend: TestBackend) throws {
+            let (fd, silent) = try rawListener(backlog: 0)
+            defer { close(fd) }
+            // Backlog 0 still queues one connection; this one fills the queue.
+            let filler = try RawSocket(connectingTo: silent)
+            _ = filler
+            let harness = try EngineHarness(backend: backend)
+            let (listener, address) = try harness.listen(serverConfiguration())
+            var engine = ConnectionEngine(configuration: clientConfiguration())
+            engine.open()
+            var options = ConnectOptions()
+            options.timeout = .milliseconds(300)
+            let start = secondsNow()
+            let id = try harness.reactor.connect(to: [silent, address], connection: engine, options: options, handler: harness.handler)
+            try harness.pump("the client to open") { harness.log(id).remoteOpen || harness.log(id).isClosed }
+            #expect(harness.log(id).connected)
+            #expect(harness.log(id).peer == address)
+            #expect(!harness.log(id).isClosed, "\(String(describing: harness.log(id).closeError))")
+            // Each address has the whole time-out: the first took it.
+            #expect(secondsNow() - start >= 0.3)
+            harness.reactor.withConnection(id) { $0.close() }
+            try harness.pump("the client to close") { harness.log(id).isClosed }
+            #expect(harness.log(id).closeError == nil)
+            harness.reactor.stopListening(listener)
+        }
+
         @Test(arguments: testBackends)
         func everyAddressRefusedFailsWithTheLast(backend: TestBackend) throws {
             let harness = try EngineHarness(backend: backend)
