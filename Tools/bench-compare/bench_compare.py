@@ -58,8 +58,11 @@ IDLE_QUIET_QUICK = 12
 ONE_CONNECTION = [
     "ours-epoll", "ours-uring", "ours-direct-epoll", "ours@amqp-peer", "ours@proton-broker",
     "protonc-direct", "protonc@amqp-direct", "protonc@amqp-peer", "protonc@proton-broker",
-    "uamqp@amqp-peer", "uamqp@proton-broker",
+    "uamqp@amqp-peer", "uamqp@proton-broker", "uamqp@amqp-direct",
 ]
+# uamqp's sender into `amqp peer --direct` is timed by the sender itself, which is exact
+# only when it waits for outcomes: at-least-once only.
+AT_LEAST_ONCE_ONLY = {"uamqp@amqp-direct"}
 FAN_IN_IMPLS = ["ours-epoll", "ours-uring"]
 
 # First guesses of messages per second for count-based runs (Proton C, uamqp); after each
@@ -394,6 +397,50 @@ class Comparison:
         self.aim(impl, size, settle, rate)
         return {"rate": rate, "messages": received["messages"], "seconds": seconds, "mbps": None}
 
+    def uamqp_direct(self, size, settle, impl):
+        """uamqp `send` → TLS (socat) → `amqp peer --direct`: uamqp has no listener, so
+        its peer-to-peer place is a sender into our receiving end (as Proton C `send` →
+        `amqp peer --direct`). Each batch waits for its outcomes, so the sender's own
+        clock, first send to last outcome, times the run (at-least-once only)."""
+        if settle != "at-least-once":
+            raise Failure("uamqp → amqp peer --direct is timed at-least-once only")
+        if not self.has_peer_direct:
+            raise Failure("amqp peer has no --direct option")
+        n = self.count_for(impl, size, settle)
+        started = []
+        try:
+            out = os.path.join(self.state, "uamqp-direct-peer.out")
+            d = self.procs.start([self.amqp, "peer", "--direct", "--listen", "127.0.0.1:0", "--count", str(n),
+                                  "--backend", "epoll"],
+                                 stdout=open(out, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            started.append(d)
+            port = int(wait_for_line(d, out, r"listening on 127\.0\.0\.1:(\d+)").group(1))
+            tls = free_port()
+            started.append(self.procs.start(
+                ["socat", "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,cert=%s,verify=0" % (tls, self.certkey),
+                 "TCP:127.0.0.1:%d,nodelay" % port], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=open(os.path.join(self.state, "socat-amqp-direct.err"), "w")))
+            wait_port(tls)
+            slog = open(os.path.join(self.state, "uamqp-direct-sender.out"), "w+")
+            s = self.procs.start([self.venv_python, os.path.join(HERE, "uamqp_bench.py"), "send", "--port", str(tls),
+                                  "--address", self.address(), "--count", str(n), "--size", str(size), "--credit", "1000",
+                                  "--ca", self.cert], stdout=slog, stderr=subprocess.STDOUT, stdin=subprocess.PIPE)
+            started.append(s)
+            # The sender reports once every outcome is in, then stays until told to close.
+            line = wait_for_line(s, slog.name, r'^(\{"role": "send".*\})$', seconds=self.timeout).group(1)
+            s.stdin.close()
+            self.wait_all([s, d], time.monotonic() + 15)
+            if s.returncode != 0 or d.returncode != 0:
+                raise Failure("uamqp sender exit %s, amqp peer --direct exit %s" % (s.returncode, d.returncode))
+            sent = json.loads(line)
+        finally:
+            for p in started:
+                self.procs.stop(p, grace=1)
+        seconds = sent["last"] - sent["first"]
+        rate = sent["messages"] / seconds
+        self.aim(impl, size, settle, rate)
+        return {"rate": rate, "messages": sent["messages"], "seconds": seconds, "mbps": None}
+
     def run_one(self, impl, size, settle, connections):
         if impl.startswith("ours"):
             if impl in ("ours-epoll", "ours-uring"):
@@ -407,6 +454,8 @@ class Comparison:
             return self.ours(size, settle, connections, "epoll", url="amqp://127.0.0.1:%d/%s" % (port, self.address()))
         if impl.startswith("protonc"):
             return self.protonc("direct" if impl == "protonc-direct" else impl.split("@")[1], size, settle, impl)
+        if impl == "uamqp@amqp-direct":
+            return self.uamqp_direct(size, settle, impl)
         return self.uamqp(impl.split("@")[1], size, settle, impl)
 
     def record(self, kind, impl, size, settle, connections, round_, fn):
@@ -551,6 +600,8 @@ class Comparison:
             for size in sizes:
                 for settle in SETTLE_MODES:
                     for impl in order:
+                        if impl in AT_LEAST_ONCE_ONLY and settle != "at-least-once":
+                            continue
                         self.record("throughput", impl, size, settle, 1, round_,
                                     lambda: self.run_one(impl, size, settle, 1))
                     fan = FAN_IN_IMPLS if round_ % 2 == 0 else list(reversed(FAN_IN_IMPLS))

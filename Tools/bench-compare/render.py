@@ -28,6 +28,7 @@ LABELS = {
     "protonc@proton-broker": "Proton C `send` / `receive` → Proton C broker",
     "uamqp@amqp-peer": "uamqp 1.6.11 send / receive → TLS (socat) → `amqp peer`",
     "uamqp@proton-broker": "uamqp 1.6.11 send / receive → TLS (socat) → Proton C broker",
+    "uamqp@amqp-direct": "uamqp 1.6.11 send → TLS (socat) → `amqp peer --direct` (at-least-once only)",
 }
 SHORT = {
     "ours-epoll": "ours, epoll, embedded peer",
@@ -41,11 +42,12 @@ SHORT = {
     "protonc@proton-broker": "Proton C → Proton C broker",
     "uamqp@amqp-peer": "uamqp → amqp peer",
     "uamqp@proton-broker": "uamqp → Proton C broker",
+    "uamqp@amqp-direct": "uamqp send → amqp peer --direct",
 }
 COLORS = {
     "ours-epoll": "#1f5fa8", "ours-uring": "#4f9be0", "ours-direct-epoll": "#0b2f5c", "ours@amqp-peer": "#2b8a8a", "ours@proton-broker": "#7fc4c4",
     "protonc-direct": "#b3541e", "protonc@amqp-direct": "#7a2e0b", "protonc@amqp-peer": "#e0803a", "protonc@proton-broker": "#f2b483",
-    "uamqp@amqp-peer": "#6a4c93", "uamqp@proton-broker": "#a98fd0",
+    "uamqp@amqp-peer": "#6a4c93", "uamqp@proton-broker": "#a98fd0", "uamqp@amqp-direct": "#3d2466",
 }
 ORDER = list(LABELS)
 ONE_CONNECTION_CONFIGS = [(size, settle) for size in (100, 1024, 65536) for settle in ("at-least-once", "pre-settled")]
@@ -139,6 +141,9 @@ def targets(f):
                           f.value(tp, "ours@amqp-peer", *one), f.value(tp, "protonc@amqp-peer", *one), 5))
     rows.append(ratio_row("… same broker: ours → Proton C broker ÷ Proton C → Proton C broker",
                           f.value(tp, "ours@proton-broker", *one), f.value(tp, "protonc@proton-broker", *one), 5))
+    rows.append(ratio_row("… peer to peer: ours (epoll, our senders → our direct listener) ÷ uamqp `send` → `amqp peer --direct` "
+                          "(uamqp has no listener: its sender into our receiving end)",
+                          f.value(tp, "ours-direct-epoll", *one), f.value(tp, "uamqp@amqp-direct", *one), 50))
     rows.append(ratio_row("… ours → `amqp peer` ÷ uamqp → `amqp peer`",
                           f.value(tp, "ours@amqp-peer", *one), f.value(tp, "uamqp@amqp-peer", *one), 50))
     rows.append(ratio_row("… ours → Proton C broker ÷ uamqp → Proton C broker",

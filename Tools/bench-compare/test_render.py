@@ -35,6 +35,8 @@ def results():
         runs.append(run("protonc-direct", 100, "at-least-once", 1, i, r))
     runs.append(run("protonc@amqp-direct", 100, "at-least-once", 1, 0, 30000))
     runs.append(run("uamqp@amqp-peer", 100, "at-least-once", 1, 0, None))
+    # uamqp's sender into our direct listener: 110,000 ÷ 2,000 = 55× passes 50×.
+    runs.append(run("uamqp@amqp-direct", 100, "at-least-once", 1, 0, 2000))
     runs.append(run("ours-epoll", 65536, "at-least-once", 1, 0, 1000, mbps=700.0))
     runs.append(run("ours-direct-epoll", 65536, "at-least-once", 1, 0, 1400, mbps=900.0))
     runs.append(run("iperf3", 0, "-", 1, 0, None, kind="iperf3", mbps=1000.0))
@@ -92,6 +94,8 @@ class RenderTests(unittest.TestCase):
         # A configuration whose every run failed says so, and has no figure.
         self.assertIn("failed (1 runs)", text)
         self.assertIn("| … ours → `amqp peer` ÷ uamqp → `amqp peer` | — | — | ≥ 50× | no figure |", text)
+        self.assertIn("(uamqp has no listener: its sender into our receiving end) | 110,000 ÷ 2,000 | 55× | ≥ 50× | pass |", text)
+        self.assertIn("| %s | 2,000 |" % render.LABELS["uamqp@amqp-direct"], text)
         self.assertIn("p99 350 µs", text)
         # Latency through the same peer: medians 250 ÷ 500 µs, lower: pass.
         self.assertIn("same peer: `amqp peer`: ours (epoll) ÷ Proton C `send`/`receive` (medians of the rounds) | "
@@ -126,8 +130,8 @@ class RenderTests(unittest.TestCase):
         root = ET.fromstring(a)
         self.assertTrue(root.tag.endswith("svg"))
         bars = [e for e in root.iter() if e.tag.endswith("rect") and e.get("height") == "9"]
-        # Bars only for the throughput figures there are: 6 at one connection, 2 at 1,000.
-        self.assertEqual(len(bars), 8)
+        # Bars only for the throughput figures there are: 7 at one connection, 2 at 1,000.
+        self.assertEqual(len(bars), 9)
 
 
 if __name__ == "__main__":
