@@ -137,17 +137,19 @@ def targets(f):
                           f.value(tp, "ours-direct-epoll", *one), f.value(tp, "protonc-direct", *one), 5))
     rows.append(ratio_row("… same sender, peer to peer: Proton C `send` → `amqp peer --direct` ÷ Proton C `send` → `direct` (our receiving end against Proton's)",
                           f.value(tp, "protonc@amqp-direct", *one), f.value(tp, "protonc-direct", *one), None))
-    rows.append(ratio_row("… same peer: ours → `amqp peer` ÷ Proton C `send`/`receive` → `amqp peer`",
-                          f.value(tp, "ours@amqp-peer", *one), f.value(tp, "protonc@amqp-peer", *one), 5))
-    rows.append(ratio_row("… same broker: ours → Proton C broker ÷ Proton C → Proton C broker",
-                          f.value(tp, "ours@proton-broker", *one), f.value(tp, "protonc@proton-broker", *one), 5))
+    # Through a broker the broker sets the pace for both clients: shown, not judged (the
+    # target is peer to peer).
+    rows.append(ratio_row("… same peer: ours → `amqp peer` ÷ Proton C `send`/`receive` → `amqp peer` (through a broker; the target is peer to peer)",
+                          f.value(tp, "ours@amqp-peer", *one), f.value(tp, "protonc@amqp-peer", *one), None))
+    rows.append(ratio_row("… same broker: ours → Proton C broker ÷ Proton C → Proton C broker (through a broker)",
+                          f.value(tp, "ours@proton-broker", *one), f.value(tp, "protonc@proton-broker", *one), None))
     rows.append(ratio_row("… peer to peer: ours (epoll, our senders → our direct listener) ÷ uamqp `send` → `amqp peer --direct` "
                           "(uamqp has no listener: its sender into our receiving end)",
                           f.value(tp, "ours-direct-epoll", *one), f.value(tp, "uamqp@amqp-direct", *one), 50))
-    rows.append(ratio_row("… ours → `amqp peer` ÷ uamqp → `amqp peer`",
-                          f.value(tp, "ours@amqp-peer", *one), f.value(tp, "uamqp@amqp-peer", *one), 50))
-    rows.append(ratio_row("… ours → Proton C broker ÷ uamqp → Proton C broker",
-                          f.value(tp, "ours@proton-broker", *one), f.value(tp, "uamqp@proton-broker", *one), 50))
+    rows.append(ratio_row("… ours → `amqp peer` ÷ uamqp → `amqp peer` (through a broker)",
+                          f.value(tp, "ours@amqp-peer", *one), f.value(tp, "uamqp@amqp-peer", *one), None))
+    rows.append(ratio_row("… ours → Proton C broker ÷ uamqp → Proton C broker (through a broker)",
+                          f.value(tp, "ours@proton-broker", *one), f.value(tp, "uamqp@proton-broker", *one), None))
     iperf = f.value("iperf3", "iperf3", 0, "-", 1, "mbps")
     # Peer to peer, each message byte crosses loopback once, as iperf3's do; through the
     # embedded peer's queue it crosses twice (shown for reference, not as the target).

@@ -93,7 +93,8 @@ class RenderTests(unittest.TestCase):
         self.assertIn("| 130,000 ÷ 100,000 | 1.30× | ≥ 1.2× | pass |", text)
         # A configuration whose every run failed says so, and has no figure.
         self.assertIn("failed (1 runs)", text)
-        self.assertIn("| … ours → `amqp peer` ÷ uamqp → `amqp peer` | — | — | ≥ 50× | no figure |", text)
+        # Through a broker: shown without a goal.
+        self.assertIn("| … ours → `amqp peer` ÷ uamqp → `amqp peer` (through a broker) | — | — | — | no figure |", text)
         self.assertIn("(uamqp has no listener: its sender into our receiving end) | 110,000 ÷ 2,000 | 55× | ≥ 50× | pass |", text)
         self.assertIn("| %s | 2,000 |" % render.LABELS["uamqp@amqp-direct"], text)
         self.assertIn("p99 350 µs", text)
