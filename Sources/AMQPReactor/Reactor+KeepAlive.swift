@@ -38,17 +38,8 @@ extension Reactor {
     /// epoll: one read into the keep-alive buffer of a cold connection.
     func readKeepAlive(_ record: Record, now: EngineInstant) throws(ReactorError) {
         let room = keepAliveSpan(record, send: false)
-        switch try Socket.receive(record.fd, into: room, via: sys) {
-        case .wouldBlock:
-            record.readReady = false
-        case .completed(0):
-            record.readReady = false
-            record.peerClosed = true
-        case .completed(let n):
-            // A short read drained the socket, as in `readInbound`.
-            if n < room.count && !record.peerShutDown && !record.hangUp { record.readReady = false }
-            offerKeepAlive(record, UnsafeRawBufferPointer(rebasing: room[..<n]), now: now)
-        }
+        let n = try receiveOnce(record, into: room)
+        if n > 0 { offerKeepAlive(record, UnsafeRawBufferPointer(rebasing: room[..<n]), now: now) }
     }
 
     /// Hands bytes read into the keep-alive buffer to the machine if they are keep-alive
@@ -63,12 +54,8 @@ extension Reactor {
             rest = UnsafeRawBufferPointer(rebasing: bytes[used...])
             if rest.isEmpty { return }
         }
-        // The ring is empty (that is when reads land outside it) and far larger than
-        // the buffer, so the bytes fit.
-        let room = record.inbound.writable
-        precondition(room.count >= rest.count, "inbound ring has \(room.count) bytes of room for \(rest.count)")
-        room.copyMemory(from: rest)
-        record.inbound.commitWrite(rest.count)
+        // The ring is empty (that is when reads land outside it).
+        Self.append(rest, to: &record.inbound)
         record.moved = true
         record.ringsGivenBack = false
         parse(record, now: now)
@@ -132,14 +119,20 @@ extension Reactor {
     }
 
     /// Puts bytes that must go out next into the outbound ring (empty whenever the
-    /// keep-alive buffer is used, and far larger than it).
+    /// keep-alive buffer is used).
     private func queueOutbound(_ record: Record, _ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }
-        let room = record.outbound.writable
-        precondition(room.count >= bytes.count, "outbound ring has \(room.count) bytes of room for \(bytes.count)")
-        room.copyMemory(from: bytes)
-        record.outbound.commitWrite(bytes.count)
+        Self.append(bytes, to: &record.outbound)
         record.moved = true
         record.ringsGivenBack = false
+    }
+
+    /// Copies `bytes` into `ring`, which has room: it is empty whenever the keep-alive
+    /// buffer is in use, and every ring is far larger than that buffer.
+    private static func append(_ bytes: UnsafeRawBufferPointer, to ring: inout ByteRing) {
+        let room = ring.writable
+        precondition(room.count >= bytes.count, "ring has \(room.count) bytes of room for \(bytes.count)")
+        room.copyMemory(from: bytes)
+        ring.commitWrite(bytes.count)
     }
 }

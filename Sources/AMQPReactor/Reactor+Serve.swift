@@ -180,24 +180,34 @@ extension Reactor {
             // then TCP flow control hold the peer back) until delivery releases bytes or
             // the application changes the machine.
             guard !room.isEmpty else { return }
-            switch try Socket.receive(record.fd, into: room, via: sys) {
-            case .wouldBlock:
-                record.readReady = false
-            case .completed(0):
-                record.readReady = false
-                record.peerClosed = true
-            case .completed(let n):
-                record.inbound.commitWrite(n)
-                record.moved = true
-                // A short read drained the socket (epoll(7): for a stream socket, fewer
-                // bytes than asked means the read space is exhausted), and bytes arriving
-                // later raise a new edge: no recv just to see EAGAIN. Half of all recv
-                // calls in connection set-up and small-message fan-in were that EAGAIN.
-                // Not when the peer has shut its side or the socket reported an error:
-                // the end of the stream or the error raises no further edge.
-                if n < room.count && !record.peerShutDown && !record.hangUp { record.readReady = false }
-                parse(record, now: now)
-            }
+            let n = try receiveOnce(record, into: room)
+            guard n > 0 else { continue }
+            record.inbound.commitWrite(n)
+            record.moved = true
+            parse(record, now: now)
+        }
+    }
+
+    /// epoll: one recv into `room`. Notes EAGAIN, the end of the stream and a short read
+    /// on the record, and returns the bytes read (0 for none).
+    func receiveOnce(_ record: Record, into room: UnsafeMutableRawBufferPointer) throws(ReactorError) -> Int {
+        switch try Socket.receive(record.fd, into: room, via: sys) {
+        case .wouldBlock:
+            record.readReady = false
+            return 0
+        case .completed(0):
+            record.readReady = false
+            record.peerClosed = true
+            return 0
+        case .completed(let n):
+            // A short read drained the socket (epoll(7): for a stream socket, fewer bytes
+            // than asked means the read space is exhausted), and bytes arriving later
+            // raise a new edge: no recv just to see EAGAIN. Half of all recv calls in
+            // connection set-up and small-message fan-in were that EAGAIN. Not when the
+            // peer has shut its side or the socket reported an error: the end of the
+            // stream or the error raises no further edge.
+            if n < room.count && !record.peerShutDown && !record.hangUp { record.readReady = false }
+            return n
         }
     }
 

@@ -343,9 +343,7 @@ class Comparison:
                 self.procs.stop(p, grace=1)
             for f in logs:
                 f.close()
-        rate = n / (t1 - t0)
-        self.aim(impl, size, settle, rate)
-        return {"rate": rate, "messages": n, "seconds": t1 - t0, "mbps": None}
+        return self.counted(impl, size, settle, n, t1 - t0)
 
     def uamqp(self, where, size, settle, impl):
         n = self.count_for(impl, size, settle)
@@ -392,10 +390,13 @@ class Comparison:
         finally:
             for p in started:
                 self.procs.stop(p, grace=1)
-        seconds = received["last"] - sent["first"]
-        rate = received["messages"] / seconds
+        return self.counted(impl, size, settle, received["messages"], received["last"] - sent["first"])
+
+    def counted(self, impl, size, settle, messages, seconds):
+        """A count-based run's result; aims the next run of `impl` at its rate."""
+        rate = messages / seconds
         self.aim(impl, size, settle, rate)
-        return {"rate": rate, "messages": received["messages"], "seconds": seconds, "mbps": None}
+        return {"rate": rate, "messages": messages, "seconds": seconds, "mbps": None}
 
     def uamqp_direct(self, size, settle, impl):
         """uamqp `send` → TLS (socat) → `amqp peer --direct`: uamqp has no listener, so
@@ -436,10 +437,7 @@ class Comparison:
         finally:
             for p in started:
                 self.procs.stop(p, grace=1)
-        seconds = sent["last"] - sent["first"]
-        rate = sent["messages"] / seconds
-        self.aim(impl, size, settle, rate)
-        return {"rate": rate, "messages": sent["messages"], "seconds": seconds, "mbps": None}
+        return self.counted(impl, size, settle, sent["messages"], sent["last"] - sent["first"])
 
     def run_one(self, impl, size, settle, connections):
         if impl.startswith("ours"):
