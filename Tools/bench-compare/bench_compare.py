@@ -294,6 +294,19 @@ class Comparison:
                     self.procs.stop(q, grace=1)
                 raise Failure("%s still running after %d s" % (p.args[0], self.timeout))
 
+    def start_peer_direct(self, count, log_name, started):
+        """`amqp peer --direct` in its own process, exiting after `count` messages once
+        the sender has closed; appended to `started` (for the caller to stop) before it
+        is waited for. Returns the process and its port."""
+        if not self.has_peer_direct:
+            raise Failure("amqp peer has no --direct option")
+        out = os.path.join(self.state, log_name)
+        d = self.procs.start([self.amqp, "peer", "--direct", "--listen", "127.0.0.1:0", "--count", str(count),
+                              "--backend", "epoll"],
+                             stdout=open(out, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        started.append(d)
+        return d, int(wait_for_line(d, out, r"listening on 127\.0\.0\.1:(\d+)").group(1))
+
     def protonc(self, where, size, settle, impl):
         n = self.count_for(impl, size, settle)
         address = self.address()
@@ -311,14 +324,7 @@ class Comparison:
             elif where == "amqp-direct":
                 # Proton C send → `amqp peer --direct`: our listener in Proton's `direct`
                 # place (its own process; exits after the count, once send has closed).
-                if not self.has_peer_direct:
-                    raise Failure("amqp peer has no --direct option")
-                out = os.path.join(self.state, "amqp-direct.out")
-                d = self.procs.start([self.amqp, "peer", "--direct", "--listen", "127.0.0.1:0", "--count", str(n),
-                                      "--backend", "epoll"],
-                                     stdout=open(out, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-                started.append(d)
-                port = int(wait_for_line(d, out, r"listening on 127\.0\.0\.1:(\d+)").group(1))
+                d, port = self.start_peer_direct(n, "amqp-direct.out", started)
             else:
                 port = self.peer_port if where == "amqp-peer" else self.broker_port
                 r = self.procs.start([os.path.join(self.proton, "receive"), "127.0.0.1", str(port), address, str(n)] + settled,
@@ -405,17 +411,10 @@ class Comparison:
         clock, first send to last outcome, times the run (at-least-once only)."""
         if settle != "at-least-once":
             raise Failure("uamqp → amqp peer --direct is timed at-least-once only")
-        if not self.has_peer_direct:
-            raise Failure("amqp peer has no --direct option")
         n = self.count_for(impl, size, settle)
         started = []
         try:
-            out = os.path.join(self.state, "uamqp-direct-peer.out")
-            d = self.procs.start([self.amqp, "peer", "--direct", "--listen", "127.0.0.1:0", "--count", str(n),
-                                  "--backend", "epoll"],
-                                 stdout=open(out, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-            started.append(d)
-            port = int(wait_for_line(d, out, r"listening on 127\.0\.0\.1:(\d+)").group(1))
+            d, port = self.start_peer_direct(n, "uamqp-direct-peer.out", started)
             tls = free_port()
             started.append(self.procs.start(
                 ["socat", "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,cert=%s,verify=0" % (tls, self.certkey),
