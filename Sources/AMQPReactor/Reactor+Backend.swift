@@ -234,10 +234,7 @@ extension Reactor {
             if !open { record.segments.removeAll() }
             if record.keepAliveSendLength > 0 {
                 // A heartbeat from the keep-alive buffer: the ring was not involved.
-                if open { keepAliveSent(record, result: result) }
-                record.keepAliveSendLength = 0
-                if result >= 0 || result == -ECANCELED || result == -EAGAIN || result == -EINTR { break }
-                if open { record.ioError = record.ioError ?? .system("send", errno: -result) }
+                keepAliveSent(record, result: result, open: open)
                 break
             }
             if !open || result == -ECANCELED || result == -EAGAIN || result == -EINTR { break }

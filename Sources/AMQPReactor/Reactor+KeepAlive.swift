@@ -100,17 +100,20 @@ extension Reactor {
         return true
     }
 
-    /// io_uring: a send from the keep-alive buffer completed with `result`; what did not
-    /// go out (a short send, or one the kernel asks to retry) goes into the outbound ring.
-    func keepAliveSent(_ record: Record, result: Int32) {
+    /// io_uring: a send from the keep-alive buffer completed with `result`. On an open
+    /// connection, what did not go out (a short send, or one the kernel asks to retry) goes
+    /// into the outbound ring, and a failed send becomes the connection's I/O error.
+    func keepAliveSent(_ record: Record, result: Int32, open: Bool) {
         let length = record.keepAliveSendLength
         record.keepAliveSendLength = 0
+        guard open else { return }
         let sent: Int
         if result == -EAGAIN || result == -EINTR || result == -ECANCELED {
             sent = 0
         } else if result >= 0 {
             sent = Int(result)
         } else {
+            record.ioError = record.ioError ?? .system("send", errno: -result)
             return
         }
         guard sent < length, let base = record.keepAliveBuffer else { return }

@@ -49,11 +49,16 @@ func silentPeerScript(_ silence: Silence) -> [EvilStep] {
     ] + silence.steps
 }
 
-/// A connection, session and attached sender to the silent peer on `backend`.
-func silentSender(port: UInt16, backend: ReactorOptions.Backend, idleTimeout: UInt32?) throws -> (Connection, ConnectionReactor, Session, MessageSender) {
+/// A connection, session and attached sender to the silent peer on `backend`; `configure`
+/// adjusts the settings before the connection is made.
+func silentSender(
+    port: UInt16, backend: ReactorOptions.Backend, idleTimeout: UInt32?,
+    configure: (inout ConnectionSettings) -> Void = { _ in }
+) throws -> (Connection, ConnectionReactor, Session, MessageSender) {
     var settings = try ConnectionSettings(
         hostname: "127.0.0.1:\(port)", containerID: "silent-send", maxFrameSize: 65_536, idleTimeout: idleTimeout)
     settings.usesSASL = false
+    configure(&settings)
     let reactor = try makeReactor(.ownThread, backend)
     let connection = Connection(settings: settings, reactor: reactor)
     let session = try Session(connection: connection)
@@ -225,15 +230,10 @@ extension ConnectionTests {
             let port = evil.port
             evil.start(for: 60)
             do {
-                var settings = try ConnectionSettings(hostname: "127.0.0.1:\(port)", containerID: "user-timeout", maxFrameSize: 65_536)
-                settings.usesSASL = false
-                settings.tcp.socket.userTimeoutMilliseconds = 1_000
-                let reactor = try makeReactor(.ownThread, backend)
+                let (connection, reactor, _, sender) = try silentSender(port: port, backend: backend, idleTimeout: nil) {
+                    $0.tcp.socket.userTimeoutMilliseconds = 1_000
+                }
                 defer { reactor.shutdown() }
-                let connection = Connection(settings: settings, reactor: reactor)
-                let session = try Session(connection: connection)
-                let sender = try MessageSender(session: session, target: "queue", name: "silent")
-                #expect(eventually(within: 10) { sender.isAttached }, "the sender did not attach")
                 let completed = SendResult()
                 // More than both sockets' buffers take: the rest waits on a zero window.
                 sender.send(Message(body: [UInt8](repeating: 0x5A, count: 8 << 20))) { completed.set($0) }
