@@ -93,6 +93,17 @@ struct SocketBenchTests {
     }
 
     /// A run bounded by time: everything sent is received, whatever the count.
+    /// With `--gather-threshold`, the client's 64 KiB payloads leave by reference; every
+    /// message still arrives whole (the receivers read each one's stamp), on both backends.
+    @Test(arguments: backends)
+    func gatheredLargeMessagesArriveWhole(backend: ReactorOptions.Backend) throws {
+        let c = try BenchCommand.parse(["--gather-threshold", "16384"]).socketConfiguration()
+        #expect(c.gatherThreshold == 16_384)
+        #expect(try BenchCommand.parse([]).socketConfiguration().gatherThreshold == nil)
+        let r = try Self.runJSON(["--count", "60", "--size", "65536", "--gather-threshold", "16384", "--backend", backend.rawValue])
+        #expect(r["received"] as? Int == 60 && r["accepted"] as? Int == 60 && r["foreign"] as? Int == 0)
+    }
+
     @Test func durationRunReceivesEverythingSent() throws {
         let r = try Self.runJSON(["--duration", "0.3", "--settle"])
         let sent = try #require(r["sent"] as? Int)
@@ -142,6 +153,7 @@ struct SocketBenchTests {
         ["--connections", "0"], ["amqp://127.0.0.1:5672"], ["amqps://127.0.0.1/q"], ["http://x/q"], ["--rounds", "3"],
         ["--mode", "engine", "--settle"], ["--mode", "codec", "amqp://h/q"], ["--mode", "engine", "--connections", "2"],
         ["--rate", "0"], ["--rate", "-5"], ["--mode", "engine", "--rate", "1000"],
+        ["--gather-threshold", "0"], ["--mode", "engine", "--gather-threshold", "16384"],
     ])
     func badOptionsAreRefused(arguments: [String]) {
         #expect(throws: (any Error).self) { try BenchCommand.parse(arguments) }

@@ -89,6 +89,10 @@ public struct BenchCommand: ParsableCommand {
     @Option(help: "Socket: send this many messages per second in all, on a fixed schedule (for latency at a given load; default: as fast as credit allows).")
     public var rate: Double?
 
+    /// The client reactor's gather threshold in bytes.
+    @Option(name: .customLong("gather-threshold"), help: "Socket: payload chunks of this many bytes or more leave the client by reference (one gathered sendmsg) instead of copied into the outbound ring (ReactorOptions.gatherThreshold; default: copy).")
+    public var gatherThreshold: Int?
+
     /// I/O backend.
     @Option(help: "Socket: reactor backend, automatic, epoll or uring (the client's and the embedded peer's).")
     public var backend: ReactorOptions.Backend = .automatic
@@ -127,6 +131,7 @@ public struct BenchCommand: ParsableCommand {
                 throw ValidationError("--duration, --settle, --connections, --rate, --backend and --peer apply to --mode socket")
             }
         }
+        if mode != .socket && gatherThreshold != nil { throw ValidationError("--gather-threshold applies to --mode socket") }
         if mode != .idle && (idleTimeout != nil || ringIdleRelease != nil) {
             throw ValidationError("--idle-timeout and --ring-idle-release apply to --mode idle")
         }
@@ -190,6 +195,10 @@ public struct BenchCommand: ParsableCommand {
             c.rate = rate
         }
         c.backend = backend
+        if let gatherThreshold {
+            guard gatherThreshold >= 1 else { throw ValidationError("--gather-threshold must be at least 1 byte") }
+            c.gatherThreshold = gatherThreshold
+        }
         // The URL as `amqp send` and `amqp receive` take it (`NodeURL`).
         if let url {
             let node = try NodeURL(url)

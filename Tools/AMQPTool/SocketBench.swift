@@ -100,7 +100,10 @@ public final class SocketBench {
                 hostname = "localhost"
                 brokerDescription = "embedded peer (in process, own reactor thread)"
             }
-            if reactor == nil { reactor = try Reactor<ConnectionEngine>(options: options) }
+            // Gathering is the senders' choice: only the client's reactor takes it.
+            var clientOptions = options
+            if let gather = c.gatherThreshold { clientOptions.gatherThreshold = gather }
+            if reactor == nil { reactor = try Reactor<ConnectionEngine>(options: clientOptions) }
         } catch {
             throw SocketBenchError(description: "\(error)")
         }

@@ -39,6 +39,10 @@ public struct SocketBenchConfiguration: Sendable {
     public var rate: Double? = nil
     /// The reactors' backend (the client's and the embedded peer's).
     public var backend: ReactorOptions.Backend = .automatic
+    /// The client reactor's `ReactorOptions.gatherThreshold`: TRANSFER payload chunks of
+    /// this many bytes or more go out by reference instead of copied into the outbound
+    /// ring; `nil` keeps the reactor's default (copy).
+    public var gatherThreshold: Int? = nil
     /// The broker and its address (parsed as `amqp send` and `amqp receive` parse theirs);
     /// `nil` starts the embedded peer in this process on 127.0.0.1.
     public var broker: NodeURL? = nil
