@@ -67,6 +67,9 @@ public struct ConnectionConfiguration: Sendable {
             return "the empty-frame send ratio \(emptyFrameSendRatio) is not in (0, 1]"
         }
         if idleTimeout == 0 { return "an idle time-out of 0 ms means none: use nil" }
+        if case .clientPreferring(let preferences)? = sasl, preferences.isEmpty {
+            return "a SASL client needs credentials for at least one mechanism"
+        }
         return nil
     }
 }

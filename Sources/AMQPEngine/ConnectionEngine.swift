@@ -99,8 +99,8 @@ public struct ConnectionEngine {
         sessions.shared.autoAccept = configuration.autoAccept
         frameDecoder = FrameDecoder(maxFrameSize: configuration.limits.maxSASLFrameSize, limits: configuration.limits.decode)
         switch configuration.sasl {
-        case .client(let credentials)?:
-            saslClient = SASLClient(credentials: credentials, hostname: configuration.hostname)
+        case .client?, .clientPreferring?:
+            saslClient = SASLClient(preferences: configuration.sasl?.clientPreferences ?? [], hostname: configuration.hostname)
             phase = .saslHeader
             saslDone = false
         case .server(let mechanisms, let authenticator)?:

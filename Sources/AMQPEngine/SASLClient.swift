@@ -15,35 +15,35 @@ enum SASLStep {
 /// The client side of SASL: pick a mechanism from the server's list, send sasl-init,
 /// answer challenges (none of our mechanisms has one), and read the outcome.
 struct SASLClient {
-    let credentials: SASLCredentials
+    /// The credentials we hold, best first; never empty (`ConnectionConfiguration.validate()`).
+    let preferences: [SASLCredentials]
     let hostname: String?
-    private(set) var sentInit = false
+    /// The credentials sent in sasl-init, once the server's list arrived.
+    private(set) var chosen: SASLCredentials? = nil
 
-    init(credentials: SASLCredentials, hostname: String?) {
-        self.credentials = credentials
+    init(preferences: [SASLCredentials], hostname: String?) {
+        self.preferences = preferences
         self.hostname = hostname
     }
 
     mutating func receive(_ p: SASLPerformative) -> SASLStep {
-        switch p {
-        case .saslMechanisms(let m) where !sentInit:
-            guard m.saslServerMechanisms.contains(credentials.mechanism) else {
-                let offered = m.saslServerMechanisms.map(\.rawValue).joined(separator: ", ")
-                return .failed(send: nil, error: EngineError(
-                    .unauthorizedAccess,
-                    "the server offers SASL mechanisms [\(offered)], not \(credentials.mechanism)",
-                    origin: .remote))
+        switch (p, chosen) {
+        case (.saslMechanisms(let m), nil):
+            // Our order decides: it is the application's say on what it would rather not
+            // send (a password when a certificate would do).
+            guard let credentials = preferences.first(where: { m.saslServerMechanisms.contains($0.mechanism) }) else {
+                return .failed(send: nil, error: Self.noMechanismInCommon(offered: m.saslServerMechanisms, ours: preferences.map(\.mechanism)))
             }
-            sentInit = true
+            chosen = credentials
             return .send(.saslInit(SASLInit(
                 mechanism: credentials.mechanism, initialResponse: credentials.initialResponse, hostname: hostname)))
-        case .saslChallenge where sentInit:
+        case (.saslChallenge, let credentials?):
             // ANONYMOUS, PLAIN and EXTERNAL complete in one round; a challenge means the
             // server expects a mechanism we did not choose.
             return .failed(send: nil, error: EngineError(
                 .unauthorizedAccess, "the server sent a SASL challenge to \(credentials.mechanism), which has none",
                 origin: .remote))
-        case .saslOutcome(let o) where sentInit:
+        case (.saslOutcome(let o), let credentials?):
             if o.code == .ok {
                 return .succeeded(send: nil, mechanism: credentials.mechanism, identity: nil)
             }
@@ -52,6 +52,22 @@ struct SASLClient {
             return .failed(send: nil, error: EngineError(
                 .illegalState, "unexpected \(p.name) during SASL negotiation", origin: .remote))
         }
+    }
+
+    /// The error for a server that offers none of the mechanisms we hold credentials for:
+    /// `unauthorized-access` (the application's credentials do not fit this server, which
+    /// retrying will not change), with both lists in the description and, for programs,
+    /// in `info`.
+    static func noMechanismInCommon(offered: [Symbol], ours: [Symbol]) -> EngineError {
+        func list(_ s: [Symbol]) -> String { "[" + s.map(\.rawValue).joined(separator: ", ") + "]" }
+        return EngineError(
+            .unauthorizedAccess,
+            "no SASL mechanism in common: the server offers \(list(offered)), we have credentials for \(list(ours))",
+            origin: .remote,
+            info: [
+                SASLCredentials.serverMechanismsInfoKey: .array(.symbols(offered)),
+                SASLCredentials.clientMechanismsInfoKey: .array(.symbols(ours)),
+            ])
     }
 
     /// The typed error for a failed outcome: bad credentials are `unauthorized-access`;

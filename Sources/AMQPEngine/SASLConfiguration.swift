@@ -4,8 +4,29 @@ public import AMQPCodec
 public enum SASLConfiguration: Sendable {
     /// We are the client and offer these credentials.
     case client(SASLCredentials)
+    /// We are the client and hold credentials for several mechanisms, best first: the
+    /// first whose mechanism the server's sasl-mechanisms lists is used (say
+    /// `[.external(), .plain(username:password:), .anonymous()]` to send a password only
+    /// when no client certificate will do). Our order decides, not the server's: it says
+    /// which credentials the application would rather not send. When the server offers
+    /// none of them the connection fails with `amqp:unauthorized-access` naming both
+    /// lists (`info` keys `SASLCredentials.serverMechanismsInfoKey` and
+    /// `clientMechanismsInfoKey`).
+    /// Must not be empty (`ConnectionConfiguration.validate()`).
+    case clientPreferring([SASLCredentials])
     /// We are the server: offer `mechanisms` and check clients with `authenticator`.
     case server(mechanisms: [Symbol], authenticator: any SASLAuthenticator)
+}
+
+extension SASLConfiguration {
+    /// The client's credentials in the order it prefers them (empty for a server).
+    public var clientPreferences: [SASLCredentials] {
+        switch self {
+        case .client(let credentials): [credentials]
+        case .clientPreferring(let preferences): preferences
+        case .server: []
+        }
+    }
 }
 
 /// A client's SASL credentials.
@@ -36,6 +57,15 @@ public enum SASLCredentials: Hashable, Sendable {
         case .external(let authzid): Array((authzid ?? "").utf8)
         }
     }
+}
+
+extension SASLCredentials {
+    /// The `info` key, in the error of a client that has credentials for none of the
+    /// server's mechanisms, of the mechanisms the server offered (an array of symbols).
+    public static let serverMechanismsInfoKey: Symbol = "sasl-server-mechanisms"
+    /// The `info` key, in the same error, of the mechanisms the client had credentials
+    /// for, in its order of preference (an array of symbols).
+    public static let clientMechanismsInfoKey: Symbol = "sasl-client-mechanisms"
 }
 
 /// What a server's authenticator decides about one SASL step.

@@ -220,6 +220,45 @@ enum PrimitiveGoldens {
                      canonical: false),
         GoldenVector("array32 smalluint", "f0 00 00 00 07 00 00 00 02 52 01 02", .array(AMQPArray(.uint, [.uint(1), .uint(2)])),
                      canonical: false),
+        // The fixed-width element constructors that have one form: the encoder's only choice.
+        GoldenVector("array8 byte", "e0 05 03 51 80 ff 7f", .array(AMQPArray(.byte, [.byte(-128), .byte(-1), .byte(127)]))),
+        GoldenVector("array8 ushort", "e0 08 03 60 00 00 01 02 ff ff",
+                     .array(AMQPArray(.ushort, [.ushort(0), .ushort(0x0102), .ushort(.max)]))),
+        GoldenVector("array8 short", "e0 08 03 61 80 00 ff ff 7f ff", .array(AMQPArray(.short, [.short(.min), .short(-1), .short(.max)]))),
+        GoldenVector("array8 float", "e0 0a 02 72 3f 80 00 00 bf 00 00 00", .array(AMQPArray(.float, [.float(1.0), .float(-0.5)]))),
+        GoldenVector("array8 char", "e0 0a 02 73 00 00 00 61 00 01 f6 00", .array(AMQPArray(.char, [.char("a"), .char("\u{1F600}")]))),
+        GoldenVector("array8 decimal32", "e0 0a 02 74 22 50 00 01 a2 50 00 01",
+                     .array(AMQPArray(.decimal32, [.decimal32(Decimal32(bits: 0x2250_0001)), .decimal32(Decimal32(bits: 0xA250_0001))]))),
+        GoldenVector("array8 decimal64", "e0 12 02 84 22 38 00 00 00 00 00 07 a2 38 00 00 00 00 00 07",
+                     .array(AMQPArray(.decimal64, [
+                         .decimal64(Decimal64(bits: 0x2238_0000_0000_0007)), .decimal64(Decimal64(bits: 0xA238_0000_0000_0007)),
+                     ]))),
+        GoldenVector("array8 decimal128", "e0 12 01 94 22 08 00 00 00 00 00 00 00 00 00 00 00 00 00 2a",
+                     .array(AMQPArray(.decimal128, [.decimal128(Decimal128(high: 0x2208_0000_0000_0000, low: 0x2A))]))),
+        GoldenVector("array8 timestamp", "e0 12 02 83 00 00 01 8b cf e5 68 00 ff ff ff ff ff ff ff ff",
+                     .array(AMQPArray(.timestamp, [
+                         .timestamp(Timestamp(millisecondsSinceEpoch: 0x18B_CFE5_6800)), .timestamp(Timestamp(millisecondsSinceEpoch: -1)),
+                     ]))),
+        GoldenVector("array8 ulong (one needs 0x80)", "e0 12 02 80 00 00 00 00 00 00 00 01 00 00 00 00 00 00 01 00",
+                     .array(AMQPArray(.ulong, [.ulong(1), .ulong(256)]))),
+        // The wide variable-width constructors: chosen when one element needs them,
+        // accepted (and narrowed on re-encoding) when none does.
+        GoldenVector("array32 of vbin32 for a 256-byte element",
+                     bytes: [0xF0, 0, 0, 1, 9, 0, 0, 0, 1, 0xB0, 0, 0, 1, 0] + Array(repeating: 0xEE, count: 256),
+                     .array(AMQPArray(.binary, [.binary(Array(repeating: 0xEE, count: 256))]))),
+        GoldenVector("array8 of vbin32 elements", "e0 08 01 b0 00 00 00 02 ca fe", .array(AMQPArray(.binary, [.binary([0xCA, 0xFE])])),
+                     canonical: false),
+        GoldenVector("array32 of sym32 for a 256-byte element",
+                     bytes: [0xF0, 0, 0, 1, 9, 0, 0, 0, 1, 0xB3, 0, 0, 1, 0] + Array(repeating: 0x73, count: 256),
+                     .array(.symbols([Symbol(String(repeating: "s", count: 256))]))),
+        GoldenVector("array8 of sym32 elements", "e0 09 01 b3 00 00 00 03 61 62 63", .array(.symbols(["abc"])), canonical: false),
+        // Forms the encoder never picks (it writes 0x56, 0x53 and map32) but a peer may.
+        GoldenVector("array8 of 0x42 false", "e0 02 02 42", .array(AMQPArray(.boolean, [.boolean(false), .boolean(false)])),
+                     canonical: false),
+        GoldenVector("array8 of ulong0 elements", "e0 02 03 44", .array(AMQPArray(.ulong, [.ulong(0), .ulong(0), .ulong(0)])),
+                     canonical: false),
+        GoldenVector("array8 of map8 elements", "e0 0c 02 c1 01 00 07 02 a1 01 6b a1 01 76",
+                     .array(AMQPArray(.map, [.map([:]), .map([.string("k"): .string("v")])])), canonical: false),
         // Zero-width elements: past 16 the default limits refuse them (ZeroWidthArrayTests),
         // so the 255/256-element boundary is decoded with the cap raised.
         GoldenVector("array8 16 nulls", "e0 02 10 40", .array(AMQPArray(.null, Array(repeating: .null, count: 16)))),
@@ -329,6 +368,24 @@ struct PrimitiveGoldenTests {
         for code in codes { #expect(covered.contains(code), "no golden vector for 0x\(Hex.encode([code]))") }
         // And every code except `described` is one AMQPType knows.
         for code in codes where code != 0 { #expect(AMQPType(formatCode: code) != nil) }
+    }
+
+    @Test("every element constructor of §1.6 has an array golden vector")
+    func coversEveryArrayElementConstructor() {
+        // Every primitive constructor may head an array's elements (part 1 §1.2.7).
+        let codes: [UInt8] = [
+            0x40, 0x56, 0x41, 0x42, 0x50, 0x60, 0x70, 0x52, 0x43, 0x80, 0x53, 0x44, 0x51, 0x61, 0x71, 0x54,
+            0x81, 0x55, 0x72, 0x82, 0x74, 0x84, 0x94, 0x73, 0x83, 0x98, 0xA0, 0xB0, 0xA1, 0xB1, 0xA3, 0xB3,
+            0x45, 0xC0, 0xD0, 0xC1, 0xD1, 0xE0, 0xF0,
+        ]
+        var covered = Set<UInt8>()
+        for g in PrimitiveGoldens.arrays {
+            // The constructor follows the size and count (1 byte each in array8, 4 in
+            // array32); described arrays put their descriptor first and are left out here.
+            let at = g.bytes[0] == 0xE0 ? 3 : 9
+            if g.bytes.count > at, g.bytes[at] != 0 { covered.insert(g.bytes[at]) }
+        }
+        for code in codes { #expect(covered.contains(code), "no array golden vector with element constructor 0x\(Hex.encode([code]))") }
     }
 
     @Test("typed encoder overloads pick the same smallest forms")

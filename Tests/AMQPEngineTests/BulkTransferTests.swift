@@ -139,10 +139,13 @@ final class BulkSide {
 
 @Suite struct BulkTransferTests {
     /// Client ↔ listener, 50,000 messages each way (100,000 in all) of 1 B … 200 KiB over
-    /// three links per direction (pre-settled; rcv-settle-mode first, one of the
-    /// client's receivers streaming; second) on two sessions, the byte stream cut at
-    /// random points every round. Nothing lost, duplicated, reordered or
-    /// corrupted, and every unsettled delivery gets its outcome.
+    /// three links per direction on two sessions, the byte stream cut at random points
+    /// every round. Every sender settle mode meets every receiver settle mode somewhere:
+    /// link 0 is pre-settled both ways; link 1 is rcv-settle-mode first, the client's
+    /// sender in snd-settle-mode unsettled and the listener's mixed (the client's
+    /// receiver streaming); link 2 is second, the client's sender mixed and the
+    /// listener's unsettled. Nothing lost, duplicated, reordered or corrupted, and every
+    /// unsettled delivery gets its outcome.
     @Test func messagesBothWaysThroughRandomCuts() throws {
         let plan = BulkPlan(count: 50_000)
         var policy = AutoAcceptPolicy()
@@ -178,10 +181,13 @@ final class BulkSide {
                 out.sndSettleMode = .settled
                 back.sndSettleMode = .settled
             case 1:
+                out.sndSettleMode = .unsettled
                 back.streaming = true
             default:
                 out.rcvSettleMode = .second
                 back.rcvSettleMode = .second
+                // The listener's sender takes the mode its peer asks for.
+                back.sndSettleMode = .unsettled
             }
             client.senders[k] = try p.client.attachLink(session: sessions[k % 2], out)
             client.receivers[try p.client.attachLink(session: sessions[(k + 1) % 2], back)] = k
@@ -209,6 +215,18 @@ final class BulkSide {
         #expect(server.outcomes == unsettledPerSide)
         #expect(client.remoteSettled == plan.count / 3)
         #expect(server.remoteSettled == plan.count / 3)
+        // The modes the links run in, as each side's peer announced them.
+        let modes: [(SenderSettleMode, ReceiverSettleMode)] = [(.settled, .first), (.unsettled, .first), (.mixed, .second)]
+        let backModes: [(SenderSettleMode, ReceiverSettleMode)] = [(.settled, .first), (.mixed, .first), (.unsettled, .second)]
+        for (link, k) in server.receivers {
+            let a = p.server.remoteAttach(of: link)
+            #expect(a?.sndSettleMode == modes[k].0 && a?.rcvSettleMode == modes[k].1, "c2s-\(k)")
+        }
+        for (link, k) in client.receivers {
+            let a = p.client.remoteAttach(of: link)
+            #expect(a?.sndSettleMode == backModes[k].0 && a?.rcvSettleMode == backModes[k].1, "s2c-\(k)")
+        }
+        #expect(server.receivers.count == BulkPlan.links && client.receivers.count == BulkPlan.links)
         #expect(p.client.state == .opened && p.server.state == .opened)
         p.client.close()
         p.run()

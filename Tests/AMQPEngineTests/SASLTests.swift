@@ -45,6 +45,25 @@ struct OutcomeCase: Sendable, CustomTestStringConvertible {
     ]
 }
 
+/// A server's mechanism list and which of `preferences` a client must pick from it.
+struct PreferenceCase: Sendable, CustomTestStringConvertible {
+    let offered: [Symbol]
+    let chosen: SASLCredentials
+    var testDescription: String { "[\(offered.map(\.rawValue).joined(separator: ", "))] -> \(chosen.mechanism)" }
+
+    static let preferences: [SASLCredentials] = [.external(authzid: "svc"), .plain(username: "guest", password: "secret"), .anonymous()]
+
+    static let all: [PreferenceCase] = [
+        // Every one offered, in the server's own (opposite) order: ours decides.
+        PreferenceCase(offered: ["ANONYMOUS", "PLAIN", "EXTERNAL"], chosen: .external(authzid: "svc")),
+        PreferenceCase(offered: ["EXTERNAL"], chosen: .external(authzid: "svc")),
+        PreferenceCase(offered: ["ANONYMOUS", "PLAIN"], chosen: .plain(username: "guest", password: "secret")),
+        PreferenceCase(offered: ["SCRAM-SHA-256", "PLAIN"], chosen: .plain(username: "guest", password: "secret")),
+        PreferenceCase(offered: ["ANONYMOUS"], chosen: .anonymous()),
+        PreferenceCase(offered: ["GSSAPI", "SCRAM-SHA-1", "ANONYMOUS"], chosen: .anonymous()),
+    ]
+}
+
 @Suite struct SASLClientTests {
     @Test(arguments: MechanismCase.all)
     func mechanismThenOpen(c: MechanismCase) throws {
@@ -107,7 +126,74 @@ struct OutcomeCase: Sendable, CustomTestStringConvertible {
         try peer.expectNothingMore()
         try peer.expectFinished(
             .error, condition: .unauthorizedAccess, origin: .remote,
-            descriptionContains: "the server offers SASL mechanisms [ANONYMOUS, EXTERNAL], not PLAIN")
+            descriptionContains: "no SASL mechanism in common: the server offers [ANONYMOUS, EXTERNAL], we have credentials for [PLAIN]")
+        #expect(peer.engine.failure?.error.info == [
+            SASLCredentials.serverMechanismsInfoKey: .array(.symbols(["ANONYMOUS", "EXTERNAL"])),
+            SASLCredentials.clientMechanismsInfoKey: .array(.symbols(["PLAIN"])),
+        ])
+        expectConsistentEvents(peer)
+    }
+
+    @Test(arguments: PreferenceCase.all)
+    func preferenceListPicksOurFirstOfferedMechanism(c: PreferenceCase) throws {
+        var peer = try scriptedPeer(engineConfiguration(.client, sasl: .clientPreferring(PreferenceCase.preferences)))
+        try peer.perform { $0.open() }
+        try peer.exchangeHeaders(.sasl)
+        try peer.send(.saslMechanisms(SASLMechanisms(saslServerMechanisms: c.offered)))
+        let initFrame = try peer.expectSASLInit()
+        #expect(initFrame.mechanism == c.chosen.mechanism)
+        #expect((initFrame.initialResponse ?? []) == c.chosen.initialResponse)
+        #expect(initFrame.hostname == "broker.example")
+        try peer.expectNothingMore()
+        try peer.send(.saslOutcome(SASLOutcome(code: .ok)))
+        try peer.expectHeader(.amqp)
+        try peer.expectOpen()
+        try peer.send(header: .amqp)
+        try peer.send(.open(peerOpen()))
+        try peer.expectState(.opened)
+        expectConsistentEvents(peer)
+    }
+
+    @Test func preferenceListWithNoneOffered() throws {
+        var peer = try scriptedPeer(engineConfiguration(.client, sasl: .clientPreferring(PreferenceCase.preferences)))
+        try peer.perform { $0.open() }
+        try peer.exchangeHeaders(.sasl)
+        try peer.send(.saslMechanisms(SASLMechanisms(saslServerMechanisms: ["SCRAM-SHA-256", "GSSAPI"])))
+        // No sasl-init goes out: nothing we hold fits, and guessing would leak credentials.
+        try peer.expectNothingMore()
+        try peer.expectFinished(
+            .error, condition: .unauthorizedAccess, origin: .remote,
+            descriptionContains: "the server offers [SCRAM-SHA-256, GSSAPI], we have credentials for [EXTERNAL, PLAIN, ANONYMOUS]")
+        #expect(peer.engine.failure?.error.info?[SASLCredentials.serverMechanismsInfoKey] == .array(.symbols(["SCRAM-SHA-256", "GSSAPI"])))
+        #expect(peer.engine.failure?.error.info?[SASLCredentials.clientMechanismsInfoKey] == .array(.symbols(["EXTERNAL", "PLAIN", "ANONYMOUS"])))
+        #expect(peer.events.saslOutcomes.isEmpty)
+        expectConsistentEvents(peer)
+    }
+
+    @Test func preferenceListAnswersTheOutcomeOfTheChosenMechanism() throws {
+        // The chosen mechanism's failure is final: the client does not fall back to the
+        // next credentials after a refused login (the server judged the ones it got).
+        var peer = try scriptedPeer(engineConfiguration(.client, sasl: .clientPreferring(PreferenceCase.preferences)))
+        try peer.perform { $0.open() }
+        try peer.exchangeHeaders(.sasl)
+        try peer.send(.saslMechanisms(SASLMechanisms(saslServerMechanisms: ["PLAIN", "ANONYMOUS"])))
+        let initFrame = try peer.expectSASLInit()
+        #expect(initFrame.mechanism == "PLAIN")
+        try peer.send(.saslOutcome(SASLOutcome(code: .auth)))
+        try peer.expectNothingMore()
+        try peer.expectFinished(.error, condition: .unauthorizedAccess, origin: .remote, descriptionContains: "sasl-code auth")
+        expectConsistentEvents(peer)
+    }
+
+    @Test func aSecondMechanismListIsIllegal() throws {
+        var peer = try scriptedPeer(engineConfiguration(.client, sasl: .clientPreferring(PreferenceCase.preferences)))
+        try peer.perform { $0.open() }
+        try peer.exchangeHeaders(.sasl)
+        try peer.send(.saslMechanisms(SASLMechanisms(saslServerMechanisms: ["ANONYMOUS"])))
+        try peer.expectSASLInit()
+        try peer.send(.saslMechanisms(SASLMechanisms(saslServerMechanisms: ["PLAIN"])))
+        try peer.expectNothingMore()
+        try peer.expectFinished(.error, condition: .illegalState, descriptionContains: "sasl-mechanisms")
         expectConsistentEvents(peer)
     }
 
@@ -242,5 +328,22 @@ extension ScriptedPeer {
             .header(.sasl),
             .sasl(.saslInit(SASLInit(mechanism: c.credentials.mechanism, initialResponse: c.initialResponse, hostname: "broker.example"))),
         ])
+    }
+
+    @Test(arguments: PreferenceCase.all.filter { c in c.offered.allSatisfy { ["PLAIN", "ANONYMOUS", "EXTERNAL"].contains($0) } })
+    func serverEngineAuthenticatesThePreferredMechanism(c: PreferenceCase) throws {
+        var pair = EnginePair(
+            client: engineConfiguration(.client, sasl: .clientPreferring(PreferenceCase.preferences)),
+            server: engineConfiguration(.server, sasl: .server(mechanisms: c.offered, authenticator: Directory())),
+            cutPolicy: .random(seed: 7, maxChunk: 11))
+        pair.server.open()
+        pair.client.open()
+        try pair.pump(until: "both opened") { $0.client.state == .opened && $0.server.state == .opened }
+        let identity = switch c.chosen {
+        case .external(let authzid): authzid ?? "certificate-subject"
+        case .plain(_, let username, _): username
+        case .anonymous: "anonymous"
+        }
+        #expect(pair.serverEvents.summaries.contains("authenticated(\(c.chosen.mechanism), \(identity))"))
     }
 }

@@ -305,7 +305,8 @@ enum InteropCases {
                 // Refused before any SASL outcome: PLAIN is not offered.
                 #expect(error.kind == .authentication, "\(error)")
                 #expect(error.saslCode == nil, "\(error)")
-                #expect(error.errorDescription?.contains("not PLAIN") == true, "\(error)")
+                #expect(error.errorDescription?.contains("we have credentials for [PLAIN]") == true, "\(error)")
+                #expect(error.info?[SASLCredentials.clientMechanismsInfoKey] == .array(.symbols(["PLAIN"])), "\(error)")
             }
         }
         #expect(connection.error?.condition == .unauthorizedAccess)

@@ -169,6 +169,37 @@ struct ConnectionSettingsTests {
         #expect(c.sasl == nil)
     }
 
+    @Test func saslAlternativesFollowTheCredentialsInOrder() throws {
+        var s = try ConnectionSettings(hostname: "amqps://broker.example.com", sasl: .external())
+        s.saslAlternatives = [.plain(username: "u", password: "p"), .anonymous()]
+        let c = try s.engineConfiguration()
+        guard case .clientPreferring(let preferences)? = c.sasl else {
+            Issue.record("expected a client preference list, got \(String(describing: c.sasl))")
+            return
+        }
+        #expect(preferences == [.external(), .plain(username: "u", password: "p"), .anonymous()])
+        #expect(c.validate() == nil)
+        // Credentials given with a redirect were chosen for the new host: the old
+        // alternatives do not follow them there; without new credentials they do.
+        let r = RedirectInfo(condition: .connectionRedirect, hostname: "other.example.com", networkHost: "other.example.com", port: 5671)
+        #expect(s.redirected(to: r).saslAlternatives == s.saslAlternatives)
+        let t = s.redirected(to: r, sasl: .plain(username: "v", password: "q"))
+        #expect(t.saslAlternatives.isEmpty)
+        guard case .client(let creds)? = try t.engineConfiguration().sasl else {
+            Issue.record("expected single client credentials after the redirect")
+            return
+        }
+        #expect(creds == .plain(username: "v", password: "q"))
+    }
+
+    @Test func anEmptyClientPreferenceListIsRefused() {
+        var c = ConnectionConfiguration(role: .client, containerID: "c")
+        c.sasl = .clientPreferring([])
+        #expect(c.validate() == "a SASL client needs credentials for at least one mechanism")
+        c.sasl = .clientPreferring([.anonymous()])
+        #expect(c.validate() == nil)
+    }
+
     @Test func redirectedSettingsKeepEverythingButTheTarget() throws {
         let s = try ConnectionSettings(hostname: "amqp://broker:5672", containerID: "c", maxFrameSize: 1024, idleTimeout: 5000)
         let r = RedirectInfo(condition: .connectionRedirect, hostname: "vhost.example.com", networkHost: "10.1.2.3", port: 5680)

@@ -49,6 +49,9 @@ public struct ClientOptions: Sendable {
     /// Own-thread reactors (the default) keep connections alive by themselves, so there
     /// this setting does nothing.
     public var keepAliveInterval: Duration? = nil
+    /// Credentials for other SASL mechanisms, tried in this order when the server does
+    /// not offer the mechanism of the client's `auth` (`ConnectionSettings.saslAlternatives`).
+    public var saslAlternatives: [SASLCredentials] = []
 
     /// The defaults.
     public init() {}
@@ -140,6 +143,7 @@ extension ConnectionSettings {
             errorPolicy: errorPolicy, debug: debug)
         settings.tokenAuthentication = token
         settings.tcp = options.tcp
+        settings.saslAlternatives = options.saslAlternatives
         var path = Substring(settings.endpoint.path ?? "")
         while path.hasPrefix("/") { path = path.dropFirst() }
         guard !path.isEmpty else {

@@ -39,6 +39,14 @@ public struct ConnectionSettings: Sendable {
     /// The SASL credentials. The initializer's default is PLAIN with the URL's user and
     /// password when the URL has them, else ANONYMOUS (the reference's default).
     public var sasl: SASLCredentials
+    /// Credentials for other SASL mechanisms, tried in this order when the server's
+    /// sasl-mechanisms does not list `sasl`'s: say `sasl = .external()` with
+    /// `[.plain(username:password:), .anonymous()]` behind it to send a password only to
+    /// a server that takes no client certificate. Empty (the default): `sasl` alone. A
+    /// server that offers none of them fails the connection with an `authentication`
+    /// error whose `info` names both lists (`SASLCredentials.serverMechanismsInfoKey`,
+    /// `SASLCredentials.clientMechanismsInfoKey`).
+    public var saslAlternatives: [SASLCredentials] = []
     /// TLS for the connection. `nil` (the default): TLS exactly when the URL is
     /// `amqps://`, with `TLSConfiguration.client()`: the system's trust store, the
     /// server's certificate checked against the host connected to. Set it for a private
@@ -245,19 +253,25 @@ public struct ConnectionSettings: Sendable {
         c.idleTimeout = idleTimeout == 0 ? nil : idleTimeout
         c.emptyFrameSendRatio = remoteIdleTimeoutEmptyFrameSendRatio
         c.properties = properties
-        c.sasl = usesSASL ? .client(sasl) : nil
+        if usesSASL {
+            c.sasl = saslAlternatives.isEmpty ? .client(sasl) : .clientPreferring([sasl] + saslAlternatives)
+        }
         c.trace = debug
         return c
     }
 
     /// These settings pointed at a redirect's target: the same container id, limits,
     /// properties, policy and credentials (unless `sasl` is given), as the reference's
-    /// `redirect` re-applies its remembered settings.
+    /// `redirect` re-applies its remembered settings. Given credentials replace `sasl`
+    /// and its alternatives: they were chosen for the new host.
     public func redirected(to redirect: RedirectInfo, sasl: SASLCredentials? = nil) -> ConnectionSettings {
         var s = self
         s.endpoint = redirect.endpoint(from: endpoint)
         s.virtualHost = redirect.virtualHost == s.endpoint.host ? nil : redirect.virtualHost
-        if let sasl { s.sasl = sasl }
+        if let sasl {
+            s.sasl = sasl
+            s.saslAlternatives = []
+        }
         return s
     }
 
