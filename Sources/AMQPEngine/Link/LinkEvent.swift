@@ -12,8 +12,10 @@ public enum LinkEvent {
     /// The link is gone and its handle may be reused: DETACH went both ways, or its
     /// session or connection ended. `closed` is the peer's `closed` flag (false when the
     /// session or connection ended under the link). `error` is why, with who raised it
-    /// (an `amqp:link:redirect` from the peer carries the new address in its info).
-    /// Deliveries still unsettled were reported `lost` just before.
+    /// (an `amqp:link:redirect` from the peer carries the new address in its info; a
+    /// local `amqp:link:stolen` means the peer attached a link of the same name and
+    /// direction again, which the engine reported as a new link, so it detached this
+    /// one). Deliveries still unsettled were reported `lost` just before.
     indirect case detached(LinkID, closed: Bool, error: EngineError?)
     /// Sender: the peer's FLOW set our credit to `credit` (messages we may start now);
     /// `drain` asks us to use it up or give it back.

@@ -1,8 +1,9 @@
 import AMQPCodec
 
 // A session's links by name (part 2, section 2.6.1: a name and the direction identify a
-// link), so that pairing a peer's ATTACH with ours, or refusing a second link of the
-// same name, is a lookup rather than a walk over every link of the session.
+// link), so that pairing a peer's ATTACH with ours, or finding the attachment a second
+// ATTACH of the same name steals, is a lookup rather than a walk over every link of the
+// session.
 
 /// A link's name with our role on it.
 struct LinkName: Hashable {
@@ -35,6 +36,21 @@ extension SessionEndpoint {
             sharedLinkNames &-= 1
             return
         }
+    }
+
+    /// A link named `key` that the peer holds attached (it answered our ATTACH, or
+    /// started it): one a new ATTACH of the same name steals. Links we are detaching
+    /// already are not counted: theirs is ending.
+    func existingAttachment(_ key: LinkName) -> Int? {
+        func holds(_ l: LinkEndpoint) -> Bool { l.remoteHandle != nil && (l.state == .attached || l.state == .awaitingAccept) }
+        guard sharedLinkNames > 0 else {
+            guard let h = linkNames[key].map({ Int($0) }), holds(links[h]) else { return nil }
+            return h
+        }
+        for (h, l) in links.enumerated() {
+            if l.isLive, l.name == key.name, l.role == key.role, holds(l) { return h }
+        }
+        return nil
     }
 
     /// Our link waiting for the peer's answer to its ATTACH: named `key`, without a peer

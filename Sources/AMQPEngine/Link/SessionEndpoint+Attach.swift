@@ -18,6 +18,8 @@ extension SessionEndpoint {
         }
         let ours: Role = a.role == .sender ? .receiver : .sender
         let key = LinkName(name: a.name, role: ours)
+        // The handle is the new link's: the old one's end is forgotten (ErrantLinks.swift).
+        erroredRemoteHandles.remove(a.handle)
         if let h = awaitingAnswer(key) {
             let l = links[h]
             remoteHandles[a.handle] = UInt32(h)
@@ -28,8 +30,15 @@ extension SessionEndpoint {
             }
             return .ok
         }
-        if linkNames[key] != nil {
-            return .endSession(AMQPError(condition: .notAllowed, description: "ATTACH of link \"\(a.name)\", which is already attached"))
+        // Part 2, section 2.6.1: a name and a direction identify one link between two
+        // containers, so this ATTACH is that link attaching again. The newer attachment
+        // wins: the one we hold is detached with `amqp:link:stolen` (section 2.8.18: "the
+        // link has been attached elsewhere, causing the existing attachment to be
+        // forcibly closed"), and the peer's proceeds as a link it starts.
+        while let old = existingAttachment(key) {
+            detachLocally(old, closed: true, error: EngineError(
+                .linkStolen, "link \"\(a.name)\" was attached again, on the peer's handle \(a.handle)", origin: .local),
+                shared: &shared)
         }
         // The peer starts a link.
         guard let handle = freeHandle(max: remoteHandleMax) else {
@@ -78,10 +87,13 @@ extension SessionEndpoint {
     mutating func receiveDetach(_ d: Detach, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
         guard state == .mapped || state == .awaitingAccept else { return .ok }
         guard let h = localHandle(remote: d.handle) else {
-            return .endSession(AMQPError(condition: .unattachedHandle, description: "DETACH on handle \(d.handle), which is not attached"))
+            return .endSession(unattached("DETACH", handle: d.handle))
         }
         remoteHandles[d.handle] = nil
         let peerError = d.error.map { EngineError($0, origin: .remote) }
+        // Both DETACHes are exchanged now: input on the peer's handle from here on was
+        // sent after the link ended (ErrantLinks.swift).
+        if peerError != nil || links[h].detachError != nil { erroredRemoteHandles.insert(d.handle) }
         if links[h].state == .detachSent {
             finishLink(h, closed: d.closed, error: links[h].detachError ?? peerError, shared: &shared, events: &events)
         } else {

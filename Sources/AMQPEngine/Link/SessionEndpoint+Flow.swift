@@ -20,7 +20,7 @@ extension SessionEndpoint {
             return .ok
         }
         guard let h = localHandle(remote: remote) else {
-            return .endSession(AMQPError(condition: .unattachedHandle, description: "FLOW on handle \(remote), which is not attached"))
+            return .endSession(unattached("FLOW", handle: remote))
         }
         let linkState = links[h].state
         guard linkState == .attached || linkState == .awaitingAccept else { return .ok }

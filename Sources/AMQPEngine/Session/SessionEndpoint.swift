@@ -76,6 +76,8 @@ struct SessionEndpoint {
     var sharedLinkNames = 0
     /// Peer handle → local handle.
     var remoteHandles: [UInt32: UInt32] = [:]
+    /// The peer's handles whose links were detached with an error (see ErrantLinks.swift).
+    var erroredRemoteHandles = ErroredRemoteHandles()
     /// `localHandle(remote:)`'s last answer.
     var lastLocalHandle = 0
     /// Deliveries we sent and the peer has not settled.
