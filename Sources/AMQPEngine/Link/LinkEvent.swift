@@ -20,6 +20,11 @@ public enum LinkEvent {
     /// Sender: the peer's FLOW set our credit to `credit` (messages we may start now);
     /// `drain` asks us to use it up or give it back.
     case credit(LinkID, credit: UInt32, drain: Bool)
+    /// Receiver: the sender's FLOW says it could send `available` deliveries now (its
+    /// `available` field, part 2, section 2.6.7), a different count from the last one
+    /// (a sender that has said nothing counts as 0). A hint for a receiver that grants
+    /// credit by hand; also `ConnectionEngine.available(on:)`.
+    case available(LinkID, available: UInt32)
     /// Drain finished, credit is 0. Receiver: the sender answered our drain request.
     /// Sender: we had nothing to send, so the engine gave the credit back.
     case drained(LinkID)

@@ -74,6 +74,9 @@ extension SessionEndpoint {
             events.append(.link(.credit(l.id, credit: l.credit, drain: l.drain)))
             if l.drain && l.sender.queue.isEmpty && l.sender.mayCompleteDrain { drainSender(h, events: &events) }
         }
+        if l.role == .receiver, let available = l.receiver.available, available > 0 {
+            events.append(.link(.available(l.id, available: available)))
+        }
     }
 
     /// A prefetching receiver's first FLOW.
