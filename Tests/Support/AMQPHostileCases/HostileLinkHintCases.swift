@@ -53,6 +53,22 @@ extension HostileCase {
                     return false
                 }
                 #expect(settled.byteCount == expected(2, settled: true, batchable: true))
+                // A delivery in several frames says it on its first (the specification
+                // makes that hold for all of them); the others carry no more than before.
+                try peer.perform { _ = try? $0.send(on: link, payload: [UInt8](repeating: 7, count: 100_000), batchable: true) }
+                try peer.expectFrame("TRANSFER(3, batchable, more)") {
+                    if case .amqp(0, .transfer(let t), _) = $0 { return t.deliveryID == 3 && t.batchable && t.more }
+                    return false
+                }
+                #expect(peer.pendingFrames.count >= 1)
+                for f in peer.pendingFrames {
+                    guard case .amqp(0, .transfer(let t), _) = f.frame else {
+                        Issue.record("expected a TRANSFER, got \(f)")
+                        continue
+                    }
+                    #expect(t.deliveryID == 3 && !t.batchable && t.deliveryTag == nil)
+                }
+                peer.skipFrames(peer.pendingFrames.count)
             }),
         HostileCase(
             "FLOW's available reaches a receiver when it changes", at: .opened, setup: .receiver(), send: [],
