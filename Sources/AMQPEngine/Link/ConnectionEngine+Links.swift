@@ -24,6 +24,7 @@ extension ConnectionEngine {
         let id = LinkID(session: session, handle: handle, generation: sessions.shared.generation())
         let link = LinkEndpoint(id: id, configuration: configuration, state: .attachSent)
         sessions.slots[s].install(link)
+        sessions.slots[s].nameAwaitingAnswer(Int(handle))
         sessions.slots[s].enqueue(.attach(link.attach(configuration)))
         if configuration.role == .receiver { sessions.slots[s].grantInitialCredit(Int(handle)) }
         return id

@@ -24,10 +24,9 @@ extension SessionEndpoint {
             let l = links[h]
             remoteHandles[a.handle] = UInt32(h)
             links[h].attached(by: a)
-            if l.state == .attachSent {
-                links[h].state = .attached
-                events.append(.link(.attached(l.id, a)))
-            }
+            if l.state == .attachSent { links[h].state = .attached }
+            nameAnswered(h, wasAwaiting: true)
+            if l.state == .attachSent { events.append(.link(.attached(l.id, a))) }
             return .ok
         }
         // Part 2, section 2.6.1: a name and a direction identify one link between two
@@ -49,6 +48,7 @@ extension SessionEndpoint {
         var link = LinkEndpoint(id: id, configuration: .accepting(a), state: .awaitingAccept)
         link.attached(by: a)
         install(link)
+        nameAnswered(Int(handle), wasAwaiting: false)
         remoteHandles[a.handle] = handle
         if let policy = shared.autoAccept, policy.links {
             var c = LinkConfiguration.accepting(a)
@@ -114,6 +114,7 @@ extension SessionEndpoint {
         case .awaitingAccept: enqueue(.attach(refusal(h)))
         case .attachSent, .attached: break
         }
+        nameReleased(h)
         links[h].state = .detachSent
         links[h].detachError = error
         links[h].credit = 0
@@ -161,9 +162,9 @@ extension SessionEndpoint {
             if let partial = link.receiver.current { shared.bufferedDeliveryBytes -= partial.buffer.count }
         }
         if let remote = link.remoteHandle, remoteHandles[remote] == handle { remoteHandles[remote] = nil }
+        forgetName(h)
         links[h] = .vacant
         takenHandles.remove(h)
-        forgetName(of: link, at: handle)
         while let last = links.last, !last.isLive { links.removeLast() }
         events.append(.link(.detached(link.id, closed: closed, error: error)))
     }

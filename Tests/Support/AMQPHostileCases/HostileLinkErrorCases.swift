@@ -108,6 +108,27 @@ extension HostileCase {
                 #expect(peer.engine.footprint.links == 1)
             }),
         HostileCase(
+            "a link stolen 2,000 times over, its DETACHes never answered", at: .opened, setup: .session(),
+            maxEvents: 2_000, maxReplyBytes: 2_000 * 200,
+            send: (0..<2_000).flatMap { peerAttach("x", handle: UInt32($0)) },
+            expect: .recovers { peer, _ in
+                // Each ATTACH refuses and detaches the one before (never accepted), at a
+                // cost that does not grow with the detaching links left behind: they are
+                // in neither name index (LinkNames.swift).
+                #expect(peer.events.linkSummaries.filter { $0 == "remoteAttach:x" }.count == 2_000)
+                let stolen = peer.pendingFrames.filter {
+                    if case .amqp(_, .detach(let d), _) = $0.frame { d.error?.condition == .linkStolen } else { false }
+                }
+                #expect(stolen.count == 1_999)
+                peer.skipFrames(peer.pendingFrames.count)
+                #expect(peer.engine.footprint.links == 2_000)
+                // Answering them all leaves the last attachment, and nothing else.
+                try peer.send(bytes: (0..<1_999).flatMap { peerDetach(nil, handle: UInt32($0)) })
+                #expect(peer.events.linkDetaches.filter { $0.1?.condition == .linkStolen }.count == 1_999)
+                #expect(peer.engine.footprint.links == 1)
+                #expect(peer.engine.footprint.remoteHandles == 1)
+            }),
+        HostileCase(
             "DETACH with detach-forced reaches the application", at: .opened, setup: .receiver(), send: peerDetach(forced),
             expect: .recovers { peer, context in
                 try expectDetach(&peer, condition: nil)
