@@ -126,6 +126,35 @@ extension ConnectionTests {
             #expect(eventually { broker.received("q3") == 2 })
         }
 
+        @Test func batchableSenderMarksItsTransfers() async throws {
+            let broker = try TestBroker(TestBroker.Options(traceTransfers: true))
+            defer { broker.stop() }
+            let connection = try Connection(hostname: broker.hostname)
+            defer { connection.destroy() }
+            let session = try Session(connection: connection)
+            let plain = try MessageSender(session: session, target: "qb")
+            let batched = try MessageSender(session: session, target: "qb", batchable: true)
+
+            #expect(try await plain.send(numbered(1)) == .accepted)
+            #expect(try await batched.send(numbered(2)) == .accepted)
+            let traces = broker.transferTraces
+            try #require(traces.count == 2, "\(traces)")
+            // The broker's trace shows TRANSFER's fields as they came: the plain one
+            // stops before `more` (trailing defaults are left out); the batchable one
+            // runs to its 11th field, `batchable`, set.
+            let fields = traces.map { Self.transferFields($0) }
+            #expect(fields[0].count <= 5, "\(traces[0])")
+            #expect(fields[1].count == 11, "\(traces[1])")
+            #expect(fields[1].last == "true", "\(traces[1])")
+        }
+
+        /// The top-level fields of a traced TRANSFER (`<- [TRANSFER]* {a,b,…}`, maybe
+        /// followed by the payload's size).
+        static func transferFields(_ line: String) -> [Substring] {
+            guard let open = line.firstIndex(of: "{"), let close = line.firstIndex(of: "}") else { return [] }
+            return line[line.index(after: open)..<close].split(separator: ",", omittingEmptySubsequences: false)
+        }
+
         @Test func receiverSettlesWithEveryOutcome() throws {
             let broker = try TestBroker()
             defer { broker.stop() }

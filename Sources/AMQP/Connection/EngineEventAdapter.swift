@@ -103,8 +103,9 @@ extension EngineBinding {
         case .drained(let id):
             // A receiver's drain answered (senders' drains are the engine's business).
             receivers[id]?.drained()
-        case .credit, .aborted, .remoteSettled, .deliveryChunk:
-            // Credit is the engine's business for senders; receivers here neither stream
+        case .credit, .available, .aborted, .remoteSettled, .deliveryChunk:
+            // Credit is the engine's business for senders, and receivers here keep a
+            // prefetch window whatever the sender has available; they neither stream
             // nor use second-mode settlement yet.
             break
         }

@@ -30,10 +30,13 @@ public final class MessageSender: Sendable {
     ///   - maxMessageSize: ATTACH's `max-message-size` (`nil`: no limit).
     ///   - properties: ATTACH's `properties`.
     ///   - desiredCapabilities: ATTACH's `desired-capabilities`.
+    ///   - batchable: mark every message's TRANSFER `batchable`: the peer need not send
+    ///     its outcome at once and may gather outcomes into fewer frames (a hint it may
+    ///     ignore; outcomes may then arrive later). Off by default.
     public init(
         session: Session, target: String, name: String? = nil, sendSettleMode: SenderSettleMode = .unsettled,
         receiveSettleMode: ReceiverSettleMode = .first, maxMessageSize: UInt64? = nil, properties: Fields? = nil,
-        desiredCapabilities: [Symbol] = []
+        desiredCapabilities: [Symbol] = [], batchable: Bool = false
     ) throws(AMQPClientError) {
         try session.checkUsable()
         var c = LinkConfiguration.sender(name: name ?? "sender-\(AMQPUUID.random())", to: target)
@@ -43,7 +46,7 @@ public final class MessageSender: Sendable {
         c.properties = properties
         c.desiredCapabilities = desiredCapabilities
         self.session = session
-        core = SenderCore(session: session.core, configuration: c)
+        core = SenderCore(session: session.core, configuration: c, batchable: batchable)
         core.attach()
     }
 

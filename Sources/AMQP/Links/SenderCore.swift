@@ -14,6 +14,13 @@ final class SenderCore: LinkCore, @unchecked Sendable {
 
     /// Every delivery goes settled (sender settle mode `settled`).
     var presettled: Bool { configuration.sndSettleMode == .settled }
+    /// Every TRANSFER carries `batchable` (`MessageSender.init`'s `batchable`).
+    let batchable: Bool
+
+    init(session: SessionCore, configuration: LinkConfiguration, batchable: Bool = false) {
+        self.batchable = batchable
+        super.init(session: session, configuration: configuration)
+    }
 
     override func register(in binding: EngineBinding, as id: LinkID) {
         binding.senders[id] = self
@@ -90,7 +97,7 @@ final class SenderCore: LinkCore, @unchecked Sendable {
             return
         }
         do throws(EngineError) {
-            guard let handle = try b.withEngine(r, { (e) throws(EngineError) in try e.send(on: id, payload: payload) }) else {
+            guard let handle = try b.withEngine(r, { (e) throws(EngineError) in try e.send(on: id, payload: payload, batchable: batchable) }) else {
                 completion(.failure(Self.notSent(closedError ?? b.core.terminalError(for: b, transport: nil))))
                 return
             }

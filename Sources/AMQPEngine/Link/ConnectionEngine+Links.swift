@@ -24,6 +24,7 @@ extension ConnectionEngine {
         let id = LinkID(session: session, handle: handle, generation: sessions.shared.generation())
         let link = LinkEndpoint(id: id, configuration: configuration, state: .attachSent)
         sessions.slots[s].install(link)
+        sessions.slots[s].nameAwaitingAnswer(Int(handle))
         sessions.slots[s].enqueue(.attach(link.attach(configuration)))
         if configuration.role == .receiver { sessions.slots[s].grantInitialCredit(Int(handle)) }
         return id
@@ -77,19 +78,24 @@ extension ConnectionEngine {
     ///
     /// - Parameters:
     ///   - tag: the delivery tag; by default an 8-byte counter per link.
+    ///   - batchable: sets TRANSFER's `batchable` (part 2, section 2.7.5): a hint that
+    ///     the peer need not tell us the delivery's state at once, so it may gather
+    ///     dispositions into fewer frames. Off by default, and then not written.
     /// - Throws: `amqp:illegal-state` for a link that is not ours to send on or is
     ///   detaching, `amqp:link:message-size-exceeded` above the peer's max-message-size,
     ///   `amqp:precondition-failed` for a settled delivery on a link whose sender settle
     ///   mode is `unsettled`.
     public mutating func send(
-        on link: LinkID, payload: [UInt8], tag: DeliveryTag? = nil, settled: Bool = false, messageFormat: UInt32 = 0
+        on link: LinkID, payload: [UInt8], tag: DeliveryTag? = nil, settled: Bool = false, messageFormat: UInt32 = 0,
+        batchable: Bool = false
     ) throws(EngineError) -> DeliveryHandle {
         try checkSessionLayerOpen()
         guard let (s, h) = sessions.index(link) else { throw EngineError(.illegalState, "\(link) does not exist", origin: .local) }
         let handle = DeliveryHandle(rawValue: sessions.shared.nextDeliveryHandle)
         // One mutating call on the link: every separate `slots[s].links[h]` write checks
         // both arrays for uniqueness again.
-        try sessions.slots[s].links[h].enqueue(payload, tag: tag, settled: settled, messageFormat: messageFormat, handle: handle)
+        try sessions.slots[s].links[h].enqueue(
+            payload, tag: tag, settled: settled, messageFormat: messageFormat, batchable: batchable, handle: handle)
         sessions.shared.nextDeliveryHandle &+= 1
         return handle
     }
@@ -142,6 +148,13 @@ extension ConnectionEngine {
     }
 
     // MARK: Receiving
+
+    /// A receiver's last word from its sender on how many deliveries it could send now
+    /// (FLOW's `available`; `LinkEvent.available` reports changes). `nil` until the
+    /// sender gives one, for a sender, or for an unknown link.
+    public func available(on link: LinkID) -> UInt32? {
+        sessions.index(link).flatMap { sessions.slots[$0.session].links[$0.link].receiver.available }
+    }
 
     /// Sets a receiver's credit to `credit` messages (replacing what is left) and tells the
     /// sender. With `drain`, asks the sender to use the credit at once or give it back;

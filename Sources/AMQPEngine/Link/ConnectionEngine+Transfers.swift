@@ -124,7 +124,7 @@ extension SessionEndpoint {
             let t = Transfer(
                 handle: UInt32(h), deliveryID: id, deliveryTag: first ? d.pointee.tag : nil,
                 messageFormat: first ? d.pointee.messageFormat : nil, settled: first && d.pointee.settled ? true : nil,
-                more: frame.more)
+                more: frame.more, batchable: first && d.pointee.batchable)
             events.append(.trace(OutboundFrame.amqp(channel: self.id.channel, .transfer(t)).traceLine))
         }
         nextOutgoingID &+= 1
@@ -219,13 +219,21 @@ extension SessionEndpoint {
         }
     }
 
-    /// The TRANSFER of a frame of `d`: the first carries its tag, format and settledness.
+    /// The TRANSFER of a frame of `d`: the first carries its tag, format and settledness,
+    /// and `batchable` when set (the specification makes it hold for the whole delivery
+    /// when any of its frames carries it).
     @inline(__always)
     static func encodeTransfer(
         _ d: UnsafePointer<OutgoingDelivery>, handle: UInt32, id: DeliveryNumber, first: Bool, more: Bool,
         into e: inout AMQPEncoder
     ) throws(EncodeError) {
-        if first {
+        if first && d.pointee.batchable {
+            // Rare: the general encoder, which writes the fields up to `batchable`,
+            // keeps the one-claim path below free of it.
+            try Transfer.encode(
+                handle: handle, deliveryID: id, deliveryTag: d.pointee.tag, messageFormat: d.pointee.messageFormat,
+                settled: d.pointee.settled ? true : nil, more: more, batchable: true, into: &e)
+        } else if first {
             try Transfer.encodeFirst(
                 handle: handle, deliveryID: id, deliveryTag: d.pointee.tag, messageFormat: d.pointee.messageFormat,
                 settled: d.pointee.settled, more: more, into: &e)

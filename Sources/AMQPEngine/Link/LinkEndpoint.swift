@@ -109,7 +109,7 @@ struct LinkEndpoint {
     /// may take it.
     @inline(__always)
     mutating func enqueue(
-        _ payload: [UInt8], tag: DeliveryTag?, settled: Bool, messageFormat: UInt32, handle: DeliveryHandle
+        _ payload: [UInt8], tag: DeliveryTag?, settled: Bool, messageFormat: UInt32, batchable: Bool, handle: DeliveryHandle
     ) throws(EngineError) {
         guard role == .sender else { throw EngineError(.illegalState, "\(id) is a receiver", origin: .local) }
         guard state == .attachSent || state == .attached else {
@@ -136,7 +136,8 @@ struct LinkEndpoint {
             sender.nextTag &+= 1
         }
         sender.queue.append(OutgoingDelivery(
-            handle: handle, payload: payload, tag: deliveryTag, messageFormat: messageFormat, settled: presettled))
+            handle: handle, payload: payload, tag: deliveryTag, messageFormat: messageFormat, settled: presettled,
+            batchable: batchable))
     }
 
     /// How many more deliveries a sender could start now (`ConnectionEngine.sendable`).

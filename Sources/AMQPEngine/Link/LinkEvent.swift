@@ -12,12 +12,19 @@ public enum LinkEvent {
     /// The link is gone and its handle may be reused: DETACH went both ways, or its
     /// session or connection ended. `closed` is the peer's `closed` flag (false when the
     /// session or connection ended under the link). `error` is why, with who raised it
-    /// (an `amqp:link:redirect` from the peer carries the new address in its info).
-    /// Deliveries still unsettled were reported `lost` just before.
+    /// (an `amqp:link:redirect` from the peer carries the new address in its info; a
+    /// local `amqp:link:stolen` means the peer attached a link of the same name and
+    /// direction again, which the engine reported as a new link, so it detached this
+    /// one). Deliveries still unsettled were reported `lost` just before.
     indirect case detached(LinkID, closed: Bool, error: EngineError?)
     /// Sender: the peer's FLOW set our credit to `credit` (messages we may start now);
     /// `drain` asks us to use it up or give it back.
     case credit(LinkID, credit: UInt32, drain: Bool)
+    /// Receiver: the sender's FLOW says it could send `available` deliveries now (its
+    /// `available` field, part 2, section 2.6.7), a different count from the last one
+    /// (a sender that has said nothing counts as 0). A hint for a receiver that grants
+    /// credit by hand; also `ConnectionEngine.available(on:)`.
+    case available(LinkID, available: UInt32)
     /// Drain finished, credit is 0. Receiver: the sender answered our drain request.
     /// Sender: we had nothing to send, so the engine gave the credit back.
     case drained(LinkID)

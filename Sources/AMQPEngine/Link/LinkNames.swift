@@ -1,54 +1,123 @@
 import AMQPCodec
 
 // A session's links by name (part 2, section 2.6.1: a name and the direction identify a
-// link), so that pairing a peer's ATTACH with ours, or refusing a second link of the
-// same name, is a lookup rather than a walk over every link of the session.
+// link), so that pairing a peer's ATTACH with ours, or finding the attachment a second
+// ATTACH of the same name steals, is a lookup rather than a walk over every link of the
+// session.
+//
+// Two indexes, each over the links in one condition: those we attached that the peer
+// has not answered (`awaitingNames`, for pairing), and those the peer holds attached
+// (`heldNames`, for stealing). A link is in at most one, and only for as long as it is in
+// that condition, so nothing a peer does leaves entries behind that a later lookup must
+// walk past: a peer that steals a link over and over while never answering the DETACHes
+// leaves detaching links, which are in neither index. Only the application can put two
+// links of one name in an index (by attaching a name twice); only then is the table
+// walked.
 
 /// A link's name with our role on it.
 struct LinkName: Hashable {
     let name: String
     let role: Role
+
+    init(of link: LinkEndpoint) {
+        name = link.name
+        role = link.role
+    }
+
+    init(name: String, role: Role) {
+        self.name = name
+        self.role = role
+    }
+}
+
+/// Links in one condition by name: one handle per name, and a count of the links that
+/// share their name with the one indexed.
+struct LinkNameIndex {
+    private(set) var handles: [LinkName: UInt32] = [:]
+    /// Links in the condition whose name is indexed under another handle.
+    private(set) var shared = 0
+
+    subscript(key: LinkName) -> UInt32? { handles[key] }
+
+    mutating func insert(_ key: LinkName, _ h: Int) {
+        if handles[key] == nil {
+            handles[key] = UInt32(h)
+        } else {
+            shared &+= 1
+        }
+    }
+
+    /// Takes the link in slot `h` out (it is leaving the condition); when it was the one
+    /// indexed and others share its name, the first of them that `inCondition` accepts
+    /// (slot `h` excluded) is indexed instead.
+    mutating func remove(_ key: LinkName, _ h: Int, links: [LinkEndpoint], inCondition: (LinkEndpoint) -> Bool) {
+        guard handles[key] == UInt32(h) else {
+            shared &-= 1
+            return
+        }
+        handles[key] = nil
+        guard shared > 0 else { return }
+        for (i, l) in links.enumerated() where i != h && l.isLive && l.name == key.name && l.role == key.role && inCondition(l) {
+            handles[key] = UInt32(i)
+            shared &-= 1
+            return
+        }
+    }
+}
+
+extension LinkEndpoint {
+    /// We attached it and the peer has not answered (it may be detaching already: the
+    /// answer must still pair with it).
+    var awaitsAnswer: Bool { remoteHandle == nil && (state == .attachSent || state == .detachSent) }
+
+    /// The peer holds it attached: it answered our ATTACH, or started the link, and
+    /// neither end is detaching it.
+    var isHeld: Bool { remoteHandle != nil && (state == .attached || state == .awaitingAccept) }
 }
 
 extension SessionEndpoint {
-    /// Records the link in slot `h` under its name.
-    mutating func rememberName(of link: LinkEndpoint, at h: UInt32) {
-        let key = LinkName(name: link.name, role: link.role)
-        if linkNames[key] == nil {
-            linkNames[key] = h
-        } else {
-            sharedLinkNames &+= 1
-        }
-    }
-
-    /// Forgets the link that was in slot `h` (already emptied) under its name.
-    mutating func forgetName(of link: LinkEndpoint, at h: UInt32) {
-        let key = LinkName(name: link.name, role: link.role)
-        guard linkNames[key] == h else {
-            sharedLinkNames &-= 1
-            return
-        }
-        linkNames[key] = nil
-        guard sharedLinkNames > 0 else { return }
-        for (i, l) in links.enumerated() where l.isLive && l.name == key.name && l.role == key.role {
-            linkNames[key] = UInt32(i)
-            sharedLinkNames &-= 1
-            return
-        }
-    }
-
-    /// Our link waiting for the peer's answer to its ATTACH: named `key`, without a peer
-    /// handle yet.
+    /// Our link waiting for the peer's answer to its ATTACH, named `key`: the first
+    /// attached, when the application attached the name more than once.
     func awaitingAnswer(_ key: LinkName) -> Int? {
-        func waits(_ l: LinkEndpoint) -> Bool { l.remoteHandle == nil && (l.state == .attachSent || l.state == .detachSent) }
-        guard sharedLinkNames > 0 else {
-            guard let h = linkNames[key].map({ Int($0) }), waits(links[h]) else { return nil }
+        guard awaitingNames.shared > 0 else { return awaitingNames[key].map { Int($0) } }
+        for (h, l) in links.enumerated() where l.isLive && l.name == key.name && l.role == key.role && l.awaitsAnswer {
             return h
         }
-        // The application attached one name twice: the first one waiting is answered.
-        for (h, l) in links.enumerated() {
-            if l.isLive, l.name == key.name, l.role == key.role, waits(l) { return h }
-        }
         return nil
+    }
+
+    /// A link named `key` that the peer holds attached: the one a new ATTACH of the
+    /// same name steals.
+    func existingAttachment(_ key: LinkName) -> Int? {
+        heldNames[key].map { Int($0) }
+    }
+
+    /// The link in slot `h` was just installed by the application's attach.
+    mutating func nameAwaitingAnswer(_ h: Int) {
+        awaitingNames.insert(LinkName(of: links[h]), h)
+    }
+
+    /// The link in slot `h` got the peer's handle: answered or started by the peer.
+    /// Call once its state is set.
+    mutating func nameAnswered(_ h: Int, wasAwaiting: Bool) {
+        let key = LinkName(of: links[h])
+        if wasAwaiting { awaitingNames.remove(key, h, links: links) { $0.awaitsAnswer } }
+        if links[h].isHeld { heldNames.insert(key, h) }
+    }
+
+    /// The link in slot `h` stops being held (our DETACH, or it is ending). Call before
+    /// its state changes.
+    mutating func nameReleased(_ h: Int) {
+        guard links[h].isHeld else { return }
+        heldNames.remove(LinkName(of: links[h]), h, links: links) { $0.isHeld }
+    }
+
+    /// The link in slot `h` is ending: out of whichever index holds it. Call before its
+    /// slot is emptied.
+    mutating func forgetName(_ h: Int) {
+        if links[h].awaitsAnswer {
+            awaitingNames.remove(LinkName(of: links[h]), h, links: links) { $0.awaitsAnswer }
+        }
+        nameReleased(h)
     }
 }

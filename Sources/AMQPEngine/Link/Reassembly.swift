@@ -153,7 +153,7 @@ extension SessionEndpoint {
         if remoteOutgoingWindow > 0 { remoteOutgoingWindow &-= 1 }
         if left &- 1 <= incomingWindow / 2 { queueSessionFlow() }
         guard let h = localHandle(remote: t.handle) else {
-            return .endSession(AMQPError(condition: .unattachedHandle, description: "TRANSFER on handle \(t.handle), which is not attached"))
+            return .endSession(unattached("TRANSFER", handle: t.handle))
         }
         guard links[h].role == .receiver else {
             return .endSession(AMQPError(condition: .notAllowed, description: "TRANSFER on handle \(t.handle), where the peer is the receiver"))

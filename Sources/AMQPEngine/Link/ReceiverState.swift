@@ -16,6 +16,9 @@ struct ReceiverState {
     var overrun: UInt32 = 0
     /// The delivery whose frames are arriving, between its first and last frame.
     var current: PartialDelivery? = nil
+    /// The sender's last word on how many deliveries it could send (FLOW's `available`),
+    /// `nil` until it gives one.
+    var available: UInt32? = nil
     /// The box the last streamed chunk carried (see `chunkExtras`).
     var chunkBox: DeliveryExtras? = nil
 }

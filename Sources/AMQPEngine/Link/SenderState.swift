@@ -8,6 +8,8 @@ struct OutgoingDelivery {
     let tag: DeliveryTag
     let messageFormat: UInt32
     let settled: Bool
+    /// TRANSFER's `batchable` (on the first frame; part 2, section 2.7.5).
+    let batchable: Bool
 }
 
 /// What only a sending link holds.

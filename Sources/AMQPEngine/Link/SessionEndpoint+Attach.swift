@@ -18,18 +18,26 @@ extension SessionEndpoint {
         }
         let ours: Role = a.role == .sender ? .receiver : .sender
         let key = LinkName(name: a.name, role: ours)
+        // The handle is the new link's: the old one's end is forgotten (ErrantLinks.swift).
+        erroredRemoteHandles.remove(a.handle)
         if let h = awaitingAnswer(key) {
             let l = links[h]
             remoteHandles[a.handle] = UInt32(h)
             links[h].attached(by: a)
-            if l.state == .attachSent {
-                links[h].state = .attached
-                events.append(.link(.attached(l.id, a)))
-            }
+            if l.state == .attachSent { links[h].state = .attached }
+            nameAnswered(h, wasAwaiting: true)
+            if l.state == .attachSent { events.append(.link(.attached(l.id, a))) }
             return .ok
         }
-        if linkNames[key] != nil {
-            return .endSession(AMQPError(condition: .notAllowed, description: "ATTACH of link \"\(a.name)\", which is already attached"))
+        // Part 2, section 2.6.1: a name and a direction identify one link between two
+        // containers, so this ATTACH is that link attaching again. The newer attachment
+        // wins: the one we hold is detached with `amqp:link:stolen` (section 2.8.18: "the
+        // link has been attached elsewhere, causing the existing attachment to be
+        // forcibly closed"), and the peer's proceeds as a link it starts.
+        while let old = existingAttachment(key) {
+            detachLocally(old, closed: true, error: EngineError(
+                .linkStolen, "link \"\(a.name)\" was attached again, on the peer's handle \(a.handle)", origin: .local),
+                shared: &shared)
         }
         // The peer starts a link.
         guard let handle = freeHandle(max: remoteHandleMax) else {
@@ -40,6 +48,7 @@ extension SessionEndpoint {
         var link = LinkEndpoint(id: id, configuration: .accepting(a), state: .awaitingAccept)
         link.attached(by: a)
         install(link)
+        nameAnswered(Int(handle), wasAwaiting: false)
         remoteHandles[a.handle] = handle
         if let policy = shared.autoAccept, policy.links {
             var c = LinkConfiguration.accepting(a)
@@ -65,6 +74,9 @@ extension SessionEndpoint {
             events.append(.link(.credit(l.id, credit: l.credit, drain: l.drain)))
             if l.drain && l.sender.queue.isEmpty && l.sender.mayCompleteDrain { drainSender(h, events: &events) }
         }
+        if l.role == .receiver, let available = l.receiver.available, available > 0 {
+            events.append(.link(.available(l.id, available: available)))
+        }
     }
 
     /// A prefetching receiver's first FLOW.
@@ -78,10 +90,13 @@ extension SessionEndpoint {
     mutating func receiveDetach(_ d: Detach, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
         guard state == .mapped || state == .awaitingAccept else { return .ok }
         guard let h = localHandle(remote: d.handle) else {
-            return .endSession(AMQPError(condition: .unattachedHandle, description: "DETACH on handle \(d.handle), which is not attached"))
+            return .endSession(unattached("DETACH", handle: d.handle))
         }
         remoteHandles[d.handle] = nil
         let peerError = d.error.map { EngineError($0, origin: .remote) }
+        // Both DETACHes are exchanged now: input on the peer's handle from here on was
+        // sent after the link ended (ErrantLinks.swift).
+        if peerError != nil || links[h].detachError != nil { erroredRemoteHandles.insert(d.handle) }
         if links[h].state == .detachSent {
             finishLink(h, closed: d.closed, error: links[h].detachError ?? peerError, shared: &shared, events: &events)
         } else {
@@ -99,6 +114,7 @@ extension SessionEndpoint {
         case .awaitingAccept: enqueue(.attach(refusal(h)))
         case .attachSent, .attached: break
         }
+        nameReleased(h)
         links[h].state = .detachSent
         links[h].detachError = error
         links[h].credit = 0
@@ -146,9 +162,9 @@ extension SessionEndpoint {
             if let partial = link.receiver.current { shared.bufferedDeliveryBytes -= partial.buffer.count }
         }
         if let remote = link.remoteHandle, remoteHandles[remote] == handle { remoteHandles[remote] = nil }
+        forgetName(h)
         links[h] = .vacant
         takenHandles.remove(h)
-        forgetName(of: link, at: handle)
         while let last = links.last, !last.isLive { links.removeLast() }
         events.append(.link(.detached(link.id, closed: closed, error: error)))
     }

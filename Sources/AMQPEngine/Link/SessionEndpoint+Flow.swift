@@ -20,7 +20,7 @@ extension SessionEndpoint {
             return .ok
         }
         guard let h = localHandle(remote: remote) else {
-            return .endSession(AMQPError(condition: .unattachedHandle, description: "FLOW on handle \(remote), which is not attached"))
+            return .endSession(unattached("FLOW", handle: remote))
         }
         let linkState = links[h].state
         guard linkState == .attached || linkState == .awaitingAccept else { return .ok }
@@ -49,6 +49,18 @@ extension SessionEndpoint {
                     // The sender used credit without transfers: drained.
                     links[h].deliveryCount = theirs
                     links[h].credit = links[h].credit > UInt32(advance) ? links[h].credit - UInt32(advance) : 0
+                }
+            }
+            // Part 2, section 2.6.7: `available` is the sender's count of deliveries it
+            // could send; a receiver granting credit by hand may act on it. Reported when
+            // it changes (a FLOW without it leaves the last count standing; a first count
+            // of 0 changes nothing to act on), and, for a link not accepted yet, with
+            // `attached` once it is.
+            if let available = f.available, available != links[h].receiver.available {
+                let before = links[h].receiver.available ?? 0
+                links[h].receiver.available = available
+                if linkState == .attached && available != before {
+                    events.append(.link(.available(links[h].id, available: available)))
                 }
             }
             if links[h].receiver.drainRequested && links[h].credit == 0 {

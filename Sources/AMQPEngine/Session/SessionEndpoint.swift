@@ -69,13 +69,14 @@ struct SessionEndpoint {
     var links: [LinkEndpoint] = []
     /// The handles in `links` that hold a link.
     var takenHandles = SlotBitmap()
-    /// Links by name and our role (one of them, when several share both).
-    var linkNames: [LinkName: UInt32] = [:]
-    /// Links sharing their name and role with another one (only the application can
-    /// make these): while there are any, pairing walks the table.
-    var sharedLinkNames = 0
+    /// Our links the peer has not answered yet, by name and our role (LinkNames.swift).
+    var awaitingNames = LinkNameIndex()
+    /// Links the peer holds attached, by name and our role (LinkNames.swift).
+    var heldNames = LinkNameIndex()
     /// Peer handle → local handle.
     var remoteHandles: [UInt32: UInt32] = [:]
+    /// The peer's handles whose links were detached with an error (see ErrantLinks.swift).
+    var erroredRemoteHandles = ErroredRemoteHandles()
     /// `localHandle(remote:)`'s last answer.
     var lastLocalHandle = 0
     /// Deliveries we sent and the peer has not settled.
@@ -171,7 +172,6 @@ struct SessionEndpoint {
         while links.count <= h { links.append(.vacant) }
         links[h] = link
         takenHandles.insert(h)
-        rememberName(of: link, at: link.id.handle)
     }
 
     /// The link named by `id`, if it still exists.

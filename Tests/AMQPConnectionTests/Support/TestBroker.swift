@@ -17,6 +17,8 @@ final class TestBroker: Sendable {
         /// Close every connection right after its OPEN with `amqp:connection:redirect`
         /// to this port on 127.0.0.1.
         var redirectToPort: UInt16? = nil
+        /// Keep the trace line of every TRANSFER received (`transferTraces`).
+        var traceTransfers = false
     }
 
     let loop: ConnectionReactor
@@ -30,6 +32,7 @@ final class TestBroker: Sendable {
         var configuration = ConnectionConfiguration(role: .server, containerID: "test-broker")
         configuration.idleTimeout = options.idleTimeout
         configuration.maxFrameSize = options.maxFrameSize
+        configuration.trace = options.traceTransfers
         configuration.autoAccept = AutoAcceptPolicy()
         configuration.sasl = .server(mechanisms: ["ANONYMOUS", "PLAIN"], authenticator: AcceptEveryone())
         let engineConfiguration = configuration
@@ -61,6 +64,8 @@ final class TestBroker: Sendable {
     func queued(_ address: String) -> [[UInt8]] { state.locked.withLock { $0.queues[address] ?? [] } }
     /// Outcomes receivers settled the broker's deliveries with (`accepted`, `rejected`…).
     var outcomes: [String] { state.locked.withLock { $0.outcomes } }
+    /// The trace line of each TRANSFER received, with `Options.traceTransfers`.
+    var transferTraces: [String] { state.locked.withLock { $0.transferTraces } }
     /// Messages accepted from senders, per address, in order.
     func received(_ address: String) -> Int { state.locked.withLock { $0.receivedCount[address] ?? 0 } }
     /// Connections accepted so far, and those whose socket has closed.
@@ -99,6 +104,7 @@ final class BrokerState: Sendable {
         var accepted = 0
         var closed = 0
         var engineErrors: [String] = []
+        var transferTraces: [String] = []
     }
     let options: TestBroker.Options
     let locked = Locked(Tables())
@@ -148,6 +154,8 @@ final class BrokerState: Sendable {
             }
         case .closed(let error?):
             locked.withLock { $0.engineErrors.append("\(error.condition)") }
+        case .trace(let line) where line.hasPrefix("<- [TRANSFER]"):
+            locked.withLock { $0.transferTraces.append(line) }
         case .link(.attached(let link, let attach)):
             let key = Key(connection: id, link: link)
             // The peer's role is the opposite of ours: a peer sender feeds our receiver.

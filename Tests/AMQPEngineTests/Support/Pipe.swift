@@ -216,6 +216,7 @@ struct Pipe {
         case .attached(let l, let a): "attached:\(name(l)):\(a.name)"
         case .detached(let l, let closed, let error): "detached:\(name(l)):\(closed ? "closed" : "detached"):\(describe(error))"
         case .credit(let l, let credit, let drain): "credit:\(name(l)):\(credit)\(drain ? ":drain" : "")"
+        case .available(let l, let n): "available:\(name(l)):\(n)"
         case .drained(let l): "drained:\(name(l))"
         case .delivery(let l, let d): "delivery:\(name(l)):\(d.id):\(d.payload.count)\(d.settled ? ":settled" : "")"
         case .deliveryChunk(let l, let d, let last): "chunk:\(name(l)):\(d.id):\(d.payload.count)\(last ? ":last" : "")"

@@ -23,9 +23,6 @@ extension HostileCase {
             "ATTACH on a handle in use", at: .opened, setup: .receiver(), send: peerAttach("other", handle: setupHandle),
             expect: .endsSession(.handleInUse, "ATTACH on handle 3, which is in use")),
         HostileCase(
-            "ATTACH of a link that is already attached", at: .opened, setup: .receiver(), send: peerAttach("r", handle: 4),
-            expect: .endsSession(.notAllowed, "ATTACH of link \"r\", which is already attached")),
-        HostileCase(
             "ATTACH without a name", at: .opened, setup: .session(), send: peerRawAttach([[0x40], [0x52, 1], [0x41]]),
             expect: .closes(.decodeError, "attach.name")),
         HostileCase(

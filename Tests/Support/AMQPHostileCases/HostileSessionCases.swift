@@ -65,6 +65,7 @@ package let unansweredBegin = Begin(nextOutgoingID: 0, incomingWindow: 1_000, ou
 extension HostileCase {
     /// Every session and link case.
     package static let sessions: [HostileCase] = channelCases + lifecycleCases + attachCases + transferCases + flowCases
+        + stolenCases + errantCases + hintCases
 
     // MARK: Channels, BEGIN and END
 
@@ -229,6 +230,7 @@ extension EventLog {
             case .attached(_, let a): return "attached:\(a.name)"
             case .detached: return "detached"
             case .credit(_, let c, let drain): return "credit:\(c)\(drain ? ":drain" : "")"
+            case .available(_, let n): return "available:\(n)"
             case .drained: return "drained"
             case .delivery(_, let d): return "delivery:\(d.id)"
             case .deliveryChunk(_, let d, _): return "chunk:\(d.id)"
