@@ -8,9 +8,9 @@ import Testing
 /// (`EngineError.headerMismatch`) and its text says to use TLS, whatever the cut of the
 /// bytes; other mismatches stay what they were.
 @Suite struct PeerSpeaksTLSTests {
-    /// RabbitMQ's answer to an AMQP header on its TLS port: a fatal alert record
-    /// (decode_error), TLS 1.2 record version.
-    static let alertRecord: [UInt8] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32]
+    /// RabbitMQ 3.10's answer to an AMQP header on its TLS port, as captured: an alert
+    /// record (record version 3.1), fatal unexpected_message.
+    static let alertRecord: [UInt8] = [0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x0A]
     /// The start of a ClientHello: handshake record, record version TLS 1.0, then the
     /// handshake header (type 1, client_hello).
     static let clientHello: [UInt8] = [0x16, 0x03, 0x01, 0x00, 0xF4, 0x01, 0x00, 0x00, 0xF0, 0x03, 0x03]
@@ -66,7 +66,7 @@ import Testing
         #expect(failure?.headerMismatch?.peerSpeaksTLS == true)
         let text = failure?.error.errorDescription ?? ""
         #expect(text.contains("the peer speaks TLS"), "\(text)")
-        #expect(text.contains("TLS alert record (0x15 0x03 0x03)"), "\(text)")
+        #expect(text.contains("TLS alert record (0x15 0x03 0x01)"), "\(text)")
         #expect(text.contains("amqps://"), "\(text)")
     }
 
