@@ -96,8 +96,16 @@ extension ConnectionEngine {
             case .header(let h): header = h
             }
         } catch {
+            // A TLS endpoint reached without TLS is the common cause: name it, so the
+            // person reading the error learns to use amqps://, not that the peer is broken.
+            guard let tls = ProtocolHeaderMismatch.looksLikeTLSRecord(bytes) else { return .needMore }
             if configuration.role == .server { control.append(.header(expected)) }
-            transportFailed("the peer does not speak AMQP: \(error)")
+            if tls {
+                transportFailed(Self.tlsRecordText(bytes, role: configuration.role, expected: expected),
+                                mismatch: ProtocolHeaderMismatch(.tlsRecord, expected: expected))
+            } else {
+                transportFailed("the peer does not speak AMQP: \(error)", mismatch: ProtocolHeaderMismatch(.notAMQP, expected: expected))
+            }
             return .consumed(bytes.count)
         }
         guard header == expected else {
@@ -106,7 +114,13 @@ extension ConnectionEngine {
                 control.append(.header(expected))
             }
             let wanted = expected.id == .sasl ? "\(expected) (SASL)" : "\(expected)"
-            transportFailed("the peer sent protocol header \(header); expected \(wanted)")
+            var why = "the peer sent protocol header \(header); expected \(wanted)"
+            if header.id == .tls {
+                why += configuration.role == .client
+                    ? ": the peer speaks TLS (the AMQP TLS header, part 5.2.1) and this connection does not; connect with amqps://, or start TLS after the header"
+                    : ": the client asks for TLS, which this listener does not offer"
+            }
+            transportFailed(why, mismatch: ProtocolHeaderMismatch(.otherHeader, expected: expected, received: header))
             return .consumed(ProtocolHeader.size)
         }
         if configuration.trace { events.append(.trace(FrameTraceFormatter.header(header, .incoming))) }
@@ -136,6 +150,22 @@ extension ConnectionEngine {
             advance()
         }
         return .consumed(ProtocolHeader.size)
+    }
+
+    /// Says that the peer speaks TLS, naming the record it sent (the first three bytes
+    /// of `bytes`, which `looksLikeTLSRecord` accepted) and what to do about it.
+    static func tlsRecordText(_ bytes: UnsafeRawBufferPointer, role: ConnectionConfiguration.Role, expected: ProtocolHeader) -> String {
+        let record: String
+        switch bytes[0] {
+        case 20: record = "change_cipher_spec"
+        case 21: record = "alert"
+        case 22: record = "handshake"
+        default: record = "application_data"
+        }
+        let hex = bytes.prefix(3).map { "0x" + String($0, radix: 16, uppercase: true).leftPadded(2) }.joined(separator: " ")
+        return role == .client
+            ? "the peer speaks TLS: it answered our \(expected) protocol header with a TLS \(record) record (\(hex)); this port wants TLS: connect with amqps://"
+            : "the peer speaks TLS: it opened with a TLS \(record) record (\(hex)) where its \(expected) protocol header belongs; this listener is plaintext (the client wants amqp://, or a TLS listener)"
     }
 
     // MARK: Frames
@@ -370,8 +400,10 @@ extension ConnectionEngine {
 
     /// Below AMQP: wrong header, SASL failure, lost framing before OPEN. Nothing more is
     /// read; whatever is queued (our header, a SASL outcome) is still written.
-    mutating func transportFailed(_ why: String) {
-        if failure == nil { failure = EngineError(.framingError, why, origin: .transport) }
+    mutating func transportFailed(_ why: String, mismatch: ProtocolHeaderMismatch? = nil) {
+        if failure == nil {
+            failure = EngineError(AMQPError(condition: .framingError, description: why), origin: .transport, headerMismatch: mismatch)
+        }
         sessionsConnectionClosed(error: failure!.error)
         endAfterFlush = true
         phase = .finished

@@ -19,11 +19,16 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
     public var error: AMQPError
     /// Who raised it.
     public var origin: Origin
+    /// When the connection ended because the peer's protocol header was not the one
+    /// expected: what arrived instead (`peerSpeaksTLS` for a TLS endpoint reached without
+    /// TLS). `nil` for every other error.
+    public var headerMismatch: ProtocolHeaderMismatch?
 
     /// Creates an error.
-    public init(_ error: AMQPError, origin: Origin) {
+    public init(_ error: AMQPError, origin: Origin, headerMismatch: ProtocolHeaderMismatch? = nil) {
         self.error = error
         self.origin = origin
+        self.headerMismatch = headerMismatch
     }
 
     /// Shorthand for a condition and description.

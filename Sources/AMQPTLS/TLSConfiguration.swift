@@ -9,8 +9,10 @@
 /// ```
 ///
 /// Verification is on by default for clients: the server's chain must lead to a trusted
-/// root and its certificate must name the host. Turning it off takes
-/// `insecureSkipVerification()`, which says so on standard error.
+/// root and its certificate must name the host. Turning it off is spelled
+/// `insecureSkipVerification()`; however a client gets `verification = .none` (that,
+/// the initializer, or setting the property), the `TLSContext` made from it writes a
+/// warning to standard error.
 public struct TLSConfiguration: Sendable, Hashable {
     /// Which side of the handshake.
     public enum Role: Sendable, Hashable {
@@ -32,9 +34,10 @@ public struct TLSConfiguration: Sendable, Hashable {
 
     /// What is checked about the peer.
     public enum Verification: Sendable, Hashable {
-        /// Nothing. For a client this accepts any server (a man in the middle included);
-        /// only `insecureSkipVerification()` sets it. For a server: no client certificate
-        /// is asked for (the default).
+        /// Nothing. For a client this accepts any server (a man in the middle included):
+        /// `insecureSkipVerification()` says so by name, and a client context made with
+        /// it, from wherever, warns on standard error. For a server: no client
+        /// certificate is asked for (the default, no warning).
         case none
         /// The certificate chain must verify against `trust`; for a client, the server's
         /// certificate must also name `serverName` (the default for clients).
@@ -85,7 +88,8 @@ public struct TLSConfiguration: Sendable, Hashable {
     public var trust: Trust = .system
     /// What we present: a client certificate (for SASL EXTERNAL), or the server's.
     public var certificate: Certificate?
-    /// What is checked about the peer.
+    /// What is checked about the peer. `.none` on a client turns checking off: its
+    /// context warns on standard error when made (`TLSContext.skipsVerification`).
     public var verification: Verification
     /// Client: the name sent as SNI and checked against the server's certificate. `nil`:
     /// the host connected to (a `Connection` fills it in from its URL).
@@ -107,12 +111,11 @@ public struct TLSConfiguration: Sendable, Hashable {
     }
 
     /// A client that accepts any server certificate: expired, self-signed, for another
-    /// host, or a man in the middle's. Never use it outside tests; it writes a warning
-    /// to standard error every time it is made.
+    /// host, or a man in the middle's. Never use it outside tests; every `TLSContext`
+    /// made from it (one per connection's configuration) writes a warning to standard
+    /// error.
     public static func insecureSkipVerification(serverName: String? = nil, certificate: Certificate? = nil) -> TLSConfiguration {
-        TLSWarning.emit(
-            "TLS peer verification is DISABLED (TLSConfiguration.insecureSkipVerification): any server, including an attacker in the middle, will be accepted")
-        return TLSConfiguration(role: .client, trust: .system, certificate: certificate, verification: .none, serverName: serverName)
+        TLSConfiguration(role: .client, trust: .system, certificate: certificate, verification: .none, serverName: serverName)
     }
 
     /// A server configuration presenting `certificate`; client certificates as `clients`
@@ -124,6 +127,8 @@ public struct TLSConfiguration: Sendable, Hashable {
     }
 
     /// Creates a configuration; prefer `client`, `server` or `insecureSkipVerification`.
+    /// A client with `verification: .none` checks nothing: its context warns on standard
+    /// error, as `insecureSkipVerification()`'s does.
     public init(role: Role, trust: Trust = .system, certificate: Certificate? = nil, verification: Verification, serverName: String? = nil) {
         self.role = role
         self.trust = trust

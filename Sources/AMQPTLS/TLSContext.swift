@@ -9,15 +9,25 @@ import CAMQPTLS
 public final class TLSContext: @unchecked Sendable {
     /// The configuration it was made from.
     public let configuration: TLSConfiguration
+    /// True for a client that checks nothing about its server (`verification == .none`):
+    /// a warning went to standard error when the context was made.
+    public let skipsVerification: Bool
     let pointer: OpaquePointer
 
     /// Loads what `configuration` names.
     ///
     /// - Throws: `TLSError` with code `.invalidConfiguration` when a file is missing,
     ///   not PEM, or the key does not belong to the certificate.
-    public init(_ configuration: TLSConfiguration) throws(TLSError) {
+    public convenience init(_ configuration: TLSConfiguration) throws(TLSError) {
+        try self.init(configuration, warn: TLSWarning.emit)
+    }
+
+    /// Loads what `configuration` names; warnings go to `warn` (tests see them there
+    /// instead of on the process's shared standard error).
+    init(_ configuration: TLSConfiguration, warn: (String) -> Void) throws(TLSError) {
         self.configuration = configuration
         let server = configuration.role == .server
+        skipsVerification = !server && configuration.verification == .none
         guard let ctx = camqp_tls_ctx_new(server ? 1 : 0) else {
             throw TLSError(.invalidConfiguration, detail: "OpenSSL could not make a context: \(TLSFailure.take().text)")
         }
@@ -60,6 +70,12 @@ public final class TLSContext: @unchecked Sendable {
                 try Self.trust(ctx, file: path)
             }
         }
+        // Here rather than where the configuration is made: `.none` can come from
+        // `insecureSkipVerification()`, the public initializer or a changed
+        // `verification`, and every one of them takes effect only through a context. A
+        // connection makes one per configuration and reuses it across reconnects, so
+        // this is said once per configuration, not once per connection attempt.
+        if skipsVerification { warn(TLSWarning.verificationDisabled) }
     }
 
     deinit { camqp_tls_ctx_free(pointer) }

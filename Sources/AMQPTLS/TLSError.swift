@@ -30,6 +30,12 @@ public struct TLSError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The peer sent plaintext AMQP to a TLS endpoint, or answered TLS with
         /// plaintext AMQP: the other side does not use TLS on this port.
         public static let plaintextPeer = Code("plaintext peer")
+        /// The mirror of `plaintextPeer`: a connection without TLS reached a TLS
+        /// endpoint, which answered its AMQP protocol header with a TLS record or with
+        /// the AMQP TLS header. No TLS layer was there to fail: the AMQP engine
+        /// recognised it (`EngineError.headerMismatch`), and the public API reports it
+        /// here (`AMQPClientError.tls`). Use `amqps://`.
+        public static let peerRequiresTLS = Code("peer requires TLS")
         /// The peer answered the AMQP TLS protocol header with another header (it does
         /// not offer TLS that way).
         public static let protocolHeaderMismatch = Code("protocol header mismatch")

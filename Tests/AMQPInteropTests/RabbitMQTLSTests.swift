@@ -33,52 +33,19 @@ struct RabbitMQTLSInterop {
     static let skipReason: Comment =
         "AMQP_INTEROP_RABBITMQ_TLS and AMQP_INTEROP_RABBITMQ_TLS_CERTS are not set: `make test` starts RabbitMQ with its TLS listener (Tools/interop/services.sh start prints them)"
 
-    static let backends: [ReactorOptions.Backend] = {
-        var o = ReactorOptions()
-        o.backend = .uring
-        return (try? ConnectionReactor(driving: .ownThread, options: o)).map { r in
-            r.shutdown()
-            return [.epoll, .uring]
-        } ?? [.epoll]
-    }()
+    static let backends = TLSInterop.backends
 
     static func service() throws -> Service { try #require(Service.current, skipReason) }
 
-    /// A connection on a reactor of its own with `backend`, not yet opened.
     static func connection(
         _ url: String, backend: ReactorOptions.Backend, sasl: SASLCredentials? = nil, tls: TLSConfiguration?
     ) throws -> (Connection, ConnectionReactor) {
-        var o = ReactorOptions()
-        o.backend = backend
-        let reactor = try ConnectionReactor(driving: .ownThread, options: o)
-        let settings = try ConnectionSettings(
-            hostname: url, sasl: sasl, containerID: "swift-amqp-interop-tls",
-            debug: ProcessInfo.processInfo.environment["AMQP_INTEROP_TRACE"] == "1", tls: tls)
-        return (Connection(settings: settings, reactor: reactor), reactor)
+        try TLSInterop.connection(url, backend: backend, sasl: sasl, tls: tls)
     }
 
-    /// Sends 20 messages (two of 150 KB, so records and frames split them) to a queue of
-    /// its own and takes them back, byte for byte.
+    /// 20 messages there and back through a queue of its own (`/queue/…` declares it).
     static func roundTrip(_ connection: Connection) throws {
-        let queue = "/queue/tls-\(UUID().uuidString)"
-        let session = try Session(connection: connection)
-        let sender = try MessageSender(session: session, target: queue)
-        let big = [UInt8]((0..<150_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
-        let bodies = (0..<20).map { i in i % 10 == 9 ? big : Array("rabbit over tls \(i)".utf8) }
-        for body in bodies {
-            #expect(try sender.send(Message(body: body), timeout: .seconds(20)) == .accepted)
-        }
-        let receiver = try MessageReceiver(session: session, source: queue, prefetch: 10, autoAccept: true)
-        var got: [[UInt8]] = []
-        let end = Date().addingTimeInterval(30)
-        while got.count < bodies.count && Date() < end {
-            for m in try receiver.receive(maxCount: 20, timeout: .seconds(5)) {
-                if case .data(let sections) = m.message.body, let d = sections.first { got.append(d) }
-            }
-        }
-        #expect(got.count == bodies.count, "\(got.map(\.count))")
-        #expect(got == bodies)
-        #expect(connection.state == .opened)
+        try TLSInterop.roundTrip(connection, address: "/queue/tls-\(UUID().uuidString)", label: "rabbit over tls")
     }
 
     @Test(.enabled(if: Service.current != nil, skipReason), arguments: backends)
@@ -185,10 +152,11 @@ struct RabbitMQTLSInterop {
                 #expect(error.tls?.code == .certificateUntrusted, "\(error)")
             case .plaintextClient:
                 // RabbitMQ's TLS listener answers an AMQP header with a TLS alert record
-                // and closes: the engine names the bytes it got instead of a header.
+                // and closes: the engine recognises the record and says to use amqps://.
                 #expect(error.origin == .transport, "\(error)")
-                #expect(error.tls == nil, "\(error)")
-                #expect(!text.isEmpty)
+                #expect(error.tls?.code == .peerRequiresTLS, "\(error)")
+                #expect(text.contains("the peer speaks TLS") && text.contains("alert record"), "\(text)")
+                #expect(text.contains("amqps://"), "\(text)")
             }
         }
     }

@@ -104,23 +104,26 @@ import Testing
             Issue.record("\(bad): the connection opened")
         } catch {
             #expect(Date().timeIntervalSince(started) < 9, "\(bad) ended by the wait's time-out, not by its error: \(error)")
-            let expected: TLSError.Code? =
+            let expected: TLSError.Code =
                 switch bad {
                 case .expired: .certificateExpired
                 case .untrusted: .certificateUntrusted
                 case .wrongHost: .hostnameMismatch
                 case .plaintextPeer: .plaintextPeer
                 case .noClientCertificate: .peerRejectedCertificate
-                case .plaintextClient: nil
+                case .plaintextClient: .peerRequiresTLS
                 }
-            if let expected {
-                #expect(error.tls?.code == expected, "\(error)")
-                #expect(error.action.retry == false)
-                #expect(error.errorDescription?.contains("TLS \(expected)") == true, "\(error)")
-            } else {
-                // A plaintext client hears the listener's AMQP TLS header: the engine
-                // names the header it got.
+            #expect(error.tls?.code == expected, "\(error)")
+            #expect(error.action.retry == false)
+            if bad == .plaintextClient {
+                // A plaintext client hears the listener's AMQP TLS header: no TLS layer
+                // failed, the engine recognised the header and says to use amqps://.
                 #expect(error.origin == .transport, "\(error)")
+                #expect(error.errorDescription?.contains("AMQP 2 1.0.0") == true, "\(error)")
+                #expect(error.errorDescription?.contains("amqps://") == true, "\(error)")
+                #expect(error.advice.contains("amqps://"), "\(error)")
+            } else {
+                #expect(error.errorDescription?.contains("TLS \(expected)") == true, "\(error)")
             }
         }
     }

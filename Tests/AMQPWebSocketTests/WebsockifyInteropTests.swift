@@ -1,6 +1,7 @@
 import AMQPEngine
 import AMQPPeer
 import AMQPReactor
+import AMQPTestCertificates
 import AMQPTLS
 import AMQPWebSocket
 import Foundation
@@ -13,18 +14,28 @@ import Testing
 /// `base64` (it answers an offer of `amqp` alone with none, which our client refuses as
 /// `.missingSubprotocol`), so the client here offers `binary`: raw bytes in binary
 /// frames, exactly what the AMQP binding carries. Installed by Tools/install-deps.sh.
+///
+/// Over TLS too (`wss`): websockify serves TLS itself (`--cert`, `--key`, `--ssl-only`,
+/// Python's `ssl` module over OpenSSL) with the test run's certificate for localhost, and
+/// our client verifies it against the test CA; both cases on both backends.
 @Suite struct WebsockifyInteropTests {
     static let websockify = "/usr/bin/websockify"
     static let available = FileManager.default.isExecutableFile(atPath: websockify)
 
-    @Test(.enabled(if: available, "/usr/bin/websockify is missing (Debian package websockify; Tools/install-deps.sh installs it)"))
-    func messagesThereAndBackThroughWebsockify() throws {
-        let reactor = try Reactor<EmbeddedPeer.Machine>()
+    @Test(.enabled(if: available, "/usr/bin/websockify is missing (Debian package websockify; Tools/install-deps.sh installs it)"),
+          arguments: WebSocketLoopbackTests.backends, [false, true])
+    func messagesThereAndBackThroughWebsockify(backend: ReactorOptions.Backend, tls: Bool) throws {
+        var options = ReactorOptions()
+        options.backend = backend
+        let reactor = try Reactor<EmbeddedPeer.Machine>(options: options)
         let peer = try EmbeddedPeer(reactor: reactor)
         let port = try Self.freePort()
         let bridge = Process()
         bridge.executableURL = URL(fileURLWithPath: Self.websockify)
-        bridge.arguments = ["127.0.0.1:\(port)", "127.0.0.1:\(peer.address.port)"]
+        let certs = try TestCertificates.shared.get()
+        // --ssl-only: a client that slipped into plaintext would be refused, not bridged.
+        let tlsArguments = tls ? ["--cert", certs.server.chain, "--key", certs.server.key, "--ssl-only"] : []
+        bridge.arguments = tlsArguments + ["127.0.0.1:\(port)", "127.0.0.1:\(peer.address.port)"]
         // Its log goes to a file: a pipe nobody drains would block it once full.
         let logPath = NSTemporaryDirectory() + "websockify-\(port).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -49,9 +60,10 @@ import Testing
         engine.open()
         let payloads = (0..<20).map { i in (0..<(i == 7 ? 120_000 : 30 + i * 50)).map { UInt8(truncatingIfNeeded: $0 &+ i) } }
         let state = ClientState()
-        let id = try reactor.connect(
-            to: .loopbackIPv4(port: port), connection: EmbeddedPeer.Machine(plaintext: WebSocketConnection(engine, session: session))
-        ) { _, _, event in
+        let webSocket = WebSocketConnection(engine, session: session)
+        let tlsSession = tls ? try TLSSession(context: TLSContext(.client(trust: .file(certs.caFile))), serverName: "localhost") : nil
+        let machine = tlsSession.map { EmbeddedPeer.Machine(webSocket, session: $0) } ?? EmbeddedPeer.Machine(plaintext: webSocket)
+        let id = try reactor.connect(to: .loopbackIPv4(port: port), connection: machine) { _, _, event in
             state.handle(event, payloads: payloads)
         }
         state.id = id
@@ -63,6 +75,8 @@ import Testing
         let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         #expect(state.finished, "websockify's log: \(log.suffix(2000))")
         #expect(session.failure == nil, "\(String(describing: session.failure))")
+        #expect(tlsSession?.failure == nil, "\(String(describing: tlsSession?.failure))")
+        if let tlsSession { #expect(tlsSession.peer?.version.hasPrefix("TLSv") == true, "the TLS handshake did not complete") }
         let same = state.received == payloads
         #expect(state.ending.hasPrefix("engine closed: nil"), "\(state.ending); websockify's log: \(log.suffix(2000))")
         #expect(same, "\(state.received.count) of \(payloads.count) messages came back, \(state.received.map(\.count)) bytes")

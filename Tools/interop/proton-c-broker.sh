@@ -3,9 +3,22 @@
 # into the state folder and run on 127.0.0.1 for the interop tests.
 #
 #   Tools/interop/proton-c-broker.sh build [STATE_DIR]   builds STATE_DIR/proton-c/broker
-#   Tools/interop/proton-c-broker.sh start [STATE_DIR]   prints AMQP_INTEROP_PROTON_C=127.0.0.1:PORT
-#                                                        and AMQP_INTEROP_PROTON_C_BROKER=PATH
+#   Tools/interop/proton-c-broker.sh start [STATE_DIR]   prints AMQP_INTEROP_PROTON_C=127.0.0.1:PORT,
+#                                                        AMQP_INTEROP_PROTON_C_BROKER=PATH,
+#                                                        AMQP_INTEROP_PROTON_C_TLS=127.0.0.1:PORT
+#                                                        and AMQP_INTEROP_PROTON_C_TLS_CERTS=DIR
 #   Tools/interop/proton-c-broker.sh stop  [STATE_DIR]
+#
+# TLS: the example enables Proton's own TLS (OpenSSL underneath, Proton's SSL layer
+# and its TLS/AMQP autodetection) when it finds ssl-certs/tserver-certificate.pem and
+# ssl-certs/tserver-private-key.pem (key password `tserverpw`) in its working folder,
+# and then takes TLS and plaintext on the same port (`pn_transport_require_encryption(t,
+# false)`). `start` makes them there at each fresh start with the openssl command (EC
+# P-256, valid two days): DIR=STATE_DIR/proton-c/ssl-certs holds ca.pem (the CA that
+# signed the broker's certificate, for DNS:localhost and IP:127.0.0.1) and
+# untrusted-ca.pem (a CA that signed nothing the broker has). AMQP_INTEROP_PROTON_C_TLS
+# is the same address as AMQP_INTEROP_PROTON_C; it is printed only once a handshake
+# verified against ca.pem has answered an AMQP 1.0 header, so its presence says TLS is on.
 #
 # STATE_DIR defaults to .build/interop. The broker is the example source compiled
 # with gcc $PROTON_C_CFLAGS (default -O1; `make bench-compare` builds its own with -O2,
@@ -63,13 +76,14 @@ stop() {
 start() {
     build
     dir=$(cd "$dir" && pwd)
-    if interop_pid_alive "$dir/broker.pid" && [[ -f $dir/env ]]; then
+    # Reused only when its env says TLS is on (one from before TLS was added is restarted).
+    if interop_pid_alive "$dir/broker.pid" && grep -q '^AMQP_INTEROP_PROTON_C_TLS=' "$dir/env" 2>/dev/null; then
         cat "$dir/env"
         return 0
     fi
     stop
-    # Run from the folder so the example's relative ssl-certs/ lookup stays inside it
-    # (it finds none and says so; TLS is not used).
+    make_certificates "$dir/ssl-certs"
+    # Run from the folder so the example's relative ssl-certs/ lookup finds ours.
     # A stale output file would give the last run's port before the redirect below
     # truncates it (the launch runs in the background): start from none.
     rm -f "$dir/broker.out"
@@ -80,13 +94,40 @@ start() {
         port=$(sed -n 's/^listening on \([0-9][0-9]*\)$/\1/p' "$dir/broker.out" 2>/dev/null)
         [[ -n $port ]]
     }
-    if ! interop_wait_for 30 read_port || ! interop_wait_for 30 interop_speaks_amqp10 "$port"; then
-        interop_log "the Proton C broker did not start; its output:"
+    # broker.c prints its complaint about unusable TLS files before the port (one flush
+    # writes both): say so at once rather than after the TLS check's bound.
+    tls_files_refused() { grep -q '^Failed to set up server certificate' "$dir/broker.out" 2>/dev/null; }
+    if ! interop_wait_for 30 read_port || tls_files_refused || ! interop_wait_for 30 interop_speaks_amqp10 "$port" ||
+        ! interop_wait_for 30 interop_speaks_amqp10 "$port" "$dir/ssl-certs/ca.pem"; then
+        interop_log "the Proton C broker did not start (or did not answer over TLS); its output:"
         cat "$dir/broker.out" >&2 || true
         stop
         exit 1
     fi
-    printf 'AMQP_INTEROP_PROTON_C=127.0.0.1:%s\nAMQP_INTEROP_PROTON_C_BROKER=%s\n' "$port" "$dir/broker" | tee "$dir/env"
+    printf 'AMQP_INTEROP_PROTON_C=127.0.0.1:%s\nAMQP_INTEROP_PROTON_C_BROKER=%s\n' "$port" "$dir/broker" >"$dir/env"
+    printf 'AMQP_INTEROP_PROTON_C_TLS=127.0.0.1:%s\nAMQP_INTEROP_PROTON_C_TLS_CERTS=%s\n' "$port" "$dir/ssl-certs" >>"$dir/env"
+    cat "$dir/env"
+}
+
+# Makes the broker's TLS files in $1 (fresh each start, EC P-256, valid two days), named
+# as broker.c looks for them, the key encrypted with the password it passes to Proton.
+make_certificates() {
+    local out=$1
+    rm -rf "$out"
+    mkdir -p "$out"
+    (
+        cd "$out"
+        ssl() { openssl "$@" >>openssl.log 2>&1 || { cat openssl.log >&2; interop_fail "openssl $* failed"; }; }
+        local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1)
+        ssl req -x509 "${ec[@]}" -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=swift-amqp Proton C interop CA"
+        ssl req -x509 "${ec[@]}" -nodes -keyout untrusted-ca.key -out untrusted-ca.pem -days 2 -subj "/CN=nobody trusts this CA"
+        echo 'subjectAltName=DNS:localhost,IP:127.0.0.1' >server.ext
+        # No -nodes: the key is written encrypted (PKCS#8, AES-256) with broker.c's SSL_PW.
+        ssl req "${ec[@]}" -passout pass:tserverpw -keyout tserver-private-key.pem -out server.csr -subj "/CN=localhost"
+        ssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out tserver-certificate.pem -days 2 -extfile server.ext
+        grep -q 'ENCRYPTED PRIVATE KEY' tserver-private-key.pem ||
+            interop_fail "openssl wrote the broker's key unencrypted; broker.c expects it encrypted with its password"
+    )
 }
 
 case "$command" in

@@ -107,7 +107,9 @@ public struct AMQPClientError: Error, Sendable, CustomStringConvertible {
     /// Why `redirect` is nil for a redirect kind.
     public var redirectProblem: RedirectError?
     /// What failed in TLS, when the connection's TLS layer ended it: an expired,
-    /// untrusted or wrong-host certificate, a peer without TLS, a failed handshake.
+    /// untrusted or wrong-host certificate, a peer without TLS, a failed handshake. Also
+    /// set, with code `.peerRequiresTLS`, when a connection without TLS (`amqp://`)
+    /// reached a TLS endpoint (the peer answered with a TLS record or the AMQP TLS header).
     public var tls: TLSError?
     /// What failed in WebSocket, when the connection's WebSocket layer ended it: a refused
     /// upgrade (with the HTTP status), a wrong accept key or subprotocol, a frame the
@@ -177,6 +179,9 @@ public struct AMQPClientError: Error, Sendable, CustomStringConvertible {
                     : "connect to \(r.connectHost)\(r.port.map { ":\($0)" } ?? "") instead (Connection.redirect)"
             }
             return "the redirect target could not be read (\(redirectProblem?.description ?? "no info")); report this with a trace (debug: true)"
+        }
+        if tls?.code == .peerRequiresTLS {
+            return "the peer speaks TLS on this port: connect with amqps:// (TLS from the first byte), or set ConnectionSettings.tls"
         }
         switch kind {
         case .tokenAuthFailure:

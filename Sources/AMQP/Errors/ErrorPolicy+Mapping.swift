@@ -96,6 +96,11 @@ extension ErrorPolicy {
         var e = AMQPClientError(
             kind: kind, condition: error.condition, description: error.error.errorDescription,
             info: error.error.info, origin: AMQPClientError.Origin(error.origin))
+        // A plaintext connection at a TLS port: typed as a TLS error, where users look for
+        // "wrong TLS set-up" (its mirror, TLS at a plaintext port, is `.plaintextPeer`).
+        if let mismatch = error.headerMismatch, mismatch.peerSpeaksTLS {
+            e.tls = TLSError(.peerRequiresTLS, detail: error.error.errorDescription ?? "\(mismatch)")
+        }
         if kind == .connectionRedirect || kind == .linkRedirect {
             do {
                 e.redirect = try RedirectInfo(condition: error.condition, info: error.error.info)

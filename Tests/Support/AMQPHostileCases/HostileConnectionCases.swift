@@ -47,6 +47,17 @@ extension HostileCase {
             "the TLS protocol id to a plain engine", at: .start, send: ProtocolHeader.tls.bytes,
             expect: .fails(.framingError, "sent protocol header AMQP 2 1.0.0; expected AMQP 0 1.0.0")),
         HostileCase(
+            "a TLS ClientHello record instead of a header", at: .start,
+            send: [0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00],
+            expect: .fails(.framingError, "the peer speaks TLS")),
+        HostileCase(
+            "a TLS alert record instead of the SASL header", sasl: true, at: .start,
+            send: [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32],
+            expect: .fails(.framingError, "the peer speaks TLS")),
+        HostileCase(
+            "a TLS content type with another version", at: .start, send: [0x16, 0x04, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00],
+            expect: .fails(.framingError, "does not speak AMQP")),
+        HostileCase(
             "unknown protocol id 9", at: .start, send: [0x41, 0x4D, 0x51, 0x50, 9, 1, 0, 0],
             expect: .fails(.framingError, "unknown protocol id 9")),
         HostileCase(
