@@ -98,21 +98,30 @@ import Testing
             tls: bad == .plaintextClient ? nil : .client(trust: .file(certs.caFile)))
         defer { reactor.shutdown() }
         defer { connection.destroy() }
+        // A send made before the connection failed ends with the same typed error, and
+        // is not retried either (it once said "retrying" after a refused certificate).
+        let session = try Session(connection: connection)
+        let sender = try MessageSender(session: session, target: "queue", name: "bad-\(bad)")
+        let sendResult = TestLocked<Result<Outcome, AMQPClientError>?>(nil)
+        sender.send(Message(body: [1, 2, 3])) { r in sendResult.withLock { $0 = r } }
         let started = Date()
+        defer {
+            let deadline = Date().addingTimeInterval(10)
+            while sendResult.withLock({ $0 }) == nil && Date() < deadline { usleep(10_000) }
+            switch sendResult.withLock({ $0 }) {
+            case .failure(let e)?:
+                #expect(e.tls?.code == expectedTLSCode(bad), "\(bad): the send failed with \(e)")
+                #expect(e.action.retry == false, "\(bad): \(e)")
+            case .success(let o)?: Issue.record("\(bad): the send succeeded: \(o)")
+            case nil: Issue.record("\(bad): the send did not end")
+            }
+        }
         do {
             try connection.waitUntilOpened(timeout: .seconds(10))
             Issue.record("\(bad): the connection opened")
         } catch {
             #expect(Date().timeIntervalSince(started) < 9, "\(bad) ended by the wait's time-out, not by its error: \(error)")
-            let expected: TLSError.Code =
-                switch bad {
-                case .expired: .certificateExpired
-                case .untrusted: .certificateUntrusted
-                case .wrongHost: .hostnameMismatch
-                case .plaintextPeer: .plaintextPeer
-                case .noClientCertificate: .peerRejectedCertificate
-                case .plaintextClient: .peerRequiresTLS
-                }
+            let expected = expectedTLSCode(bad)
             #expect(error.tls?.code == expected, "\(error)")
             #expect(error.action.retry == false)
             if bad == .plaintextClient {
@@ -126,6 +135,18 @@ import Testing
                 #expect(error.errorDescription?.contains("TLS \(expected)") == true, "\(error)")
             }
         }
+    }
+}
+
+/// The TLS error each bad set-up ends with.
+private func expectedTLSCode(_ bad: PeerTLSTests.Bad) -> TLSError.Code {
+    switch bad {
+    case .expired: .certificateExpired
+    case .untrusted: .certificateUntrusted
+    case .wrongHost: .hostnameMismatch
+    case .plaintextPeer: .plaintextPeer
+    case .noClientCertificate: .peerRejectedCertificate
+    case .plaintextClient: .peerRequiresTLS
     }
 }
 

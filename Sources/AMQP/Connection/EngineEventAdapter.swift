@@ -83,7 +83,13 @@ extension EngineBinding {
             // a broker shutting down surfaced on every send as "the peer detached the
             // link".)
             let connectionEnded = core.peerClosed(self)
-            let failure = error.map { $0.origin == .transport || connectionEnded ? policy.connectionError($0) : policy.linkError($0) }
+            // A connection error carries what TLS or WebSocket reported, as the
+            // connection's own error does: a certificate the client refused fails a
+            // pending send for good, not "retrying".
+            let failure = error.map {
+                $0.origin == .transport || connectionEnded
+                    ? ConnectionCore.withTLS(policy.connectionError($0), self) : policy.linkError($0)
+            }
             senders.removeValue(forKey: id)?.ended(failure)
             receivers.removeValue(forKey: id)?.ended(failure)
         case .delivery(let id, let delivery):
