@@ -1,5 +1,5 @@
 import AMQPTestCertificates
-import AMQP
+@testable import AMQP
 import AMQPPeer
 import AMQPReactor
 import Foundation
@@ -133,6 +133,8 @@ import Testing
                 #expect(error.advice.contains("amqps://"), "\(error)")
             } else {
                 #expect(error.errorDescription?.contains("TLS \(expected)") == true, "\(error)")
+                // The advice is about TLS, not "the peer closed the connection".
+                #expect(error.advice == AMQPClientError.tlsAdvice[expected], "\(error)")
             }
         }
     }

@@ -180,8 +180,8 @@ public struct AMQPClientError: Error, Sendable, CustomStringConvertible {
             }
             return "the redirect target could not be read (\(redirectProblem?.description ?? "no info")); report this with a trace (debug: true)"
         }
-        if tls?.code == .peerRequiresTLS {
-            return "the peer speaks TLS on this port: connect with amqps:// (TLS from the first byte), or set ConnectionSettings.tls"
+        if let code = tls?.code, let advice = Self.tlsAdvice[code] {
+            return advice
         }
         switch kind {
         case .tokenAuthFailure:
@@ -217,6 +217,23 @@ public struct AMQPClientError: Error, Sendable, CustomStringConvertible {
         s += action.retry ? " (retrying: \(action))" : " (not retried)"
         return s
     }
+
+    /// What to do about a TLS failure: the connection's condition (the transport ended)
+    /// would only say that the peer closed it.
+    static let tlsAdvice: [TLSError.Code: String] = [
+        .peerRequiresTLS: "the peer speaks TLS on this port: connect with amqps:// (TLS from the first byte), or set ConnectionSettings.tls",
+        .certificateExpired: "the peer's certificate has expired (or the clock is wrong): renew it, or check the system time",
+        .certificateNotYetValid: "the peer's certificate is not valid yet: check the system time on both ends",
+        .certificateUntrusted: "the peer's certificate does not lead to a trusted CA: trust its CA (TLSConfiguration.trust: .file or .systemAndFile)",
+        .hostnameMismatch: "the peer's certificate does not name the host connected to: connect by a name it lists, or set TLSConfiguration.serverName",
+        .certificateInvalid: "the peer's certificate failed verification: see the detail for OpenSSL's reason",
+        .peerRejectedCertificate: "the peer wants a client certificate it trusts: configure one (TLSConfiguration.certificate) or check its CA",
+        .plaintextPeer: "the peer does not speak TLS on this port: connect with amqp://, or to its TLS port",
+        .protocolHeaderMismatch: "the peer does not offer TLS after the AMQP TLS header: start TLS from the first byte (TLSConfiguration.start: .immediately)",
+        .notTLS: "the port speaks neither TLS nor AMQP: check the host and port",
+        .handshakeFailed: "the TLS handshake failed (no common version or cipher, or an alert): see the detail for OpenSSL's reason",
+        .invalidConfiguration: "a configured TLS file cannot be used: fix the file named in the detail",
+    ]
 
     static let advice: [ErrorCondition: String] = [
         .decodeError: "a frame could not be decoded, a bug on one side: capture a trace (debug: true) and report it",
