@@ -17,6 +17,9 @@ public struct EngineFootprint: Hashable, Sendable, CustomStringConvertible {
     public var linkSlots: Int
     /// Entries in the sessions' maps from the peer's handles to ours, summed.
     public var remoteHandles: Int
+    /// Link names (with a direction) the peer holds attached, in any session: entries in
+    /// the connection's index that a new ATTACH's steal looks up.
+    public var heldLinkNames: Int
     /// Entries (settled ones not yet dropped included) in the unsettled maps of
     /// deliveries we received, summed over sessions.
     public var unsettledIncoming: Int
@@ -35,7 +38,7 @@ public struct EngineFootprint: Hashable, Sendable, CustomStringConvertible {
     /// `sessions 1/1, links 2/2, …` (live/slots where both exist).
     public var description: String {
         "sessions \(sessions)/\(sessionSlots) (remote \(remoteChannelSlots)), links \(linkSlots == links ? "\(links)" : "\(links)/\(linkSlots)") "
-            + "(remote \(remoteHandles)), unsettled in \(unsettledIncoming) out \(unsettledOutgoing), "
+            + "(remote \(remoteHandles), held names \(heldLinkNames)), unsettled in \(unsettledIncoming) out \(unsettledOutgoing), "
             + "buffered \(bufferedDeliveryBytes) B, queued deliveries \(queuedDeliveries), frames \(queuedFrames), events \(pendingEvents)"
     }
 }
@@ -46,7 +49,7 @@ extension ConnectionEngine {
     public var footprint: EngineFootprint {
         var f = EngineFootprint(
             sessions: 0, sessionSlots: sessions.slots.count, remoteChannelSlots: sessions.remoteChannels.count,
-            links: 0, linkSlots: 0, remoteHandles: 0, unsettledIncoming: 0, unsettledOutgoing: 0,
+            links: 0, linkSlots: 0, remoteHandles: 0, heldLinkNames: sessions.shared.heldLinkNames.count, unsettledIncoming: 0, unsettledOutgoing: 0,
             bufferedDeliveryBytes: sessions.shared.bufferedDeliveryBytes, queuedDeliveries: 0,
             queuedFrames: control.count, pendingEvents: events.count)
         for s in sessions.slots where s.isLive {

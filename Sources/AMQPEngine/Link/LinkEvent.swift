@@ -14,8 +14,9 @@ public enum LinkEvent {
     /// session or connection ended under the link). `error` is why, with who raised it
     /// (an `amqp:link:redirect` from the peer carries the new address in its info; a
     /// local `amqp:link:stolen` means the peer attached a link of the same name and
-    /// direction again, which the engine reported as a new link, so it detached this
-    /// one). Deliveries still unsettled were reported `lost` just before.
+    /// direction again, in this session or another of the connection, which the engine
+    /// reported as a new link, so it detached this one). Deliveries still unsettled were
+    /// reported `lost` just before.
     indirect case detached(LinkID, closed: Bool, error: EngineError?)
     /// Sender: the peer's FLOW set our credit to `credit` (messages we may start now);
     /// `drain` asks us to use it up or give it back.

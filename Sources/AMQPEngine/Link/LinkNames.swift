@@ -3,7 +3,8 @@ import AMQPCodec
 // A session's links by name (part 2, section 2.6.1: a name and the direction identify a
 // link), so that pairing a peer's ATTACH with ours, or finding the attachment a second
 // ATTACH of the same name steals, is a lookup rather than a walk over every link of the
-// session.
+// session. (Stealing reaches across sessions: the connection's own index, HeldLinkNames.swift,
+// says which sessions hold a name.)
 //
 // Two indexes, each over the links in one condition: those we attached that the peer
 // has not answered (`awaitingNames`, for pairing), and those the peer holds attached
@@ -39,29 +40,35 @@ struct LinkNameIndex {
 
     subscript(key: LinkName) -> UInt32? { handles[key] }
 
-    mutating func insert(_ key: LinkName, _ h: Int) {
+    /// Returns true when no link of the name was in the index before.
+    @discardableResult
+    mutating func insert(_ key: LinkName, _ h: Int) -> Bool {
         if handles[key] == nil {
             handles[key] = UInt32(h)
-        } else {
-            shared &+= 1
+            return true
         }
+        shared &+= 1
+        return false
     }
 
     /// Takes the link in slot `h` out (it is leaving the condition); when it was the one
     /// indexed and others share its name, the first of them that `inCondition` accepts
-    /// (slot `h` excluded) is indexed instead.
-    mutating func remove(_ key: LinkName, _ h: Int, links: [LinkEndpoint], inCondition: (LinkEndpoint) -> Bool) {
+    /// (slot `h` excluded) is indexed instead. Returns true when no link of the name is
+    /// left in the index.
+    @discardableResult
+    mutating func remove(_ key: LinkName, _ h: Int, links: [LinkEndpoint], inCondition: (LinkEndpoint) -> Bool) -> Bool {
         guard handles[key] == UInt32(h) else {
             shared &-= 1
-            return
+            return false
         }
         handles[key] = nil
-        guard shared > 0 else { return }
+        guard shared > 0 else { return true }
         for (i, l) in links.enumerated() where i != h && l.isLive && l.name == key.name && l.role == key.role && inCondition(l) {
             handles[key] = UInt32(i)
             shared &-= 1
-            return
+            return false
         }
+        return true
     }
 }
 
@@ -99,25 +106,30 @@ extension SessionEndpoint {
 
     /// The link in slot `h` got the peer's handle: answered or started by the peer.
     /// Call once its state is set.
-    mutating func nameAnswered(_ h: Int, wasAwaiting: Bool) {
+    mutating func nameAnswered(_ h: Int, wasAwaiting: Bool, shared: inout SessionShared) {
         let key = LinkName(of: links[h])
         if wasAwaiting { awaitingNames.remove(key, h, links: links) { $0.awaitsAnswer } }
-        if links[h].isHeld { heldNames.insert(key, h) }
+        // The connection's index learns of the session's first held link of a name
+        // (HeldLinkNames.swift).
+        if links[h].isHeld && heldNames.insert(key, h) { shared.heldLinkNames.insert(key, channel: id.channel) }
     }
 
     /// The link in slot `h` stops being held (our DETACH, or it is ending). Call before
     /// its state changes.
-    mutating func nameReleased(_ h: Int) {
+    mutating func nameReleased(_ h: Int, shared: inout SessionShared) {
         guard links[h].isHeld else { return }
-        heldNames.remove(LinkName(of: links[h]), h, links: links) { $0.isHeld }
+        let key = LinkName(of: links[h])
+        if heldNames.remove(key, h, links: links, inCondition: { $0.isHeld }) {
+            shared.heldLinkNames.remove(key, channel: id.channel)
+        }
     }
 
     /// The link in slot `h` is ending: out of whichever index holds it. Call before its
     /// slot is emptied.
-    mutating func forgetName(_ h: Int) {
+    mutating func forgetName(_ h: Int, shared: inout SessionShared) {
         if links[h].awaitsAnswer {
             awaitingNames.remove(LinkName(of: links[h]), h, links: links) { $0.awaitsAnswer }
         }
-        nameReleased(h)
+        nameReleased(h, shared: &shared)
     }
 }

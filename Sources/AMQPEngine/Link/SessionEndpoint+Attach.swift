@@ -3,18 +3,30 @@ import AMQPCodec
 // ATTACH and DETACH (part 2, sections 2.6.3 to 2.6.6): pairing the peer's attach with
 // ours by name, accepting or refusing the peer's links, and tearing links down.
 
+/// Where the peer's ATTACH leads, once the session has looked at it.
+enum AttachStep {
+    /// Handled (an answer to ours, or refused with this verdict).
+    case done(SessionVerdict)
+    /// The peer starts a link of this name: any attachment of the name held elsewhere is
+    /// stolen first (HeldLinkNames.swift), then `startPeerLink` takes it.
+    case peerStarts(LinkName)
+}
+
 extension SessionEndpoint {
-    mutating func receiveAttach(_ a: Attach, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
+    /// The first half of the peer's ATTACH: checks it and pairs it with ours of the same
+    /// name, if there is one. The connection steals what it must before the second half
+    /// (`startPeerLink`), since the attachment stolen may be in another session.
+    mutating func pairAttach(_ a: Attach, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> AttachStep {
         // A peer may attach right after its BEGIN, before the application accepts the
         // session: the link waits with it (nothing goes out before our BEGIN).
-        guard state == .mapped || state == .awaitingAccept else { return .ok }
+        guard state == .mapped || state == .awaitingAccept else { return .done(.ok) }
         guard a.handle <= configuration.handleMax else {
             // Part 2, section 2.7.2: a handle outside the range is a framing error.
-            return .closeConnection(AMQPError(
-                condition: .framingError, description: "ATTACH with handle \(a.handle), above handle-max \(configuration.handleMax)"))
+            return .done(.closeConnection(AMQPError(
+                condition: .framingError, description: "ATTACH with handle \(a.handle), above handle-max \(configuration.handleMax)")))
         }
         guard remoteHandles[a.handle] == nil else {
-            return .endSession(AMQPError(condition: .handleInUse, description: "ATTACH on handle \(a.handle), which is in use"))
+            return .done(.endSession(AMQPError(condition: .handleInUse, description: "ATTACH on handle \(a.handle), which is in use")))
         }
         let ours: Role = a.role == .sender ? .receiver : .sender
         let key = LinkName(name: a.name, role: ours)
@@ -25,20 +37,20 @@ extension SessionEndpoint {
             remoteHandles[a.handle] = UInt32(h)
             links[h].attached(by: a)
             if l.state == .attachSent { links[h].state = .attached }
-            nameAnswered(h, wasAwaiting: true)
+            nameAnswered(h, wasAwaiting: true, shared: &shared)
             if l.state == .attachSent { events.append(.link(.attached(l.id, a))) }
-            return .ok
+            return .done(.ok)
         }
         // Part 2, section 2.6.1: a name and a direction identify one link between two
         // containers, so this ATTACH is that link attaching again. The newer attachment
-        // wins: the one we hold is detached with `amqp:link:stolen` (section 2.8.18: "the
-        // link has been attached elsewhere, causing the existing attachment to be
-        // forcibly closed"), and the peer's proceeds as a link it starts.
-        while let old = existingAttachment(key) {
-            detachLocally(old, closed: true, error: EngineError(
-                .linkStolen, "link \"\(a.name)\" was attached again, on the peer's handle \(a.handle)", origin: .local),
-                shared: &shared)
-        }
+        // wins: the one we hold, in this session or another, is detached with
+        // `amqp:link:stolen`, and the peer's proceeds as a link it starts.
+        return .peerStarts(key)
+    }
+
+    /// The second half of the peer's ATTACH, for a link the peer starts (no attachment
+    /// of its name is held any more).
+    mutating func startPeerLink(_ a: Attach, shared: inout SessionShared, events: inout RingQueue<ConnectionEvent>) -> SessionVerdict {
         // The peer starts a link.
         guard let handle = freeHandle(max: remoteHandleMax) else {
             return .endSession(AMQPError(
@@ -48,7 +60,7 @@ extension SessionEndpoint {
         var link = LinkEndpoint(id: id, configuration: .accepting(a), state: .awaitingAccept)
         link.attached(by: a)
         install(link)
-        nameAnswered(Int(handle), wasAwaiting: false)
+        nameAnswered(Int(handle), wasAwaiting: false, shared: &shared)
         remoteHandles[a.handle] = handle
         if let policy = shared.autoAccept, policy.links {
             var c = LinkConfiguration.accepting(a)
@@ -114,7 +126,7 @@ extension SessionEndpoint {
         case .awaitingAccept: enqueue(.attach(refusal(h)))
         case .attachSent, .attached: break
         }
-        nameReleased(h)
+        nameReleased(h, shared: &shared)
         links[h].state = .detachSent
         links[h].detachError = error
         links[h].credit = 0
@@ -162,7 +174,7 @@ extension SessionEndpoint {
             if let partial = link.receiver.current { shared.bufferedDeliveryBytes -= partial.buffer.count }
         }
         if let remote = link.remoteHandle, remoteHandles[remote] == handle { remoteHandles[remote] = nil }
-        forgetName(h)
+        forgetName(h, shared: &shared)
         links[h] = .vacant
         takenHandles.remove(h)
         while let last = links.last, !last.isLive { links.removeLast() }

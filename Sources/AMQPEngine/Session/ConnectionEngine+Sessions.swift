@@ -150,7 +150,7 @@ extension ConnectionEngine {
         }
         switch p {
         case .attach(let a):
-            verdict = sessions.slots[s].receiveAttach(a, shared: &sessions.shared, events: &events)
+            verdict = receiveAttach(a, session: s)
         case .detach(let d):
             verdict = sessions.slots[s].receiveDetach(d, shared: &sessions.shared, events: &events)
         default:
@@ -301,6 +301,9 @@ extension ConnectionEngine {
         sessions.taken.removeAll()
         sessions.remoteChannels.removeAll()
         sessions.shared.bufferedDeliveryBytes = 0
+        // Forgetting every link above empties it already; cleared outright all the same,
+        // so that nothing of a closed connection's names can outlive it.
+        sessions.shared.heldLinkNames.removeAll()
     }
 
     /// True when `produce` would write session or link frames now. Once the

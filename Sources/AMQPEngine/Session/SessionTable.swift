@@ -12,6 +12,9 @@ struct SessionShared {
     var maxBufferedDeliveryBytes = Int.max
     /// `ConnectionConfiguration.autoAccept`.
     var autoAccept: AutoAcceptPolicy? = nil
+    /// Which sessions hold links the peer attached, by name: where an ATTACH's steal
+    /// looks (HeldLinkNames.swift).
+    var heldLinkNames = HeldLinkNames()
 
     /// Never 0: a vacant link slot has generation 0, so no name ever matches it.
     mutating func generation() -> UInt32 {

@@ -65,7 +65,7 @@ package let unansweredBegin = Begin(nextOutgoingID: 0, incomingWindow: 1_000, ou
 extension HostileCase {
     /// Every session and link case.
     package static let sessions: [HostileCase] = channelCases + lifecycleCases + attachCases + transferCases + flowCases
-        + stolenCases + errantCases + hintCases
+        + stolenCases + stealAcrossSessionsCases + errantCases + hintCases
 
     // MARK: Channels, BEGIN and END
 

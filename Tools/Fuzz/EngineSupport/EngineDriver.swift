@@ -15,9 +15,10 @@
 // - events are typed and bounded: an engine-raised error carries an `amqp:` condition,
 //   `closed` comes once and last, events never outnumber a bound per input byte;
 // - the footprint stays within the configured limits at every step (sessions, links,
-//   buffered delivery bytes), and the control queue empties when given room;
+//   buffered delivery bytes; no more held link names than links), and the control queue
+//   empties when given room;
 // - at the end (transport closed), the engine is final with a typed error, and holds no
-//   session, link, buffered byte or queued delivery.
+//   session, link, held link name, buffered byte or queued delivery.
 
 import AMQPCodec
 import AMQPEngine
@@ -251,6 +252,9 @@ struct EngineDriver {
         expect(f.sessionSlots <= Int(c.channelMax) + 1, "\(f.sessionSlots) session slots with channel-max \(c.channelMax): \(f)")
         expect(f.bufferedDeliveryBytes <= c.limits.maxBufferedDeliveryBytes, "buffered \(f.bufferedDeliveryBytes) bytes over the limit: \(f)")
         expect(f.pendingEvents == 0, "events left after draining: \(f)")
+        // Every entry of the connection's held-name index stands for a held link, so an
+        // index that drifts from the sessions shows here as more names than links.
+        expect(f.heldLinkNames <= f.links, "\(f.heldLinkNames) held link names for \(f.links) links: \(f)")
         if knobs.tight {
             expect(f.linkSlots <= f.sessionSlots * 4 + 8, "link slots beyond handle-max 3: \(f)")
         }
@@ -269,7 +273,8 @@ struct EngineDriver {
         }
         if let failure = engine.failure { checkTyped(failure, "connection") }
         let f = engine.footprint
-        expect(f.sessions == 0 && f.links == 0 && f.bufferedDeliveryBytes == 0 && f.queuedDeliveries == 0 && f.queuedFrames == 0,
+        expect(f.sessions == 0 && f.links == 0 && f.heldLinkNames == 0 && f.bufferedDeliveryBytes == 0 && f.queuedDeliveries == 0
+               && f.queuedFrames == 0,
                "the engine still holds something after the transport closed: \(f)")
         expect(engine.produce(into: Self.output, now: now) == 0, "produce wrote after the transport closed")
     }
