@@ -137,7 +137,10 @@ final class ClientConnector<Link: ClientLink>: Sendable {
             do throws(AMQPClientError) {
                 parts = try currentOrNewParts(until: deadline)
             } catch {
-                // No link yet (the connection failed to start or to authenticate).
+                // No link yet (the connection failed to start or to authenticate). A
+                // peer that answers OPEN with a redirect at once can end the connection
+                // before its session or link exists: that redirect is followed too.
+                if try followedRedirect(in: error, parts: nil, redirects: &redirects) { continue }
                 try recover(from: error, parts: nil, until: deadline)
                 continue
             }
@@ -155,23 +158,30 @@ final class ClientConnector<Link: ClientLink>: Sendable {
             } catch {
                 failure = error
             }
-            if let redirect = failure.redirect ?? (try? RedirectInfo(condition: failure.condition, info: failure.info)) {
-                let kind: AMQPClientError.Kind = redirect.condition == .linkRedirect ? .linkRedirect : .connectionRedirect
-                redirects += 1
-                guard redirects <= options.maxRedirects else {
-                    discard(parts)
-                    var e = failure
-                    e.kind = kind
-                    e.redirect = redirect
-                    e.errorDescription = (e.errorDescription.map { $0 + "; " } ?? "")
-                        + "gave up after following \(options.maxRedirects) redirect(s) (ClientOptions.maxRedirects)"
-                    throw e
-                }
-                follow(redirect, kind: kind, from: parts)
-                continue
-            }
+            if try followedRedirect(in: failure, parts: parts, redirects: &redirects) { continue }
             try recover(from: failure, parts: parts, until: deadline)
         }
+    }
+
+    /// When `failure` is a redirect: follows it (true), or throws it once `redirects`
+    /// has reached `ClientOptions.maxRedirects`. False for any other failure.
+    private func followedRedirect(in failure: AMQPClientError, parts: Parts?, redirects: inout Int) throws(AMQPClientError) -> Bool {
+        guard let redirect = failure.redirect ?? (try? RedirectInfo(condition: failure.condition, info: failure.info)) else {
+            return false
+        }
+        let kind: AMQPClientError.Kind = redirect.condition == .linkRedirect ? .linkRedirect : .connectionRedirect
+        redirects += 1
+        guard redirects <= options.maxRedirects else {
+            if let parts { discard(parts) }
+            var e = failure
+            e.kind = kind
+            e.redirect = redirect
+            e.errorDescription = (e.errorDescription.map { $0 + "; " } ?? "")
+                + "gave up after following \(options.maxRedirects) redirect(s) (ClientOptions.maxRedirects)"
+            throw e
+        }
+        follow(redirect, kind: kind, from: parts)
+        return true
     }
 
     /// After `failure` on `parts`: with a reconnect policy and a failure that a new
@@ -298,7 +308,10 @@ final class ClientConnector<Link: ClientLink>: Sendable {
         return false
     }
 
-    private func follow(_ redirect: RedirectInfo, kind: AMQPClientError.Kind, from parts: Parts) {
+    /// Moves the client to `redirect`'s target. `parts`: what the redirect ended, if the
+    /// link existed (nil when the connection ended before its link was made; that
+    /// connection is already gone).
+    private func follow(_ redirect: RedirectInfo, kind: AMQPClientError.Kind, from parts: Parts?) {
         let sameHost = state.withLock { s -> Bool in
             s.redirectsFollowed += 1
             if kind == .linkRedirect, let a = redirect.address { s.address = Self.nodeAddress(a) }
@@ -307,6 +320,7 @@ final class ClientConnector<Link: ClientLink>: Sendable {
             if !same { s.settings = s.settings.redirected(to: redirect) }
             return same
         }
+        guard let parts else { return }
         if sameHost {
             // The connection stays; the next round attaches a new link on a new session.
             parts.session.close()
