@@ -29,6 +29,7 @@ public struct DeliveryTag: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Copies at most 32 bytes from `raw`; `nil` when there are more.
+    @inline(__always)
     public init?(bytes raw: UnsafeRawBufferPointer) {
         guard raw.count <= Self.maxLength else { return nil }
         count = raw.count

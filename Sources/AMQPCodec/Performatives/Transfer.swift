@@ -51,20 +51,28 @@ public struct Transfer: Hashable, Sendable {
     /// Decodes an `amqp:transfer:list`.
     @inline(__always)
     public init(decoding d: DescribedView) throws(DecodeError) {
-        // The usual TRANSFER first (see `commonFields`), built in place from the view's
-        // storage.
-        if let v = Self.commonFields(d) {
-            var tag: DeliveryTag? = nil
-            if let base = v.tagBase, v.flags.contains(.hasTag) {
-                tag = DeliveryTag(bytes: UnsafeRawBufferPointer(start: base, count: Int(v.tagCount)))
-            }
-            self.init(
-                handle: v.handle, deliveryID: v.flags.contains(.hasID) ? v.id : nil, deliveryTag: tag,
-                messageFormat: v.flags.contains(.hasFormat) ? v.format : nil,
-                settled: v.flags.contains(.hasSettled) ? v.flags.contains(.settled) : nil, more: v.flags.contains(.more))
+        // The usual TRANSFER first (see `commonFields`), its fields stored straight into
+        // `self`: building a `Transfer` and moving it in costs value witness calls
+        // (its optional state holds references).
+        guard let v = Self.commonFields(d) else {
+            self = try Transfer(readingFields: d)
             return
         }
-        try self.init(readingFields: d)
+        handle = v.handle
+        deliveryID = v.flags.contains(.hasID) ? v.id : nil
+        if let base = v.tagBase, v.flags.contains(.hasTag) {
+            deliveryTag = DeliveryTag(bytes: UnsafeRawBufferPointer(start: base, count: Int(v.tagCount)))
+        } else {
+            deliveryTag = nil
+        }
+        messageFormat = v.flags.contains(.hasFormat) ? v.format : nil
+        settled = v.flags.contains(.hasSettled) ? v.flags.contains(.settled) : nil
+        more = v.flags.contains(.more)
+        rcvSettleMode = nil
+        state = nil
+        resume = false
+        aborted = false
+        batchable = false
     }
 
     /// `init(decoding:)` through the field reader alone: any encoding, every check.
