@@ -29,9 +29,15 @@ public struct DeliveryTag: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Copies at most 32 bytes from `raw`; `nil` when there are more.
+    @inline(__always)
     public init?(bytes raw: UnsafeRawBufferPointer) {
         guard raw.count <= Self.maxLength else { return nil }
         count = raw.count
+        if raw.count == 8, let p = raw.baseAddress {
+            // The usual tag (a counter, as `init(_: UInt64)` makes): one load, no copy call.
+            storage.0 = p.loadUnaligned(as: UInt64.self)
+            return
+        }
         withUnsafeMutableBytes(of: &storage) { dst in
             if raw.count > 0 { dst.baseAddress!.copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
         }

@@ -73,6 +73,30 @@ public struct FrameDecoder: Sendable {
             let none = BytesView(UnsafeRawBufferPointer(rebasing: bytes[total..<total]), offset: baseOffset + total)
             return .frame(FrameView(header: header, extendedHeader: extended, performative: nil, payload: none))
         }
+        // The performative every frame carries, a smallulong descriptor and a list8, is
+        // framed in place with the checks `ValueDecoder.decodeDescribed` and
+        // `readCompoundHeader` make of it (depth 2 within the limit, size at least 1 and
+        // within the body, count within the size and the element limit); anything else,
+        // and any check that fails, takes the general decoder, which reports it.
+        if total &- bodyStart >= 6, limits.storedMaxDepth >= 2, let base = bytes.baseAddress {
+            // described, smallulong, code, list8, size, count
+            let p = base + bodyStart
+            let size = Int(p.load(fromByteOffset: 4, as: UInt8.self))
+            let count = Int(p.load(fromByteOffset: 5, as: UInt8.self))
+            if p.load(as: UInt8.self) == FormatCode.described, p.load(fromByteOffset: 1, as: UInt8.self) == FormatCode.smallULong,
+                p.load(fromByteOffset: 3, as: UInt8.self) == FormatCode.list8, size >= 1, size <= total &- bodyStart &- 5,
+                count <= size &- 1, UInt32(count) <= limits.storedMaxElements
+            {
+                let end = bodyStart &+ 5 &+ size
+                let performative = DescribedView(
+                    descriptor: .code(UInt64(p.load(fromByteOffset: 2, as: UInt8.self))),
+                    encodedValue: EncodedValueView(
+                        bytes: UnsafeRawBufferPointer(start: p + 3, count: size &+ 2), offset: baseOffset &+ bodyStart &+ 3, depth: 2,
+                        limits: limits))
+                let payload = BytesView(UnsafeRawBufferPointer(start: base + end, count: total &- end), offset: baseOffset &+ end)
+                return .frame(FrameView(header: header, extendedHeader: extended, performative: performative, payload: payload))
+            }
+        }
         var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[bodyStart..<total]), baseOffset: baseOffset + bodyStart)
         let codeAt = reader.position
         guard try reader.readByte() == FormatCode.described else {

@@ -2,6 +2,7 @@
 enum TextValidation {
     /// True when `bytes` is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF).
     static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if isASCII(bytes) { return true }
         var i = 0
         let n = bytes.count
         // Fast path: eight ASCII bytes at a time.
@@ -38,8 +39,36 @@ enum TextValidation {
         return true
     }
 
+    /// True when every byte is ASCII: whole words, the last one overlapping the one
+    /// before it, so that the short strings and symbols of every message's properties
+    /// are checked without a loop over their last bytes.
+    @inline(__always)
+    static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let n = bytes.count
+        guard let p = bytes.baseAddress else { return true }
+        let high: UInt64 = 0x8080_8080_8080_8080
+        if n >= 8 {
+            var seen: UInt64 = 0
+            var i = 0
+            while i &+ 8 < n {
+                seen |= p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                i &+= 8
+            }
+            seen |= p.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+            return seen & high == 0
+        }
+        if n >= 4 {
+            let w = p.loadUnaligned(as: UInt32.self) | p.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+            return w & 0x8080_8080 == 0
+        }
+        var b: UInt8 = 0
+        for i in 0..<n { b |= p.load(fromByteOffset: i, as: UInt8.self) }
+        return b & 0x80 == 0
+    }
+
     /// Offset of the first byte that is not ASCII, or `nil`.
     static func firstNonASCII(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        if isASCII(bytes) { return nil }
         var i = 0
         let n = bytes.count
         while i &+ 8 <= n {

@@ -52,21 +52,53 @@ public struct MessageProperties: Hashable, Sendable {
     }
 
     /// Encodes as an `amqp:properties:list`.
+    ///
+    /// Byte for byte what the field writer writes (absent fields null, trailing nulls
+    /// dropped), but the fields kept are counted first, so that no null is written to
+    /// be dropped and no field pays the writer's bookkeeping: a sender encodes this
+    /// for every message.
     public func encode(into e: inout AMQPEncoder) throws(EncodeError) {
-        var w = try FieldWriter(descriptor: Descriptors.properties, &e)
-        try w.custom(present: messageID != nil, &e) { (e) throws(EncodeError) in try messageID?.encode(into: &e) }
-        try w.binary(userID, &e)
-        try w.string(to, &e)
-        try w.string(subject, &e)
-        try w.string(replyTo, &e)
-        try w.custom(present: correlationID != nil, &e) { (e) throws(EncodeError) in try correlationID?.encode(into: &e) }
-        try w.symbol(contentType, &e)
-        try w.symbol(contentEncoding, &e)
-        try w.timestamp(absoluteExpiryTime, &e)
-        try w.timestamp(creationTime, &e)
-        try w.string(groupID, &e)
-        try w.uint(groupSequence, &e)
-        try w.string(replyToGroupID, &e)
-        try w.finish(&e)
+        let fields =
+            replyToGroupID != nil ? 13 : groupSequence != nil ? 12 : groupID != nil ? 11 : creationTime != nil ? 10
+            : absoluteExpiryTime != nil ? 9 : contentEncoding != nil ? 8 : contentType != nil ? 7 : correlationID != nil ? 6
+            : replyTo != nil ? 5 : subject != nil ? 4 : to != nil ? 3 : userID != nil ? 2 : messageID != nil ? 1 : 0
+        try e.encodeDescriptor(Descriptors.properties)
+        let m = try e.beginList()
+        if fields > 0 {
+            if let messageID { try messageID.encode(into: &e) } else { try e.encodeNull() }
+        }
+        if fields > 1 {
+            if let userID { try e.encodeBinary(userID) } else { try e.encodeNull() }
+        }
+        if fields > 2 { try Self.encode(to, &e) }
+        if fields > 3 { try Self.encode(subject, &e) }
+        if fields > 4 { try Self.encode(replyTo, &e) }
+        if fields > 5 {
+            if let correlationID { try correlationID.encode(into: &e) } else { try e.encodeNull() }
+        }
+        if fields > 6 {
+            if let contentType { try e.encode(contentType) } else { try e.encodeNull() }
+        }
+        if fields > 7 {
+            if let contentEncoding { try e.encode(contentEncoding) } else { try e.encodeNull() }
+        }
+        if fields > 8 {
+            if let absoluteExpiryTime { try e.encode(absoluteExpiryTime) } else { try e.encodeNull() }
+        }
+        if fields > 9 {
+            if let creationTime { try e.encode(creationTime) } else { try e.encodeNull() }
+        }
+        if fields > 10 { try Self.encode(groupID, &e) }
+        if fields > 11 {
+            if let groupSequence { try e.encode(groupSequence) } else { try e.encodeNull() }
+        }
+        if fields > 12 { try Self.encode(replyToGroupID, &e) }
+        try e.endList(m, count: fields)
+    }
+
+    /// A string field: the string, or null.
+    @inline(__always)
+    static func encode(_ s: String?, _ e: inout AMQPEncoder) throws(EncodeError) {
+        if let s { try e.encode(s) } else { try e.encodeNull() }
     }
 }

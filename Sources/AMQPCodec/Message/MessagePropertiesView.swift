@@ -9,7 +9,21 @@ public struct MessagePropertiesView {
     let fields: ListView
 
     /// `message-id`.
-    public var messageID: MessageIDView? { read(0) { (r) throws(DecodeError) in try r.messageID("message-id") } }
+    public var messageID: MessageIDView? {
+        // The first field needs no walk: the usual forms (a str8, already checked to be
+        // UTF-8 when the view was made, or null) are read in place.
+        if fields.count == 0 { return nil }
+        let body = fields.body
+        if body.count >= 2, let base = body.baseAddress {
+            let code = base.load(as: UInt8.self)
+            if code == FormatCode.null { return nil }
+            let n = Int(base.load(fromByteOffset: 1, as: UInt8.self))
+            if code == FormatCode.str8, n <= body.count &- 2 {
+                return .string(StringView(utf8: UnsafeRawBufferPointer(start: base + 2, count: n)))
+            }
+        }
+        return read(0) { (r) throws(DecodeError) in try r.messageID("message-id") }
+    }
     /// `user-id`.
     public var userID: BytesView? { read(1) { (r) throws(DecodeError) in try r.binaryView("user-id") } }
     /// `to`.
@@ -58,6 +72,10 @@ public struct MessagePropertiesView {
         _ = try r.stringView("reply-to-group-id")
         try r.finishChecked()
     }
+
+    /// A view of a field list already checked field by field (`MessageView`'s
+    /// `readCommonProperties`).
+    init(fields: ListView) { self.fields = fields }
 
     /// Walks to field `index` and reads it with `get`. The init checked every field, so
     /// the walk cannot fail on the same bytes; `nil` covers absent fields.

@@ -18,23 +18,23 @@ public struct MessageView {
     /// Absolute offset of `bytes[0]` in the outermost input, for error reports.
     public let baseOffset: Int
     /// The header section, decoded (its fields are scalars).
-    public private(set) var header: MessageHeader?
+    public internal(set) var header: MessageHeader?
     /// The delivery-annotations section.
     public private(set) var deliveryAnnotations: AnnotationsView?
     /// The message-annotations section.
     public private(set) var messageAnnotations: AnnotationsView?
     /// The properties section.
-    public private(set) var properties: MessagePropertiesView?
+    public internal(set) var properties: MessagePropertiesView?
     /// The application-properties section.
     public private(set) var applicationProperties: ApplicationPropertiesView?
     /// The body; `nil` when the payload has no body section.
-    public private(set) var body: MessageBodyView?
+    public internal(set) var body: MessageBodyView?
     /// The footer section.
     public private(set) var footer: AnnotationsView?
     /// The bytes of the bare message (properties, application-properties and body, as
     /// sent by the producer; part 3, section 3.2), for signatures and hashes; empty when
     /// the message has none of those sections.
-    public private(set) var bareMessage: BytesView
+    public internal(set) var bareMessage: BytesView
 
     /// Reads the message in `bytes`.
     ///
@@ -51,9 +51,19 @@ public struct MessageView {
     public init(
         _ bytes: UnsafeRawBufferPointer, baseOffset: Int = 0, limits: DecodeLimits = .default, requireBody: Bool = false
     ) throws(DecodeError) {
+        try self.init(bytes, baseOffset: baseOffset, limits: limits, requireBody: requireBody, commonReaders: true)
+    }
+
+    /// `init(_:baseOffset:limits:requireBody:)`; with `commonReaders: false`, every
+    /// section takes the general reader (for tests that compare the two).
+    @inline(__always)
+    init(
+        _ bytes: UnsafeRawBufferPointer, baseOffset: Int, limits: DecodeLimits, requireBody: Bool, commonReaders: Bool
+    ) throws(DecodeError) {
         self.bytes = bytes
         self.baseOffset = baseOffset
         bareMessage = BytesView(UnsafeRawBufferPointer(start: bytes.baseAddress, count: 0), offset: baseOffset)
+        if commonReaders && readCommonMessage(limits: limits) { return }
         var r = ByteReader(bytes, baseOffset: baseOffset)
         var previous: MessageSection? = nil
         var bodyStart = 0
@@ -64,7 +74,32 @@ public struct MessageView {
         var firstData: BytesView? = nil
         while !r.isAtEnd {
             let start = r.position
-            let (section, value, described) = try Self.readSection(&r, limits: limits)
+            // The usual sections in their usual forms first; `nil` leaves `r` in place
+            // for the general reader.
+            var commonHeader: MessageHeader? = nil
+            var commonProperties: MessagePropertiesView? = nil
+            var commonData: BytesView? = nil
+            switch commonReaders ? Self.nextDescriptor(r) : -1 {
+            case 0x70: commonHeader = Self.readCommonHeader(&r, limits: limits)
+            case 0x73: commonProperties = Self.readCommonProperties(&r, limits: limits)
+            case 0x75: commonData = Self.readCommonData(&r, limits: limits)
+            default: break
+            }
+            let section: MessageSection
+            var value = AMQPValueView.null
+            var described: DescribedView? = nil
+            if commonHeader != nil {
+                section = .header
+            } else if commonProperties != nil {
+                section = .properties
+            } else if commonData != nil {
+                section = .data
+            } else {
+                let read = try Self.readSection(&r, limits: limits)
+                section = read.0
+                value = read.1
+                described = read.2
+            }
             if let previous, !section.mayFollow(previous) {
                 throw DecodeError(.sectionOutOfOrder, at: r.baseOffset &+ start, detail: "\(section.name) after \(previous.name)")
             }
@@ -75,35 +110,46 @@ public struct MessageView {
             if section.isBody && previous?.isBody != true {
                 bodyStart = start
             }
-            do throws(DecodeError) {
-                switch section {
-                case .header:
-                    header = try MessageHeader(decoding: described)
-                case .deliveryAnnotations:
-                    deliveryAnnotations = try AnnotationsView(validating: try Self.map(value, described, section), section: section)
-                case .messageAnnotations:
-                    messageAnnotations = try AnnotationsView(validating: try Self.map(value, described, section), section: section)
-                case .properties:
-                    properties = try MessagePropertiesView(decoding: described)
-                case .applicationProperties:
-                    applicationProperties = try ApplicationPropertiesView(validating: try Self.map(value, described, section))
-                case .data:
-                    guard case .binary(let b) = value else { throw Self.wrongType(value, described, section, expected: "binary") }
-                    if firstData == nil { firstData = b }
-                    sectionCount &+= 1
-                    byteCount &+= b.count
-                case .amqpSequence:
-                    guard case .list = value else { throw Self.wrongType(value, described, section, expected: "list") }
-                    try value.validateDeep()
-                    sectionCount &+= 1
-                case .amqpValue:
-                    try value.validateDeep()
-                    body = .value(value)
-                case .footer:
-                    footer = try AnnotationsView(validating: try Self.map(value, described, section), section: section)
+            // Sections read by the common readers were checked in full there.
+            if let commonHeader {
+                header = commonHeader
+            } else if let commonProperties {
+                properties = commonProperties
+            } else if let b = commonData {
+                if firstData == nil { firstData = b }
+                sectionCount &+= 1
+                byteCount &+= b.count
+            } else if let described {
+                do throws(DecodeError) {
+                    switch section {
+                    case .header:
+                        header = try MessageHeader(decoding: described)
+                    case .deliveryAnnotations:
+                        deliveryAnnotations = try AnnotationsView(validating: try Self.map(value, described, section), section: section)
+                    case .messageAnnotations:
+                        messageAnnotations = try AnnotationsView(validating: try Self.map(value, described, section), section: section)
+                    case .properties:
+                        properties = try MessagePropertiesView(decoding: described)
+                    case .applicationProperties:
+                        applicationProperties = try ApplicationPropertiesView(validating: try Self.map(value, described, section))
+                    case .data:
+                        guard case .binary(let b) = value else { throw Self.wrongType(value, described, section, expected: "binary") }
+                        if firstData == nil { firstData = b }
+                        sectionCount &+= 1
+                        byteCount &+= b.count
+                    case .amqpSequence:
+                        guard case .list = value else { throw Self.wrongType(value, described, section, expected: "list") }
+                        try value.validateDeep()
+                        sectionCount &+= 1
+                    case .amqpValue:
+                        try value.validateDeep()
+                        body = .value(value)
+                    case .footer:
+                        footer = try AnnotationsView(validating: try Self.map(value, described, section), section: section)
+                    }
+                } catch {
+                    throw error.naming(section)
                 }
-            } catch {
-                throw error.naming(section)
             }
             if section == .data || section == .amqpSequence {
                 let region = BodyRegion(

@@ -51,6 +51,32 @@ public struct Transfer: Hashable, Sendable {
     /// Decodes an `amqp:transfer:list`.
     @inline(__always)
     public init(decoding d: DescribedView) throws(DecodeError) {
+        // The usual TRANSFER first (see `commonFields`), its fields stored straight into
+        // `self`: building a `Transfer` and moving it in costs value witness calls
+        // (its optional state holds references).
+        guard let v = Self.commonFields(d) else {
+            self = try Transfer(readingFields: d)
+            return
+        }
+        handle = v.handle
+        deliveryID = v.flags.contains(.hasID) ? v.id : nil
+        if let base = v.tagBase, v.flags.contains(.hasTag) {
+            deliveryTag = DeliveryTag(bytes: UnsafeRawBufferPointer(start: base, count: Int(v.tagCount)))
+        } else {
+            deliveryTag = nil
+        }
+        messageFormat = v.flags.contains(.hasFormat) ? v.format : nil
+        settled = v.flags.contains(.hasSettled) ? v.flags.contains(.settled) : nil
+        more = v.flags.contains(.more)
+        rcvSettleMode = nil
+        state = nil
+        resume = false
+        aborted = false
+        batchable = false
+    }
+
+    /// `init(decoding:)` through the field reader alone: any encoding, every check.
+    init(readingFields d: DescribedView) throws(DecodeError) {
         var r = try FieldReader(d, code: Descriptors.transfer, composite: "transfer")
         handle = try r.required(try r.uint("handle"), "handle")
         deliveryID = try r.uint("delivery-id")
@@ -63,6 +89,26 @@ public struct Transfer: Hashable, Sendable {
         resume = try r.bool("resume") ?? false
         aborted = try r.bool("aborted") ?? false
         batchable = try r.bool("batchable") ?? false
+    }
+
+    /// The fields of the TRANSFER in `d` when its descriptor is the numeric one and they are a
+    /// `list8` in the forms `TransferView.readCommon` reads (what senders write for a
+    /// delivery's frames), without the field reader's cursor; `nil` for anything else,
+    /// which the field reader then reads, or refuses, as it always has. The checks on
+    /// the list header are the field reader's (`FieldReader.init(_:composite:)`).
+    @inline(__always)
+    static func commonFields(_ d: DescribedView) -> TransferView? {
+        guard case .code(Descriptors.transfer) = d.descriptor else { return nil }
+        let encoded = d.encodedValue
+        guard encoded.bytes.count >= 3, let base = encoded.bytes.baseAddress, base.load(as: UInt8.self) == FormatCode.list8,
+            encoded.depth <= encoded.limits.maxDepth
+        else { return nil }
+        let size = Int(base.load(fromByteOffset: 1, as: UInt8.self))
+        let count = Int(base.load(fromByteOffset: 2, as: UInt8.self))
+        guard size == encoded.bytes.count &- 2, count < size, UInt32(count) <= encoded.limits.storedMaxElements,
+            let v = TransferView.readCommon(base + 3, size: size &- 1, count: count)
+        else { return nil }
+        return v
     }
 
     /// Encodes as an `amqp:transfer:list`, dropping trailing defaults.
@@ -85,23 +131,82 @@ public struct Transfer: Hashable, Sendable {
         state: DeliveryState? = nil, resume: Bool = false, aborted: Bool = false, batchable: Bool = false,
         into e: inout AMQPEncoder
     ) throws(EncodeError) {
+        // Nearly every transfer leaves the fields after `settled` at their defaults:
+        // then the whole performative is sized first and written with one claim.
+        if !(more || rcvSettleMode != nil || state != nil || resume || aborted || batchable) {
+            return try encodeShort(
+                handle: handle, deliveryID: deliveryID, deliveryTag: deliveryTag, messageFormat: messageFormat, settled: settled,
+                into: &e)
+        }
         var w = try FieldWriter(descriptor: Descriptors.transfer, &e)
         try w.uint(handle, &e)
         try w.uint(deliveryID, &e)
         try w.deliveryTag(deliveryTag, &e)
         try w.uint(messageFormat, &e)
         try w.bool(settled, &e)
-        // Nearly every transfer leaves the rest at their defaults: as trailing nulls they
-        // would only be written to be dropped.
-        if more || rcvSettleMode != nil || state != nil || resume || aborted || batchable {
-            try w.bool(more, default: false, &e)
-            try w.ubyte(rcvSettleMode?.rawValue, &e)
-            try w.deliveryState(state, &e)
-            try w.bool(resume, default: false, &e)
-            try w.bool(aborted, default: false, &e)
-            try w.bool(batchable, default: false, &e)
-        }
+        try w.bool(more, default: false, &e)
+        try w.ubyte(rcvSettleMode?.rawValue, &e)
+        try w.deliveryState(state, &e)
+        try w.bool(resume, default: false, &e)
+        try w.bool(aborted, default: false, &e)
+        try w.bool(batchable, default: false, &e)
         try w.finish(&e)
+    }
+
+    /// The first five fields of an `amqp:transfer:list` (the rest at their defaults),
+    /// byte for byte as the field writer writes them (trailing nulls dropped, a
+    /// `settled` of `false` kept), sized first and written with one claim: no
+    /// bookkeeping per field, no rewinding. Throws `bufferTooSmall`, writing nothing,
+    /// when it does not fit.
+    @inline(__always)
+    static func encodeShort(
+        handle: UInt32, deliveryID: UInt32?, deliveryTag: DeliveryTag?, messageFormat: UInt32?, settled: Bool?,
+        into e: inout AMQPEncoder
+    ) throws(EncodeError) {
+        let fields = settled != nil ? 5 : messageFormat != nil ? 4 : deliveryTag != nil ? 3 : deliveryID != nil ? 2 : 1
+        // A null takes one byte; at most 50 bytes of fields: always a list8.
+        var content = uintSize(handle)
+        if fields >= 2 { content &+= deliveryID.map { uintSize($0) } ?? 1 }
+        let tagCount = deliveryTag?.count ?? 0
+        if fields >= 3 { content &+= deliveryTag == nil ? 1 : 2 &+ tagCount }
+        if fields >= 4 { content &+= messageFormat.map { uintSize($0) } ?? 1 }
+        if fields >= 5 { content &+= 1 }
+        let p = try e.claim(6 &+ content)
+        // described, smallulong, amqp:transfer:list, list8, size, count
+        p.storeBytes(of: 0xC0_1453_00, as: UInt32.self)
+        (p + 4).storeBytes(of: UInt8(truncatingIfNeeded: content &+ 1), as: UInt8.self)
+        (p + 5).storeBytes(of: UInt8(truncatingIfNeeded: fields), as: UInt8.self)
+        var i = 6
+        storeUInt(handle, p, &i)
+        guard fields >= 2 else { return }
+        storeOptionalUInt(deliveryID, p, &i)
+        guard fields >= 3 else { return }
+        if let deliveryTag {
+            (p + i).storeBytes(of: 0xA0, as: UInt8.self)  // vbin8
+            (p + (i &+ 1)).storeBytes(of: UInt8(truncatingIfNeeded: tagCount), as: UInt8.self)
+            withUnsafeBytes(of: deliveryTag.storage) { raw in
+                (p + (i &+ 2)).copyMemory(from: raw.baseAddress.unsafelyUnwrapped, byteCount: tagCount)
+            }
+            i &+= 2 &+ tagCount
+        } else {
+            (p + i).storeBytes(of: 0x40, as: UInt8.self)
+            i &+= 1
+        }
+        guard fields >= 4 else { return }
+        storeOptionalUInt(messageFormat, p, &i)
+        guard let settled else { return }
+        (p + i).storeBytes(of: settled ? 0x41 : 0x42, as: UInt8.self)
+    }
+
+    /// Writes `v` at `p + i` as the field writer does: null when absent.
+    @inline(__always)
+    static func storeOptionalUInt(_ v: UInt32?, _ p: UnsafeMutableRawPointer, _ i: inout Int) {
+        if let v {
+            storeUInt(v, p, &i)
+        } else {
+            (p + i).storeBytes(of: 0x40, as: UInt8.self)
+            i &+= 1
+        }
     }
 }
 
