@@ -55,5 +55,16 @@ let benchmarks: @Sendable () -> Void = {
                 benchmark.stopMeasurement()
             }
         }
+
+        Benchmark("Decode transfer frame and message sections, general decoder, \(label) body") { benchmark in
+            let decoder = FrameDecoder(maxFrameSize: UInt32.max)
+            workload.frame.withUnsafeBytes { raw in
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations {
+                    blackHole(try! CodecWorkload.decodeFrameGeneral(raw, decoder: decoder))
+                }
+                benchmark.stopMeasurement()
+            }
+        }
     }
 }
