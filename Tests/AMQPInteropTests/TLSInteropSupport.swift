@@ -29,6 +29,28 @@ enum TLSInterop {
         return (Connection(settings: settings, reactor: reactor), reactor)
     }
 
+    /// Opens `connection` and expects it to fail with an error of its own (not the
+    /// wait's time-out) that is not retried, and whose wrong-host text names the host;
+    /// `check` examines the error further.
+    static func expectOpenFails(
+        _ connection: Connection, _ what: String, wrongHost: Bool, check: (AMQPClientError) -> Void
+    ) {
+        let started = Date()
+        do {
+            try connection.waitUntilOpened(timeout: .seconds(20))
+            Issue.record("\(what): the connection opened")
+        } catch {
+            #expect(Date().timeIntervalSince(started) < 15, "\(what) ended by the wait's time-out, not by its error: \(error)")
+            #expect(error.action.retry == false, "\(what): \(error)")
+            if wrongHost {
+                #expect(error.tls?.code == .hostnameMismatch, "\(error)")
+                let text = error.errorDescription ?? ""
+                #expect(text.contains("wrong-host.example"), "the error names the host: \(text)")
+            }
+            check(error)
+        }
+    }
+
     /// Sends 20 messages (two of 150 KB, so records and frames split them) to `address`
     /// and takes them back, byte for byte.
     static func roundTrip(_ connection: Connection, address: String, label: String) throws {

@@ -171,11 +171,7 @@ public struct Transfer: Hashable, Sendable {
         if fields >= 3 { content &+= deliveryTag == nil ? 1 : 2 &+ tagCount }
         if fields >= 4 { content &+= messageFormat.map { uintSize($0) } ?? 1 }
         if fields >= 5 { content &+= 1 }
-        let p = try e.claim(6 &+ content)
-        // described, smallulong, amqp:transfer:list, list8, size, count
-        p.storeBytes(of: 0xC0_1453_00, as: UInt32.self)
-        (p + 4).storeBytes(of: UInt8(truncatingIfNeeded: content &+ 1), as: UInt8.self)
-        (p + 5).storeBytes(of: UInt8(truncatingIfNeeded: fields), as: UInt8.self)
+        let p = try claimList(&e, content: content, fields: fields)
         var i = 6
         storeUInt(handle, p, &i)
         guard fields >= 2 else { return }
@@ -233,11 +229,7 @@ extension Transfer {
         let content = fixed &+ 2 &+ tagCount &+ (fields &- 4)
         // Room for the tag's four words whole (see below)?
         let wholeWords = e.free >= 6 &+ content &+ 32
-        let p = try e.claim(6 &+ content)
-        // described, smallulong, amqp:transfer:list, list8, size, count
-        p.storeBytes(of: 0xC0_1453_00, as: UInt32.self)
-        (p + 4).storeBytes(of: UInt8(truncatingIfNeeded: content &+ 1), as: UInt8.self)
-        (p + 5).storeBytes(of: UInt8(truncatingIfNeeded: fields), as: UInt8.self)
+        let p = try claimList(&e, content: content, fields: fields)
         var i = 6
         storeUInt(handle, p, &i)
         storeUInt(deliveryID, p, &i)
@@ -275,14 +267,24 @@ extension Transfer {
     public static func encodeContinuation(handle: UInt32, deliveryID: UInt32, more: Bool, into e: inout AMQPEncoder) throws(EncodeError) {
         // handle, delivery-id, then null tag, format and settled before a `more` of true.
         let content = uintSize(handle) &+ uintSize(deliveryID) &+ (more ? 4 : 0)
-        let p = try e.claim(6 &+ content)
-        p.storeBytes(of: 0xC0_1453_00, as: UInt32.self)
-        (p + 4).storeBytes(of: UInt8(truncatingIfNeeded: content &+ 1), as: UInt8.self)
-        (p + 5).storeBytes(of: UInt8(more ? 6 : 2), as: UInt8.self)
+        let p = try claimList(&e, content: content, fields: more ? 6 : 2)
         var i = 6
         storeUInt(handle, p, &i)
         storeUInt(deliveryID, p, &i)
         if more { (p + i).storeBytes(of: 0x4140_4040, as: UInt32.self) }  // null, null, null, true
+    }
+
+    /// Claims a TRANSFER of `fields` fields whose bytes take `content`, and writes what
+    /// comes before them: described, smallulong, amqp:transfer:list, list8, size, count.
+    /// The fields go at offset 6 of the pointer returned.
+    @inlinable
+    @inline(__always)
+    static func claimList(_ e: inout AMQPEncoder, content: Int, fields: Int) throws(EncodeError) -> UnsafeMutableRawPointer {
+        let p = try e.claim(6 &+ content)
+        p.storeBytes(of: 0xC0_1453_00, as: UInt32.self)
+        (p + 4).storeBytes(of: UInt8(truncatingIfNeeded: content &+ 1), as: UInt8.self)
+        (p + 5).storeBytes(of: UInt8(truncatingIfNeeded: fields), as: UInt8.self)
+        return p
     }
 
     /// Bytes `AMQPEncoder.encode(_: UInt32)` writes for `v`.
