@@ -88,3 +88,23 @@ interop_stop_pid() {
         kill -KILL "$pid" 2>/dev/null || true
     fi
 }
+
+# openssl, its output kept in openssl.log of the current folder and shown if it fails.
+interop_openssl() { openssl "$@" >>openssl.log 2>&1 || { cat openssl.log >&2; interop_fail "openssl $* failed"; }; }
+
+# Fresh TLS material for a test service in $1 (EC P-256, valid two days): a CA named $2
+# (ca.pem, ca.key), a CA that signed nothing (untrusted-ca.pem, for the untrusted-CA
+# cases) and server.ext (SAN localhost and 127.0.0.1). The caller then signs, from
+# inside $1 with interop_openssl, the certificates its service needs.
+interop_make_cas() {
+    local out=$1 name=$2
+    rm -rf "$out"
+    mkdir -p "$out"
+    (
+        cd "$out"
+        local ca=(req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2)
+        interop_openssl "${ca[@]}" -keyout ca.key -out ca.pem -subj "/CN=$name"
+        interop_openssl "${ca[@]}" -keyout untrusted-ca.key -out untrusted-ca.pem -subj "/CN=nobody trusts this CA"
+        echo 'subjectAltName=DNS:localhost,IP:127.0.0.1' >server.ext
+    )
+}

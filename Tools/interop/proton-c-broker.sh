@@ -113,18 +113,13 @@ start() {
 # as broker.c looks for them, the key encrypted with the password it passes to Proton.
 make_certificates() {
     local out=$1
-    rm -rf "$out"
-    mkdir -p "$out"
+    interop_make_cas "$out" "swift-amqp Proton C interop CA"
     (
         cd "$out"
-        ssl() { openssl "$@" >>openssl.log 2>&1 || { cat openssl.log >&2; interop_fail "openssl $* failed"; }; }
-        local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1)
-        ssl req -x509 "${ec[@]}" -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=swift-amqp Proton C interop CA"
-        ssl req -x509 "${ec[@]}" -nodes -keyout untrusted-ca.key -out untrusted-ca.pem -days 2 -subj "/CN=nobody trusts this CA"
-        echo 'subjectAltName=DNS:localhost,IP:127.0.0.1' >server.ext
         # No -nodes: the key is written encrypted (PKCS#8, AES-256) with broker.c's SSL_PW.
-        ssl req "${ec[@]}" -passout pass:tserverpw -keyout tserver-private-key.pem -out server.csr -subj "/CN=localhost"
-        ssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out tserver-certificate.pem -days 2 -extfile server.ext
+        interop_openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -passout pass:tserverpw \
+            -keyout tserver-private-key.pem -out server.csr -subj "/CN=localhost"
+        interop_openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out tserver-certificate.pem -days 2 -extfile server.ext
         grep -q 'ENCRYPTED PRIVATE KEY' tserver-private-key.pem ||
             interop_fail "openssl wrote the broker's key unencrypted; broker.c expects it encrypted with its password"
     )

@@ -159,20 +159,15 @@ EOF
 # as Tests/Support/AMQPTestCertificates does for the in-process tests.
 make_certificates() {
     local out=$1
-    rm -rf "$out"
-    mkdir -p "$out"
+    interop_make_cas "$out" "swift-amqp interop CA"
     (
         cd "$out"
-        ssl() { openssl "$@" >>openssl.log 2>&1 || { cat openssl.log >&2; interop_fail "openssl $* failed"; }; }
         local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-        ssl req -x509 "${ec[@]}" -keyout ca.key -out ca.pem -days 2 -subj "/CN=swift-amqp interop CA"
-        ssl req -x509 "${ec[@]}" -keyout untrusted-ca.key -out untrusted-ca.pem -days 2 -subj "/CN=nobody trusts this CA"
-        echo 'subjectAltName=DNS:localhost,IP:127.0.0.1' >server.ext
         echo 'extendedKeyUsage=clientAuth' >client.ext
-        ssl req "${ec[@]}" -keyout server.key -out server.csr -subj "/CN=localhost"
-        ssl req "${ec[@]}" -keyout client.key -out client.csr -subj "/O=swift-amqp/CN=test-client"
-        ssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
-        ssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 -extfile client.ext
+        interop_openssl req "${ec[@]}" -keyout server.key -out server.csr -subj "/CN=localhost"
+        interop_openssl req "${ec[@]}" -keyout client.key -out client.csr -subj "/O=swift-amqp/CN=test-client"
+        interop_openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
+        interop_openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 -extfile client.ext
         # The broker's Erlang VM reads these as its own user.
         chmod 0644 ./*.pem ./*.key
     )

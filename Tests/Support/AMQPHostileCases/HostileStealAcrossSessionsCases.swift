@@ -66,6 +66,23 @@ private func beginSecondSession(_ peer: inout ScriptedPeer) throws -> SessionID 
     return id
 }
 
+/// The application attaches a receiver named "dup" in `first` and in a second session it
+/// begins; the peer answers both (handle 3 on each channel). Returns the second session
+/// and the two links, in that order.
+private func attachDupInTwoSessions(_ peer: inout ScriptedPeer, first: SessionID) throws -> (SessionID, [LinkID]) {
+    let second = try beginSecondSession(&peer)
+    var links: [LinkID] = []
+    try peer.perform {
+        for s in [first, second] {
+            if let l = try? $0.attachLink(session: s, .receiver(name: "dup", from: "q", credit: .manual)) { links.append(l) }
+        }
+    }
+    #expect(links.count == 2)
+    peer.skipFrames(peer.pendingFrames.count)
+    try peer.send(bytes: attach("dup", handle: 3, on: setupChannel) + attach("dup", handle: 3))
+    return (second, links)
+}
+
 extension HostileCase {
     package static let stealAcrossSessionsCases: [HostileCase] = [
         HostileCase(
@@ -150,16 +167,7 @@ extension HostileCase {
                 // Only the application can have two sessions hold a name at once; the
                 // lookup then walks the sessions, and the steal leaves one holder.
                 let first = try #require(context.session)
-                let second = try beginSecondSession(&peer)
-                var links: [LinkID] = []
-                try peer.perform {
-                    for s in [first, second] {
-                        if let l = try? $0.attachLink(session: s, .receiver(name: "dup", from: "q", credit: .manual)) { links.append(l) }
-                    }
-                }
-                #expect(links.count == 2)
-                peer.skipFrames(peer.pendingFrames.count)
-                try peer.send(bytes: attach("dup", handle: 3, on: setupChannel) + attach("dup", handle: 3))
+                let (second, links) = try attachDupInTwoSessions(&peer, first: first)
                 #expect(links.allSatisfy { peer.engine.isAttached($0) })
                 #expect(peer.engine.footprint.heldLinkNames == 1)
                 try peer.send(bytes: attach("dup", handle: 4, on: setupChannel))
@@ -177,16 +185,7 @@ extension HostileCase {
                 // The first session to hold the name is the one the index remembers; once
                 // it lets the name go, the second's link must still be found.
                 let first = try #require(context.session)
-                let second = try beginSecondSession(&peer)
-                var links: [LinkID] = []
-                try peer.perform {
-                    for s in [first, second] {
-                        if let l = try? $0.attachLink(session: s, .receiver(name: "dup", from: "q", credit: .manual)) { links.append(l) }
-                    }
-                }
-                #expect(links.count == 2)
-                peer.skipFrames(peer.pendingFrames.count)
-                try peer.send(bytes: attach("dup", handle: 3, on: setupChannel) + attach("dup", handle: 3))
+                let (second, links) = try attachDupInTwoSessions(&peer, first: first)
                 try peer.perform { $0.detachLink(links[0]) }
                 try peer.expectPerformative("DETACH(0, closed)", channel: first.channel) {
                     if case .detach(let d) = $0 { return d.handle == 0 && d.error == nil }
