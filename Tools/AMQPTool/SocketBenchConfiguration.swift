@@ -110,6 +110,10 @@ public struct SocketBenchResult: Sendable {
     public var cpuSeconds: Double
     /// CPU of the client's thread alone, seconds.
     public var clientCPUSeconds: Double
+    /// Ticks of the client's reactor during the run: a client that polls instead of
+    /// sleeping until its next message or its next I/O shows here as ticks far above the
+    /// message count.
+    public var clientTicks: Int
 
     /// The quantiles reported.
     public static let quantiles: [Double] = [0.5, 0.9, 0.99, 0.999]

@@ -72,6 +72,7 @@ public enum SocketBenchReport {
         fields.append(("cpu_seconds", number(r.cpuSeconds)))
         fields.append(("cpu_us_per_message", number(r.cpuMicrosecondsPerMessage)))
         fields.append(("client_cpu_us_per_message", number(r.clientCPUMicrosecondsPerMessage)))
+        fields.append(("client_ticks", "\(r.clientTicks)"))
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 
