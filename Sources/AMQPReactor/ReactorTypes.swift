@@ -105,11 +105,14 @@ public struct ReactorOptions: Sendable {
     /// memory.
     ///
     /// Off (`Int.max`) by default: measured end to end (BENCHMARKS.md, "Issue 4: gathered
-    /// sends"), 64 and 256 KiB messages over loopback cost 50-100% more process CPU
-    /// gathered than copied, although the copy is gone (the kernel's TCP work grew: the
-    /// peer's window went to zero thousands of times a run). 16 KiB is where a synthetic sender with a
-    /// fast reader started to gain (Docs/reactor.md): the value to try where the copy
-    /// matters and the reader keeps up.
+    /// sends"), it pays only where this reactor sends large payloads and receives little:
+    /// 64 KiB messages to a receiver on another thread went 1.17-1.26x faster gathered on
+    /// a quiet machine, with 15-21% less client CPU, but a client that also receives its
+    /// messages back through a broker went 0.67-0.79x as fast, and with sender and
+    /// receiver on one reactor gathering cost 50-100% more CPU (the kernel's TCP work grew:
+    /// the peer's window went to zero thousands of times a run). 16 KiB is where a
+    /// synthetic sender with a fast reader started to gain (Docs/reactor.md): the value to
+    /// try for a send-mostly reactor.
     public var gatherThreshold = Int.max
     /// Mirrored rings when possible, or a choice.
     public var ringStorage: ByteRing.StoragePreference = .automatic
