@@ -328,18 +328,30 @@ private func openIdle(_ group: ReactorGroup<ConnectionEngine>, _ listener: Group
 /// ATTACH (and credit), CLOSE, socket closed on both sides; `concurrency` at a time. Also
 /// the process CPU time per connection (both ends), the steadier figure on a shared
 /// machine.
+/// Set-up and tear-down rate. `peerThread`: the listening end on a reactor (and thread)
+/// of its own, as the embedded peer or a broker is, so the client reactor's thread holds
+/// only the client ends; otherwise both ends share one reactor thread.
 func measureSetupRate(
-    backend: ReactorOptions.Backend, connections: Int, concurrency: Int, rings: ByteRing.StoragePreference, sasl: Bool = false
-) throws -> (perSecond: Double, cpuMicroseconds: Double) {
+    backend: ReactorOptions.Backend, connections: Int, concurrency: Int, rings: ByteRing.StoragePreference, sasl: Bool = false,
+    peerThread: Bool = false
+) throws -> (perSecond: Double, cpuMicroseconds: Double, clientUserMicroseconds: Double, clientSystemMicroseconds: Double) {
     let group = try ReactorGroup<ConnectionEngine>(reactors: 1, options: reactorOptions(backend, rings: rings))
+    let peerGroup = peerThread ? try ReactorGroup<ConnectionEngine>(reactors: 1, options: reactorOptions(backend, rings: rings)) : group
     let counters = RunCounters()
-    let listener = try listen(group, credit: 10, counters: counters, sasl: sasl)
+    let listener = try listen(peerGroup, credit: 10, counters: counters, sasl: sasl)
     try group.start()
+    if peerThread { try peerGroup.start() }
     defer {
         group.stop()
         try? group.wait()
+        if peerThread {
+            peerGroup.stop()
+            try? peerGroup.wait()
+        }
     }
     let issued = Atomic<Int>(0)
+    typealias ThreadCPU = (user: UInt64, system: UInt64)
+    let clientCPU = Mutex<(first: ThreadCPU?, last: ThreadCPU)>((nil, (0, 0)))
     let address = listener.address
     // Each connection closes as soon as its link has credit; when it is gone, the next
     // one starts (from the handler, on the reactor thread).
@@ -347,8 +359,17 @@ func measureSetupRate(
         guard issued.add(1, ordering: .relaxed).newValue <= connections else { return }
         let sender = Sender(message: [], total: 0, window: 0, counters: counters, target: connections, closeWhenDone: true, eager: false)
         sender.reactorIndex = group.connect(to: address, connection: { makeClientEngine(sasl: sasl) }) { reactor, id, event in
+            // The client reactor's thread CPU (user, system), from its first event to its
+            // last close.
+            let now = threadUserSystemMicroseconds()
+            let closed: Bool
+            if case .closed = event { closed = true } else { closed = false }
+            clientCPU.withLock { c in
+                if c.first == nil { c.first = now }
+                if closed { c.last = now }
+            }
             sender.handle(reactor, id, event)
-            if case .closed = event { startOne() }
+            if closed { startOne() }
         }
     }
     let cpuStart = processCPUSeconds()
@@ -361,5 +382,16 @@ func measureSetupRate(
     }
     let seconds = Double(camqp_monotonic_ns() - start) / 1e9
     let cpu = processCPUSeconds() - cpuStart
-    return (Double(connections) / seconds, cpu / Double(connections) * 1e6)
+    let (first, last) = clientCPU.withLock { ($0.first ?? $0.last, $0.last) }
+    let n = Double(connections)
+    return (Double(connections) / seconds, cpu / n * 1e6, Double(last.user &- first.user) / n, Double(last.system &- first.system) / n)
+}
+
+/// The calling thread's user and system CPU so far, microseconds (RUSAGE_THREAD).
+func threadUserSystemMicroseconds() -> (user: UInt64, system: UInt64) {
+    var u = rusage()
+    // RUSAGE_THREAD (1) is a GNU extension the Glibc module does not import.
+    getrusage(1, &u)
+    func us(_ t: timeval) -> UInt64 { UInt64(t.tv_sec) * 1_000_000 + UInt64(t.tv_usec) }
+    return (us(u.ru_utime), us(u.ru_stime))
 }

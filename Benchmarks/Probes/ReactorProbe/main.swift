@@ -97,21 +97,34 @@ func runIdle() throws {
 }
 
 func runSetup() throws {
-    header("connection set-up rate: TCP connect, OPEN, BEGIN, ATTACH, credit, CLOSE, both sockets closed (one reactor)", "")
-    for (rings, concurrency, sasl) in [
-        (ByteRing.StoragePreference.automatic, 1, false), (.automatic, 100, false), (.compacting, 1, false),
-        (.compacting, 100, false), (.automatic, 100, true),
+    header("connection set-up rate: TCP connect, OPEN, BEGIN, ATTACH, credit, CLOSE, both sockets closed (one reactor unless said)", "")
+    for (rings, concurrency, sasl, peerThread) in [
+        (ByteRing.StoragePreference.automatic, 1, false, false), (.automatic, 100, false, false), (.compacting, 1, false, false),
+        (.compacting, 100, false, false), (.automatic, 100, true, false), (.automatic, 100, false, true),
+        (.automatic, 100, true, true),
     ] {
         var cpu: [[Double]] = backends.map { _ in [] }
+        var clientUser: [[Double]] = backends.map { _ in [] }
+        var clientSystem: [[Double]] = backends.map { _ in [] }
         let rates = try sideBySide { b in
             let r = try measureSetupRate(
-                backend: b, connections: concurrency == 1 ? 1000 : 4000, concurrency: concurrency, rings: rings, sasl: sasl)
+                backend: b, connections: concurrency == 1 ? 1000 : 4000, concurrency: concurrency, rings: rings, sasl: sasl,
+                peerThread: peerThread)
             cpu[backends.firstIndex(of: b)!].append(r.cpuMicroseconds)
+            clientUser[backends.firstIndex(of: b)!].append(r.clientUserMicroseconds)
+            clientSystem[backends.firstIndex(of: b)!].append(r.clientSystemMicroseconds)
             return r.perSecond
         }
         let label = "\(concurrency) at a time, \(rings == .automatic ? "mirrored" : "compacting")\(sasl ? ", SASL" : "")"
+            + (peerThread ? ", listener on its own thread" : "")
         row("connections/s, \(label)", rates)
         row("CPU µs per connection, \(label)", cpu.map(median), digits: 1)
+        // Only the client ends on the client's thread: what one reactor thread could set
+        // up per second with the peer elsewhere is 10⁶ over this.
+        if peerThread {
+            row("client thread user CPU µs per connection, \(label)", clientUser.map(median), digits: 1)
+            row("client thread system CPU µs per connection, \(label)", clientSystem.map(median), digits: 1)
+        }
     }
 }
 
