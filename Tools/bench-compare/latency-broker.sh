@@ -18,17 +18,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 rounds=${1:-3}
 rate=${2:-10000}
 backend=${3:-epoll}
-state=.build/bench-compare
-amqp=.build/release/amqp
-[[ -x $amqp ]] || { echo "latency-broker: $amqp not found: swift build -c release --product amqp" >&2; exit 1; }
-bash "$here/proton-c.sh" "$state"
-proton="$state/proton-c"
-. "$here/../interop/lib.sh"
+. "$here/lib.sh"
+bench_prepare latency-broker
 
 out=$(mktemp -d)
 broker_pid=""
 cleanup() {
-    if [[ -n $broker_pid ]]; then kill "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true; fi
+    bench_stop "$broker_pid"
     rm -rf "$out"
 }
 trap cleanup EXIT

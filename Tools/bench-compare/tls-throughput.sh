@@ -18,17 +18,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 rounds=${1:-3}
 small=${2:-200000}
 large=${3:-5000}
-state=.build/bench-compare
-amqp=.build/release/amqp
-[[ -x $amqp ]] || { echo "tls-throughput: $amqp not found: swift build -c release --product amqp" >&2; exit 1; }
-bash "$here/proton-c.sh" "$state"
-proton="$state/proton-c"
-. "$here/../interop/lib.sh"
+. "$here/lib.sh"
+bench_prepare tls-throughput
 
 certs=$(mktemp -d)
 peer_pid=""
 cleanup() {
-    if [[ -n $peer_pid ]]; then kill "$peer_pid" 2>/dev/null || true; wait "$peer_pid" 2>/dev/null || true; fi
+    bench_stop "$peer_pid"
     rm -rf "$certs"
 }
 trap cleanup EXIT
@@ -53,8 +49,7 @@ start_peer() {
 }
 
 stop_peer() {
-    kill "$peer_pid" 2>/dev/null || true
-    wait "$peer_pid" 2>/dev/null || true
+    bench_stop "$peer_pid"
     peer_pid=""
 }
 
