@@ -63,14 +63,20 @@ func runThroughput() throws {
 }
 
 func runFanIn() throws {
-    for reactors in [1, 2] {
+    // Saturated: every sender keeps 100 messages in flight, so each read and write moves
+    // many. Sparse: one message in flight per sender (sent, accepted, then the next), as
+    // with many lightly loaded clients: a system call or a request per message and
+    // connection, the case io_uring's one submission per tick is for.
+    for (reactors, window, messages) in [(1, 100, 1000), (2, 100, 1000), (1, 1, 200), (2, 1, 200)] {
+        let kind = window == 1 ? "sparse (1 in flight per connection)" : "saturated (100 in flight per connection)"
         header(
-            "fan-in: 1,000 connections x 1,000 messages of 100 B into one listener, \(reactors) reactor thread\(reactors == 1 ? "" : "s")",
+            "fan-in, \(kind): 1,000 connections x \(messages) messages of 100 B into one listener, \(reactors) reactor thread\(reactors == 1 ? "" : "s")",
             "")
         var cpu: [[Double]] = backends.map { _ in [] }
         var cores: [[Double]] = backends.map { _ in [] }
         let rates = try sideBySide { b in
-            let r = try measureFlow(backend: b, reactors: reactors, connections: 1000, messagesEach: 1000, payload: 100, window: 100, credit: 100)
+            let r = try measureFlow(
+                backend: b, reactors: reactors, connections: 1000, messagesEach: messages, payload: 100, window: window, credit: 100)
             cpu[backends.firstIndex(of: b)!].append(r.cpuMicrosecondsPerMessage)
             cores[backends.firstIndex(of: b)!].append(r.coresUsed)
             return r.messagesPerSecond
