@@ -53,7 +53,7 @@ LSAN_OPTIONS_CI := suppressions=$(CURDIR)/Tools/asan/lsan.supp:print_suppression
 # The interop suites run once per reactor backend: epoll, then the automatic choice
 # (io_uring where the kernel allows it, else epoll again).
 
-.PHONY: all deps deps-bench deps-bench-compare build test tsan asan soak fuzz run bench bench-compare clean
+.PHONY: all deps deps-bench deps-bench-compare build test instructions tsan asan soak fuzz run bench bench-compare clean
 
 all: build
 
@@ -79,9 +79,15 @@ test: deps
 			$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --filter "$(ALONE_TESTS)"' \
 		bash -c 'AMQP_REACTOR_BACKEND=epoll $(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --filter "$(INTEROP_TESTS)" && \
 			$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --filter "$(INTEROP_TESTS)"'
+	$(MAKE) instructions
 	$(MAKE) tsan
 	$(MAKE) asan
 	$(MAKE) fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS)
+
+# The hot paths' instructions per operation under callgrind (release probes of
+# Benchmarks/), each against its ceiling: deterministic where wall times are not.
+instructions: deps
+	bash Tools/instructions/check.sh
 
 tsan: deps
 	$(SWIFT) build --build-tests -Xswiftc -sanitize=thread --scratch-path .build-tsan

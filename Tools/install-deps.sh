@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Install the system packages swift-amqp needs on Debian 12, only those missing.
 #
-#   Tools/install-deps.sh            liburing-dev python3-qpid-proton pkg-config, and the
-#                                    interop services: rabbitmq-server gcc
+#   Tools/install-deps.sh            liburing-dev python3-qpid-proton pkg-config valgrind,
+#                                    and the interop services: rabbitmq-server gcc
 #                                    libqpid-proton11-dev libqpid-proton11-dev-examples
-#   Tools/install-deps.sh bench      ... plus linux-perf valgrind
+#   Tools/install-deps.sh bench      ... plus linux-perf
 #   Tools/install-deps.sh bench-compare
 #                                    ... plus iperf3 socat python3-venv (make bench-compare)
 #
@@ -32,9 +32,14 @@ usage() {
 packages=(liburing-dev python3-qpid-proton pkg-config
     rabbitmq-server gcc libqpid-proton11-dev libqpid-proton11-dev-examples)
 
+# Instruction counts (kept apart from the list above so other additions to it merge cleanly):
+#   valgrind             `make test` counts the hot paths' instructions with callgrind
+#                        against ceilings (Tools/instructions/check.sh).
+packages+=(valgrind)
+
 for extra in "$@"; do
     case "$extra" in
-        bench) packages+=(linux-perf valgrind) ;;  # profiling for `make bench`
+        bench) packages+=(linux-perf) ;;  # profiling for `make bench` (valgrind is in every set)
         # `make bench-compare` (Docs/bench-compare.md): iperf3 for loopback TCP's limit,
         # socat to terminate TLS for uamqp (it only speaks TLS), python3-venv for uamqp's
         # virtualenv; gcc and the Proton C examples and headers are in the list above.
