@@ -328,9 +328,11 @@ private func openIdle(_ group: ReactorGroup<ConnectionEngine>, _ listener: Group
 /// ATTACH (and credit), CLOSE, socket closed on both sides; `concurrency` at a time. Also
 /// the process CPU time per connection (both ends), the steadier figure on a shared
 /// machine.
-/// Set-up and tear-down rate. `peerThread`: the listening end on a reactor (and thread)
-/// of its own, as the embedded peer or a broker is, so the client reactor's thread holds
-/// only the client ends; otherwise both ends share one reactor thread.
+///
+/// `peerThread`: the listening end on a reactor (and thread) of its own, as the embedded
+/// peer or a broker is, so the client reactor's thread holds only the client ends (whose
+/// user and system CPU per connection are returned too); otherwise both ends share one
+/// reactor thread.
 func measureSetupRate(
     backend: ReactorOptions.Backend, connections: Int, concurrency: Int, rings: ByteRing.StoragePreference, sasl: Bool = false,
     peerThread: Bool = false
