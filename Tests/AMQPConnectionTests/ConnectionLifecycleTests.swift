@@ -179,6 +179,57 @@ extension ConnectionTests {
             #expect(connection.state == .end)
         }
 
+        /// A session, link or send asked for after the engine has failed but before its
+        /// events are delivered (its transport or TLS failed in a tick's last serve; the
+        /// connection's error is stored when the next tick delivers them) ends with the
+        /// connection's error, not "amqp:illegal-state: the connection is closing or
+        /// closed": a ThreadSanitizer run once met that for a refused certificate, and the
+        /// send said nothing of TLS. Here the window is held open by not stepping: the
+        /// engine hears of a broken transport and no tick runs.
+        @Test(arguments: availableBackends)
+        func workRefusedWhileTheConnectionFailsCarriesItsError(backend: ReactorOptions.Backend) throws {
+            let broker = try TestBroker()
+            defer { broker.stop() }
+            let reactor = try makeReactor(.manual, backend)
+            let connection = try Connection(hostname: broker.hostname, reactor: reactor)
+            defer { connection.destroy() }
+            try connection.waitUntilOpened(timeout: .seconds(10))
+            let opened = try Session(connection: connection)
+            let sender = try MessageSender(session: opened, target: "window")
+            let end = secondsNow() + 5
+            while !sender.isAttached && secondsNow() < end {
+                try connection.work()
+                usleep(1_000)
+            }
+            try #require(sender.isAttached)
+            let binding = try #require(connection.core.state.withLock { $0.binding })
+            let id = try #require(binding.id)
+            reactor.withReactor { r in _ = r.withConnection(id) { $0.innermost.transportClosed("the socket broke (test)") } }
+            #expect(connection.core.storedError == nil)
+
+            func check(_ e: AMQPClientError?, _ what: String) {
+                guard let e else {
+                    Issue.record("\(what): no error")
+                    return
+                }
+                #expect(e.kind == .connectionClose, "\(what): \(e)")
+                #expect(e.origin == .transport, "\(what): \(e)")
+                #expect(e.errorDescription?.contains("the socket broke (test)") == true, "\(what): \(e)")
+                #expect(e.errorDescription?.contains("illegal-state") == false, "\(what): \(e)")
+            }
+            // A manual reactor runs each of these at once, in the window.
+            let session = try Session(connection: connection)
+            check(session.error, "a new session")
+            let result = Locked<Result<Outcome, AMQPClientError>?>(nil)
+            sender.send(Message(body: [1])) { r in result.withLock { $0 = r } }
+            guard case .failure(let e)? = result.withLock({ $0 }) else {
+                Issue.record("the send on the attached link did not fail at once: \(String(describing: result.withLock { $0 }))")
+                return
+            }
+            check(e, "a send")
+            #expect(e.messageMayHaveReachedPeer == false, "\(e)")
+        }
+
         @Test func redirectGoesToTheOtherListener() throws {
             let target = try TestBroker()
             defer { target.stop() }

@@ -69,6 +69,12 @@ final class ConnectionCore: Sendable {
     var policy: ErrorPolicy { state.withLock { $0.settings.errorPolicy } }
     var storedError: AMQPClientError? { state.withLock { $0.error } }
 
+    /// Whether `b` is still this connection's engine, no error is stored yet and no one
+    /// asked for the end (its error, when it comes, will be the engine's).
+    func awaitsError(_ b: EngineBinding) -> Bool {
+        state.withLock { $0.binding === b && $0.error == nil && !$0.destroyed && !$0.closing }
+    }
+
     // MARK: Starting
 
     /// The running engine, starting the connection first if it has not started (the

@@ -68,6 +68,27 @@ final class EngineBinding: @unchecked Sendable {
         return try reactor.withConnection(id) { (m) throws(E) -> R in try body(&m.innermost) }
     }
 
+    /// Why the engine refuses new sessions, links and transfers because the connection is
+    /// ending, or `nil` while it is not. The connection's own error once it is stored;
+    /// before that (the engine has failed, the socket is not yet closed: a TLS alert is
+    /// still going out, or the close is a tick away) the engine's reason, with what TLS or
+    /// WebSocket reported, as the connection's error will carry it. Without this, a
+    /// session begun in that window ended with "amqp:illegal-state: the connection is
+    /// closing or closed" and no word of the refused certificate, and a send queued on it
+    /// said nothing of TLS either (seen once in a ThreadSanitizer run).
+    func endingError(_ reactor: Reactor<ConnectionReactor.Machine>) -> AMQPClientError? {
+        guard let id else { return nil }
+        guard let engine = reactor.inspectInner(id, { (closing: $0.isClosing, failure: $0.failure) }) else {
+            // The reactor let the connection go: the transport closed.
+            return core.terminalError(for: self, transport: nil)
+        }
+        guard engine.closing else { return nil }
+        if let failure = engine.failure, core.awaitsError(self) {
+            return ConnectionCore.withTLS(policy.connectionError(failure), self)
+        }
+        return core.terminalError(for: self, transport: nil)
+    }
+
     /// Closes the socket at once (after a CLOSE that got no answer in time).
     func abort(_ reactor: Reactor<ConnectionReactor.Machine>) {
         guard let id, !isFinished else { return }

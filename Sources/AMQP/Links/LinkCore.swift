@@ -53,7 +53,7 @@ class LinkCore: @unchecked Sendable {
                 register(in: b, as: lid)
                 didAttach(r, binding: b, id: lid)
             } catch {
-                ended(b.policy.linkError(error))
+                ended(b.endingError(r) ?? b.policy.linkError(error))
             }
         }
         if !queued { ended(policy.clientError("the reactor is not available")) }

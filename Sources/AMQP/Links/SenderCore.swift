@@ -108,10 +108,10 @@ final class SenderCore: LinkCore, @unchecked Sendable {
                 timed?.handle = handle
             }
         } catch {
-            if b.withEngine(r, { $0.isClosing }) == true {
+            if let ending = b.endingError(r) {
                 // Not this message's fault: the connection is ending under it, and its
-                // error (stored now, or soon after) says why.
-                completion(.failure(Self.notSent(closedError ?? b.core.terminalError(for: b, transport: nil))))
+                // error says why.
+                completion(.failure(Self.notSent(closedError ?? ending)))
                 return
             }
             var e = AMQPClientError(

@@ -57,7 +57,7 @@ final class SessionCore: @unchecked Sendable {
                 id = sid
                 binding.sessions[sid] = self
             } catch {
-                ended(binding.policy.sessionError(error))
+                ended(binding.endingError(r) ?? binding.policy.sessionError(error))
             }
         }
         if !queued { ended(policy.clientError("the reactor is not available")) }
