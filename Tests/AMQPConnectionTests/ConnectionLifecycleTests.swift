@@ -206,6 +206,12 @@ extension ConnectionTests {
             let id = try #require(binding.id)
             reactor.withReactor { r in _ = r.withConnection(id) { $0.innermost.transportClosed("the socket broke (test)") } }
             #expect(connection.core.storedError == nil)
+            defer {
+                // Let the reactor close the socket and deliver the end, so nothing is left
+                // behind (LeakSanitizer).
+                reactor.withReactor { r in r.abort(id) }
+                for _ in 0..<100 where reactor.withReactor({ r in r.contains(id) }) { try? reactor.runOnce(timeout: .milliseconds(10)) }
+            }
 
             func check(_ e: AMQPClientError?, _ what: String) {
                 guard let e else {
